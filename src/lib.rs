@@ -1,0 +1,7 @@
+//! `apdu-run` runs smart-card personalisation and issuance flows, written as Rhai scripts or
+//! YAML profiles, against PC/SC readers or a simulated reader and card.
+//!
+//! See `ARCHITECTURE.md` for the map of modules and the rules between them.
+
+pub mod apdu;
+pub mod reader;

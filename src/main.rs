@@ -1,0 +1,3 @@
+//! The `apdu-run` binary: see the library crate.
+
+fn main() {}
