@@ -8,6 +8,8 @@
 //! This module does not know which backends exist: the PC/SC one lives in [`pcsc`], the
 //! simulated ones in `crate::sim`, and the command line picks one.
 
+pub mod trace;
+
 use std::time::Duration;
 
 use crate::apdu::{Command, Response, StatusWord};
