@@ -5,4 +5,5 @@
 
 pub mod apdu;
 pub mod reader;
+pub mod script;
 pub mod secret;

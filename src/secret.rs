@@ -77,9 +77,15 @@ impl SecretSource {
     /// Reads the source and turns its text into a secret.
     pub fn load(&self, encoding: Encoding) -> Result<Secret, SecretError> {
         let text = match self {
-            SecretSource::Env(name) => std::env::var(name).map_err(|_| SecretError::MissingEnv(name.clone()))?,
+            SecretSource::Env(name) => {
+                std::env::var(name).map_err(|_| SecretError::MissingEnv(name.clone()))?
+            }
             SecretSource::File(path) => {
-                let mut text = std::fs::read_to_string(path).map_err(|source| SecretError::File { path: path.clone(), source })?;
+                let mut text =
+                    std::fs::read_to_string(path).map_err(|source| SecretError::File {
+                        path: path.clone(),
+                        source,
+                    })?;
                 if text.ends_with('\n') {
                     text.pop();
                     if text.ends_with('\r') {
@@ -91,7 +97,10 @@ impl SecretSource {
         };
         let bytes = match encoding {
             Encoding::Text => text.into_bytes(),
-            Encoding::Hex => hex::parse(text.trim()).map_err(|e| SecretError::NotHex { source_name: self.to_string(), column: e.column() })?,
+            Encoding::Hex => hex::parse(text.trim()).map_err(|e| SecretError::NotHex {
+                source_name: self.to_string(),
+                column: e.column(),
+            })?,
         };
         if bytes.is_empty() {
             return Err(SecretError::Empty(self.to_string()));
@@ -163,16 +172,28 @@ mod tests {
     #[test]
     fn secrets_never_format_their_bytes() {
         let s = Secret::new(vec![0x12, 0x34]);
-        assert_eq!(format!("{s} {s:?} {:?}", Some(&s)), "(secret) (secret) Some((secret))");
+        assert_eq!(
+            format!("{s} {s:?} {:?}", Some(&s)),
+            "(secret) (secret) Some((secret))"
+        );
         assert_eq!(s.expose(), [0x12, 0x34]);
     }
 
     #[test]
     fn parses_sources() {
-        assert_eq!(SecretSource::parse("env:PIN").unwrap(), SecretSource::Env("PIN".into()));
-        assert_eq!(SecretSource::parse("file:keys/a.hex").unwrap(), SecretSource::File("keys/a.hex".into()));
+        assert_eq!(
+            SecretSource::parse("env:PIN").unwrap(),
+            SecretSource::Env("PIN".into())
+        );
+        assert_eq!(
+            SecretSource::parse("file:keys/a.hex").unwrap(),
+            SecretSource::File("keys/a.hex".into())
+        );
         for bad in ["PIN", "env:", "file:", "vault:x"] {
-            assert!(matches!(SecretSource::parse(bad), Err(SecretError::BadSource(_))), "{bad}");
+            assert!(
+                matches!(SecretSource::parse(bad), Err(SecretError::BadSource(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -188,7 +209,13 @@ mod tests {
         assert!(err.contains("column 3") && !err.contains("12G4"), "{err}");
         assert_eq!(source.load(Encoding::Text).unwrap().expose(), b"12G4");
         let missing = SecretSource::File(dir.path().join("nope"));
-        assert!(missing.load(Encoding::Hex).unwrap_err().to_string().starts_with("secret `file:"));
+        assert!(
+            missing
+                .load(Encoding::Hex)
+                .unwrap_err()
+                .to_string()
+                .starts_with("secret `file:")
+        );
     }
 
     #[test]

@@ -40,14 +40,18 @@ impl Redactor {
 
     /// Marks in `masked` every byte of `bytes` that belongs to a known secret.
     fn mark(&self, bytes: &[u8], masked: &mut [bool]) {
-        let Ok(secrets) = self.secrets.lock() else { return };
+        let Ok(secrets) = self.secrets.lock() else {
+            return;
+        };
         for secret in secrets.iter() {
             if secret.len() > bytes.len() {
                 continue;
             }
             for start in 0..=bytes.len() - secret.len() {
                 if &bytes[start..start + secret.len()] == secret.as_slice() {
-                    masked[start..start + secret.len()].iter_mut().for_each(|m| *m = true);
+                    masked[start..start + secret.len()]
+                        .iter_mut()
+                        .for_each(|m| *m = true);
                 }
             }
         }
@@ -123,12 +127,18 @@ impl Masked {
                 i += 1;
             }
         }
-        Masked { spaced: spaced.join(" "), compact }
+        Masked {
+            spaced: spaced.join(" "),
+            compact,
+        }
     }
 
     /// Bytes shown as they are.
     pub fn plain(bytes: &[u8]) -> Masked {
-        Masked { spaced: hex::format(bytes), compact: hex::format_compact(bytes) }
+        Masked {
+            spaced: hex::format(bytes),
+            compact: hex::format_compact(bytes),
+        }
     }
 }
 
@@ -176,7 +186,12 @@ pub struct Traced {
 impl Traced {
     /// Wraps `inner`; `show_secrets` turns masking off (for the bench only).
     pub fn new(inner: Box<dyn Card>, sink: Sink, redactor: Redactor, show_secrets: bool) -> Traced {
-        Traced { inner, sink, redactor, show_secrets }
+        Traced {
+            inner,
+            sink,
+            redactor,
+            show_secrets,
+        }
     }
 }
 
@@ -190,20 +205,40 @@ impl Card for Traced {
     }
 
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
-        let bytes = if self.show_secrets { Masked::plain(command) } else { mask_command(command, &self.redactor) };
-        (self.sink)(&TraceEvent::Command { time: SystemTime::now(), bytes });
+        let bytes = if self.show_secrets {
+            Masked::plain(command)
+        } else {
+            mask_command(command, &self.redactor)
+        };
+        (self.sink)(&TraceEvent::Command {
+            time: SystemTime::now(),
+            bytes,
+        });
         let started = Instant::now();
         let response = self.inner.transmit(command)?;
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let sw = (response.len() >= 2).then(|| StatusWord::new(response[response.len() - 2], response[response.len() - 1]));
-        let bytes = if self.show_secrets { Masked::plain(&response) } else { mask_response(&response, &self.redactor) };
-        (self.sink)(&TraceEvent::Response { time: SystemTime::now(), bytes, sw, micros });
+        let sw = (response.len() >= 2)
+            .then(|| StatusWord::new(response[response.len() - 2], response[response.len() - 1]));
+        let bytes = if self.show_secrets {
+            Masked::plain(&response)
+        } else {
+            mask_response(&response, &self.redactor)
+        };
+        (self.sink)(&TraceEvent::Response {
+            time: SystemTime::now(),
+            bytes,
+            sw,
+            micros,
+        });
         Ok(response)
     }
 
     fn reset(&mut self) -> Result<Vec<u8>, Error> {
         let atr = self.inner.reset()?;
-        (self.sink)(&TraceEvent::Reset { time: SystemTime::now(), atr: Masked::plain(&atr) });
+        (self.sink)(&TraceEvent::Reset {
+            time: SystemTime::now(),
+            atr: Masked::plain(&atr),
+        });
         Ok(atr)
     }
 }
@@ -221,9 +256,18 @@ mod tests {
     #[test]
     fn masks_pin_and_key_commands() {
         check("00 20 00 01 04 31 32 33 34", "00 20 00 01 04 (secret)");
-        check("00 24 00 01 08 31 32 33 34 35 36 37 38", "00 24 00 01 08 (secret)");
-        check("00 2C 00 01 0C 31 32 33 34 35 36 37 38 39 39 39 39", "00 2C 00 01 0C (secret)");
-        check("FF 82 00 00 06 FF FF FF FF FF FF", "FF 82 00 00 06 (secret)");
+        check(
+            "00 24 00 01 08 31 32 33 34 35 36 37 38",
+            "00 24 00 01 08 (secret)",
+        );
+        check(
+            "00 2C 00 01 0C 31 32 33 34 35 36 37 38 39 39 39 39",
+            "00 2C 00 01 0C (secret)",
+        );
+        check(
+            "FF 82 00 00 06 FF FF FF FF FF FF",
+            "FF 82 00 00 06 (secret)",
+        );
         // Empty VERIFY (asks for the counter) has nothing to mask.
         check("00 20 00 01", "00 20 00 01");
         // FF 20 is a reader pseudo-APDU, not VERIFY.
@@ -238,9 +282,13 @@ mod tests {
         let redactor = Redactor::default();
         redactor.add(&[0xA0, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5]);
         redactor.add(&[0x01, 0x02]); // too short to search for
-        let command = hex::parse("FF D6 00 07 10 A0 A1 A2 A3 A4 A5 FF 07 80 69 01 02 03 04 05 06").unwrap();
+        let command =
+            hex::parse("FF D6 00 07 10 A0 A1 A2 A3 A4 A5 FF 07 80 69 01 02 03 04 05 06").unwrap();
         let masked = mask_command(&command, &redactor);
-        assert_eq!(masked.spaced, "FF D6 00 07 10 (secret) FF 07 80 69 01 02 03 04 05 06");
+        assert_eq!(
+            masked.spaced,
+            "FF D6 00 07 10 (secret) FF 07 80 69 01 02 03 04 05 06"
+        );
         assert_eq!(masked.compact, "FFD6000710(secret)FF078069010203040506");
     }
 }

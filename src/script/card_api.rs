@@ -1,0 +1,211 @@
+//! The card in scripts: `send`, `atr`, `reset`, `uid`, the `Response` type, `armed`,
+//! `require_armed` and `secret`.
+//!
+//! ```rhai
+//! let r = send("00 A4 04 00 07 A0 00 00 02 47 10 01 00", "9000|61XX");
+//! print(r.hex);
+//! ```
+//!
+//! `send` never turns a status word into an error unless the script states an expectation.
+//! This module does not know any card kind; the `iso::` helpers live in `iso_api`.
+
+use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString};
+
+use super::bytes_api::{Bytes, bytes_of};
+use super::error::Fault;
+use super::session::Shared;
+use crate::apdu::{Command, StatusWord, SwExpectation, SwPattern, hex};
+use crate::secret::{Encoding, SecretSource};
+
+/// A response as scripts see it.
+#[derive(Debug, Clone)]
+pub(crate) struct ScriptResponse {
+    pub data: Blob,
+    pub sw: StatusWord,
+    /// The command, masked, for messages about this response.
+    pub command: String,
+}
+
+impl ScriptResponse {
+    fn check(self, expectation: &SwExpectation) -> Result<ScriptResponse, Box<EvalAltResult>> {
+        if expectation.matches(self.sw) {
+            Ok(self)
+        } else {
+            Err(Fault::failed(format!(
+                "`{}`: card answered {} ({}), expected {expectation}",
+                self.command,
+                self.sw,
+                self.sw.describe()
+            )))
+        }
+    }
+}
+
+/// Reads an expectation argument: `"9000|6282"`, an array of such strings, or an integer.
+pub(crate) fn expectation_of(value: &Dynamic) -> Result<SwExpectation, Box<EvalAltResult>> {
+    let bad = |e: crate::apdu::PatternError| Fault::failed(format!("expected status word: {e}"));
+    if let Some(text) = value.read_lock::<ImmutableString>() {
+        return SwExpectation::parse(&text).map_err(bad);
+    }
+    if let Ok(n) = value.as_int() {
+        let sw = u16::try_from(n).map_err(|_| {
+            Fault::failed(format!("expected status word: {n} is not a 16-bit value"))
+        })?;
+        return Ok(SwExpectation::any_of(vec![SwPattern::exact(StatusWord(
+            sw,
+        ))]));
+    }
+    if let Some(items) = value.read_lock::<Array>() {
+        let mut texts = Vec::with_capacity(items.len());
+        for item in items.iter() {
+            let text = item.read_lock::<ImmutableString>().ok_or_else(|| {
+                Fault::failed(format!(
+                    "expected status word: array items must be strings, got {}",
+                    item.type_name()
+                ))
+            })?;
+            texts.push(text.to_string());
+        }
+        return SwExpectation::parse_all(texts.iter().map(String::as_str)).map_err(bad);
+    }
+    Err(Fault::failed(format!(
+        "expected status word: expected a string, an array or an integer, got {}",
+        value.type_name()
+    )))
+}
+
+fn command_of(apdu: Bytes) -> Result<Command, Box<EvalAltResult>> {
+    let display = if apdu.secret {
+        "(secret)".to_string()
+    } else {
+        hex::format(&apdu.bytes)
+    };
+    Command::parse(&apdu.bytes)
+        .map_err(|e| Fault::failed(format!("send: `{display}` is not a valid APDU: {e}")))
+}
+
+fn send(session: &Shared, apdu: Bytes) -> Result<ScriptResponse, Box<EvalAltResult>> {
+    let command = command_of(apdu)?;
+    let mut s = session.borrow_mut();
+    let response = s.exchange(&command)?;
+    Ok(ScriptResponse {
+        data: response.data,
+        sw: response.sw,
+        command: s.show(&command),
+    })
+}
+
+fn send_text(session: &Shared, text: &str) -> Result<ScriptResponse, Box<EvalAltResult>> {
+    let bytes =
+        hex::parse(text).map_err(|e| Fault::failed(format!("send: bad hex `{text}`: {e}")))?;
+    send(
+        session,
+        Bytes {
+            bytes,
+            secret: false,
+        },
+    )
+}
+
+fn blob_of(bytes: &[u8]) -> Dynamic {
+    Dynamic::from_blob(bytes.to_vec())
+}
+
+/// Registers the card functions and the `Response` type.
+pub(crate) fn register(engine: &mut Engine, session: &Shared) {
+    engine
+        .register_type_with_name::<ScriptResponse>("Response")
+        .register_get("sw", |r: &mut ScriptResponse| r.sw.0 as INT)
+        .register_get("sw1", |r: &mut ScriptResponse| r.sw.sw1() as INT)
+        .register_get("sw2", |r: &mut ScriptResponse| r.sw.sw2() as INT)
+        .register_get("data", |r: &mut ScriptResponse| r.data.clone())
+        .register_get("hex", |r: &mut ScriptResponse| hex::format_compact(&r.data))
+        .register_get("ok", |r: &mut ScriptResponse| r.sw.is_ok())
+        .register_get("meaning", |r: &mut ScriptResponse| {
+            r.sw.describe().into_owned()
+        })
+        .register_fn("expect", |r: &mut ScriptResponse, pattern: Dynamic| {
+            r.clone().check(&expectation_of(&pattern)?)
+        })
+        .register_fn("to_string", |r: &mut ScriptResponse| {
+            format!("{} {}", hex::format(&r.data), r.sw)
+        })
+        .register_fn("to_debug", |r: &mut ScriptResponse| {
+            format!("Response({} / {})", hex::format(&r.data), r.sw)
+        });
+
+    // `send` with a literal hex string is the hot path of loops; it gets its own overload.
+    let s = session.clone();
+    engine.register_fn("send", move |apdu: ImmutableString| send_text(&s, &apdu));
+    let s = session.clone();
+    engine.register_fn(
+        "send",
+        move |apdu: ImmutableString, expect: ImmutableString| {
+            let expectation = SwExpectation::parse(&expect)
+                .map_err(|e| Fault::failed(format!("expected status word: {e}")))?;
+            send_text(&s, &apdu)?.check(&expectation)
+        },
+    );
+    let s = session.clone();
+    engine.register_fn("send", move |apdu: Dynamic| {
+        send(&s, bytes_of(&apdu, "send")?)
+    });
+    let s = session.clone();
+    engine.register_fn("send", move |apdu: Dynamic, expect: Dynamic| {
+        let expectation = expectation_of(&expect)?;
+        send(&s, bytes_of(&apdu, "send")?)?.check(&expectation)
+    });
+
+    let s = session.clone();
+    engine.register_fn("atr", move || blob_of(s.borrow().card.atr()));
+    let s = session.clone();
+    engine.register_fn("reset", move || -> Result<Dynamic, Box<EvalAltResult>> {
+        let atr = s
+            .borrow_mut()
+            .card
+            .reset()
+            .map_err(|e| Fault::transport(&e))?;
+        Ok(blob_of(&atr))
+    });
+    let s = session.clone();
+    engine.register_fn("uid", move || -> Result<Dynamic, Box<EvalAltResult>> {
+        let command = Command::new(0xFF, 0xCA, 0x00, 0x00).with_le(256);
+        Ok(blob_of(&s.borrow_mut().exchange_ok("uid", &command)?))
+    });
+    let s = session.clone();
+    engine.register_fn("armed", move || s.borrow().settings.armed);
+    let s = session.clone();
+    engine.register_fn(
+        "require_armed",
+        move |reason: ImmutableString| -> Result<(), Box<EvalAltResult>> {
+            if s.borrow().settings.armed {
+                Ok(())
+            } else {
+                Err(Fault::refused(format!(
+                    "refused: {reason}: this run is not armed (pass --arm-irreversible)"
+                )))
+            }
+        },
+    );
+
+    let s = session.clone();
+    engine.register_fn("secret", move |source: ImmutableString| {
+        load_secret(&s, &source, Encoding::Hex)
+    });
+    let s = session.clone();
+    engine.register_fn("secret_text", move |source: ImmutableString| {
+        load_secret(&s, &source, Encoding::Text)
+    });
+}
+
+fn load_secret(
+    session: &Shared,
+    source: &str,
+    encoding: Encoding,
+) -> Result<crate::secret::Secret, Box<EvalAltResult>> {
+    let secret = SecretSource::parse(source)
+        .and_then(|s| s.load(encoding))
+        .map_err(|e| Fault::failed(e.to_string()))?;
+    session.borrow().redactor.add(secret.expose());
+    Ok(secret)
+}

@@ -1,0 +1,151 @@
+//! Script errors: what went wrong, where in the file, and which kind of failure it is.
+//!
+//! Native functions fail with a [`Fault`] carried inside Rhai's runtime error, so that the
+//! kind (a card that failed, an operation refused by the guard) survives the trip through
+//! the engine. [`ScriptError`] is what leaves this module: one line, `file:line:column:
+//! message`, plus an [`ErrorKind`] the command line maps to an exit code.
+
+use std::fmt;
+
+use rhai::{Dynamic, EvalAltResult, ParseError, Position};
+
+/// The kind of a script failure, which decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The script does not compile, or its inputs (file, `--var`) are invalid. No APDU sent.
+    Invalid,
+    /// The script failed while running: an expectation, a thrown error, a bad argument.
+    Failed,
+    /// The reader or card failed (removed, reader gone, service down).
+    Transport,
+    /// An irreversible operation was refused because the run is not armed.
+    Refused,
+    /// The run was interrupted (Ctrl-C).
+    Interrupted,
+}
+
+/// A script failure, located in its file when the engine knows where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptError {
+    /// The script file as the user named it.
+    pub file: String,
+    /// 1-based line and column, when known.
+    pub position: Option<(usize, usize)>,
+    /// What kind of failure this is.
+    pub kind: ErrorKind,
+    /// The message, one line, without the location.
+    pub message: String,
+}
+
+impl fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+/// A failure raised by one of our native functions, carried through Rhai as a value.
+#[derive(Debug, Clone)]
+pub(crate) struct Fault {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Fault {
+    pub fn failed(message: impl Into<String>) -> Box<EvalAltResult> {
+        Fault {
+            kind: ErrorKind::Failed,
+            message: message.into(),
+        }
+        .into()
+    }
+
+    pub fn refused(message: impl Into<String>) -> Box<EvalAltResult> {
+        Fault {
+            kind: ErrorKind::Refused,
+            message: message.into(),
+        }
+        .into()
+    }
+
+    pub fn transport(error: &crate::reader::Error) -> Box<EvalAltResult> {
+        Fault {
+            kind: ErrorKind::Transport,
+            message: error.to_string(),
+        }
+        .into()
+    }
+}
+
+impl From<Fault> for Box<EvalAltResult> {
+    fn from(fault: Fault) -> Box<EvalAltResult> {
+        Box::new(EvalAltResult::ErrorRuntime(
+            Dynamic::from(fault),
+            Position::NONE,
+        ))
+    }
+}
+
+fn location(position: Position) -> Option<(usize, usize)> {
+    match (position.line(), position.position()) {
+        (Some(line), Some(column)) => Some((line, column)),
+        (Some(line), None) => Some((line, 1)),
+        _ => None,
+    }
+}
+
+/// Turns a compile error into a located [`ScriptError`].
+pub(crate) fn from_parse(file: &str, error: &ParseError) -> ScriptError {
+    ScriptError {
+        file: file.to_string(),
+        position: location(error.position()),
+        kind: ErrorKind::Invalid,
+        message: error.err_type().to_string(),
+    }
+}
+
+/// Turns a runtime error into a located [`ScriptError`], keeping the innermost position
+/// (the failing call inside a script function, not the call of that function).
+pub(crate) fn from_eval(file: &str, error: &EvalAltResult) -> ScriptError {
+    let mut position = error.position();
+    let mut inner = error;
+    loop {
+        match inner {
+            EvalAltResult::ErrorInFunctionCall(_, _, next, _)
+            | EvalAltResult::ErrorInModule(_, next, _) => {
+                inner = next;
+                if !inner.position().is_none() {
+                    position = inner.position();
+                }
+            }
+            _ => break,
+        }
+    }
+    let (kind, message) = match inner {
+        EvalAltResult::ErrorRuntime(value, _) => match value.clone().try_cast::<Fault>() {
+            Some(fault) => (fault.kind, fault.message),
+            // A value thrown by the script itself.
+            None => (ErrorKind::Failed, format!("script threw: {value}")),
+        },
+        EvalAltResult::ErrorTerminated(_, _) => (ErrorKind::Interrupted, "interrupted".to_string()),
+        other => (ErrorKind::Failed, strip_position(&other.to_string())),
+    };
+    ScriptError {
+        file: file.to_string(),
+        position: location(position),
+        kind,
+        message,
+    }
+}
+
+/// Rhai appends ` (line L, position C)` to its messages; we print the location up front.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" (line ") {
+        Some(at) if message.ends_with(')') => message[..at].to_string(),
+        _ => message.to_string(),
+    }
+}

@@ -1,0 +1,164 @@
+//! Rhai scripts: compile a flow, then run it against one card.
+//!
+//! [`Script::compile`] reads and compiles a file without touching any card, so syntax
+//! errors stop a run before its first APDU. [`Script::run`] builds an engine around a
+//! [`Card`], registers the script API (one file per module: `card_api`, `bytes_api`,
+//! `iso_api`) and evaluates the script. Output from `print`/`debug` goes to a caller-given
+//! [`Output`]; Ctrl-C is honoured through an interrupt flag polled by the engine.
+//!
+//! This is the only module that names `rhai`. It does not print, pick readers or decide exit
+//! codes; it reports an [`ErrorKind`] and the command line maps it.
+
+mod bytes_api;
+mod card_api;
+mod error;
+mod iso_api;
+mod session;
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rhai::{AST, Engine, Scope};
+
+pub use error::{ErrorKind, ScriptError};
+pub use session::Settings;
+
+use crate::reader::Card;
+use crate::reader::trace::Redactor;
+
+/// What `to_string` of a secret shows.
+pub(crate) const MASKED: &str = "(secret)";
+
+/// Where `print` and `debug` output goes.
+pub type Output = Rc<dyn Fn(&str)>;
+
+/// A compiled script.
+pub struct Script {
+    file: String,
+    ast: AST,
+}
+
+/// Everything a run needs besides the card.
+pub struct RunOptions {
+    /// Settings visible to the script (`armed()`) and the transport rules.
+    pub settings: Settings,
+    /// `--var NAME=VALUE` pairs, each a string constant in the script's scope.
+    pub vars: Vec<(String, String)>,
+    /// Secrets loaded by the script are added here, so traces can mask them.
+    pub redactor: Redactor,
+    /// Receives `print` and `debug` lines.
+    pub output: Output,
+    /// Set from outside (Ctrl-C) to stop the script at its next operation.
+    pub interrupt: Arc<AtomicBool>,
+}
+
+/// A bare engine: used for compiling, where no card exists yet. The API is registered
+/// against a dummy session only at run time, so compile-time checks stay card-free.
+fn base_engine() -> Engine {
+    let mut engine = Engine::new();
+    // Deep recursion in a runaway script must end with an error, not a stack overflow.
+    engine.set_max_call_levels(64);
+    engine.set_max_expr_depths(128, 64);
+    engine
+}
+
+/// Whether `name` can be a Rhai variable name.
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name != "_"
+}
+
+impl Script {
+    /// Reads and compiles a script file. `file` is how messages name it.
+    pub fn compile(path: &Path) -> Result<Script, ScriptError> {
+        let file = path.display().to_string();
+        let source = std::fs::read_to_string(path).map_err(|e| ScriptError {
+            file: file.clone(),
+            position: None,
+            kind: ErrorKind::Invalid,
+            message: format!("cannot read script: {e}"),
+        })?;
+        Script::compile_source(&file, &source)
+    }
+
+    /// Compiles script text; `file` names it in messages.
+    pub fn compile_source(file: &str, source: &str) -> Result<Script, ScriptError> {
+        let engine = base_engine();
+        let ast = engine
+            .compile(source)
+            .map_err(|e| error::from_parse(file, &e))?;
+        Ok(Script {
+            file: file.to_string(),
+            ast,
+        })
+    }
+
+    /// The file name messages use.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// Runs the script against `card`. The card is handed back, whatever the outcome.
+    pub fn run(
+        &self,
+        card: Box<dyn Card>,
+        options: RunOptions,
+    ) -> (Box<dyn Card>, Result<(), ScriptError>) {
+        let session = Rc::new(RefCell::new(session::Session {
+            card,
+            settings: options.settings,
+            redactor: options.redactor.clone(),
+        }));
+        let result = self.eval(&session, &options.vars, &options.output, &options.interrupt);
+        let card = std::mem::replace(&mut session.borrow_mut().card, Box::new(session::Detached));
+        (card, result)
+    }
+
+    fn eval(
+        &self,
+        session: &session::Shared,
+        vars: &[(String, String)],
+        output: &Output,
+        interrupt: &Arc<AtomicBool>,
+    ) -> Result<(), ScriptError> {
+        let mut scope = Scope::new();
+        for (name, value) in vars {
+            if !is_identifier(name) {
+                return Err(ScriptError {
+                    file: self.file.clone(),
+                    position: None,
+                    kind: ErrorKind::Invalid,
+                    message: format!("--var `{name}`: not a valid variable name"),
+                });
+            }
+            scope.push_constant(name.as_str(), value.clone());
+        }
+        let mut engine = base_engine();
+        let redactor = session.borrow().redactor.clone();
+        bytes_api::register(&mut engine, &redactor);
+        card_api::register(&mut engine, session);
+        iso_api::register(&mut engine, session);
+        let out = output.clone();
+        engine.on_print(move |text| out(text));
+        let out = output.clone();
+        engine.on_debug(move |text, _source, position| {
+            match (position.line(), position.position()) {
+                (Some(line), Some(column)) => out(&format!("[debug {line}:{column}] {text}")),
+                _ => out(&format!("[debug] {text}")),
+            }
+        });
+        let flag = interrupt.clone();
+        engine.on_progress(move |_| flag.load(Ordering::Relaxed).then(|| "interrupted".into()));
+        engine
+            .run_ast_with_scope(&mut scope, &self.ast)
+            .map_err(|e| error::from_eval(&self.file, &e))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! The state a running script shares with its native functions: the card and the run's
+//! settings.
+//!
+//! Every native function that talks to the card goes through [`Session::exchange`], so the
+//! transport rules (`--no-auto-response`) apply everywhere and failures become
+//! [`Fault`]s the same way. This module does not register anything with Rhai.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use rhai::EvalAltResult;
+
+use super::error::Fault;
+use crate::apdu::{Command, Response};
+use crate::reader::trace::{Redactor, mask_command};
+use crate::reader::{Card, Exchange};
+
+/// The run's settings, as the command line gives them.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Whether irreversible operations may run (`--arm-irreversible`).
+    pub armed: bool,
+    /// How `61xx` and `6Cxx` are followed by default.
+    pub rules: Exchange,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            armed: false,
+            rules: Exchange::AUTO,
+        }
+    }
+}
+
+/// The card and settings of a running script.
+pub(crate) struct Session {
+    pub card: Box<dyn Card>,
+    pub settings: Settings,
+    pub redactor: Redactor,
+}
+
+/// A session shared by the native functions of one engine.
+pub(crate) type Shared = Rc<RefCell<Session>>;
+
+impl Session {
+    /// Sends a command with the given rules; a transport failure becomes a fault.
+    pub fn exchange_with(
+        &mut self,
+        command: &Command,
+        rules: Exchange,
+    ) -> Result<Response, Box<EvalAltResult>> {
+        self.card
+            .exchange_with(command, rules)
+            .map_err(|e| Fault::transport(&e))
+    }
+
+    /// Sends a command with the run's rules.
+    pub fn exchange(&mut self, command: &Command) -> Result<Response, Box<EvalAltResult>> {
+        let rules = self.settings.rules;
+        self.exchange_with(command, rules)
+    }
+
+    /// Sends a command and requires 90 00; `what` names the operation in the error.
+    pub fn exchange_ok(
+        &mut self,
+        what: &str,
+        command: &Command,
+    ) -> Result<Vec<u8>, Box<EvalAltResult>> {
+        let response = self.exchange(command)?;
+        if response.is_ok() {
+            Ok(response.data)
+        } else {
+            Err(Fault::failed(format!(
+                "{what}: card answered {} ({}) to `{}`",
+                response.sw,
+                response.sw.describe(),
+                self.show(command)
+            )))
+        }
+    }
+
+    /// A command as it may appear in a message: secrets masked.
+    pub fn show(&self, command: &Command) -> String {
+        mask_command(&command.to_bytes(), &self.redactor).spaced
+    }
+}
+
+/// What a session holds once its card has been handed back: every use fails.
+pub(crate) struct Detached;
+
+impl Card for Detached {
+    fn atr(&self) -> &[u8] {
+        &[]
+    }
+
+    fn reader_name(&self) -> &str {
+        "(detached)"
+    }
+
+    fn transmit(&mut self, _command: &[u8]) -> Result<Vec<u8>, crate::reader::Error> {
+        Err(crate::reader::Error::NoCard {
+            reader: "(detached)".into(),
+        })
+    }
+
+    fn reset(&mut self) -> Result<Vec<u8>, crate::reader::Error> {
+        Err(crate::reader::Error::NoCard {
+            reader: "(detached)".into(),
+        })
+    }
+}

@@ -1,0 +1,269 @@
+//! Script API tests against a small in-test card that answers a few commands.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::*;
+use crate::apdu::hex;
+
+/// Answers SELECT 3F00, READ BINARY, VERIFY (PIN `1234`) and refuses the rest; records
+/// every command it is sent.
+struct Toy {
+    sent: Rc<RefCell<Vec<String>>>,
+}
+
+impl Card for Toy {
+    fn atr(&self) -> &[u8] {
+        &[0x3B, 0x80, 0x80, 0x01, 0x01]
+    }
+    fn reader_name(&self) -> &str {
+        "toy"
+    }
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, crate::reader::Error> {
+        self.sent.borrow_mut().push(hex::format(command));
+        let answer = match command {
+            [0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00] => vec![0x90, 0x00],
+            [0x00, 0xB0, _, _, le] => {
+                let mut data: Vec<u8> = (0..*le).collect();
+                data.extend([0x90, 0x00]);
+                data
+            }
+            [0x00, 0x20, 0x00, 0x01, 0x04, b'1', b'2', b'3', b'4'] => vec![0x90, 0x00],
+            [0x00, 0x20, 0x00, 0x01, ..] => vec![0x63, 0xC2],
+            [0xFF, ..] => vec![0x6E, 0x00],
+            _ => vec![0x6D, 0x00],
+        };
+        Ok(answer)
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, crate::reader::Error> {
+        Ok(self.atr().to_vec())
+    }
+}
+
+struct Run {
+    result: Result<(), ScriptError>,
+    printed: Vec<String>,
+    sent: Vec<String>,
+}
+
+fn run_with(source: &str, armed: bool, vars: &[(&str, &str)]) -> Run {
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let printed = Rc::new(RefCell::new(Vec::new()));
+    let sink = printed.clone();
+    let options = RunOptions {
+        settings: Settings {
+            armed,
+            ..Settings::default()
+        },
+        vars: vars
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        redactor: Redactor::default(),
+        output: Rc::new(move |s: &str| sink.borrow_mut().push(s.to_string())),
+        interrupt: Arc::new(AtomicBool::new(false)),
+    };
+    let result = match Script::compile_source("t.rhai", source) {
+        Ok(script) => script.run(Box::new(Toy { sent: sent.clone() }), options).1,
+        Err(e) => Err(e),
+    };
+    let printed = printed.borrow().clone();
+    let sent = sent.borrow().clone();
+    Run {
+        result,
+        printed,
+        sent,
+    }
+}
+
+fn run(source: &str) -> Run {
+    run_with(source, false, &[])
+}
+
+#[test]
+fn send_returns_a_response_with_its_fields() {
+    let r = run(
+        r#"let r = send("00 B0 00 00 04"); print(r.hex); print(r.sw); print(r.ok); print(r.data.len()); print(r.sw1); print(r.sw2);"#,
+    );
+    r.result.unwrap();
+    assert_eq!(r.printed, ["00010203", "36864", "true", "4", "144", "0"]);
+}
+
+#[test]
+fn send_with_an_expectation_names_command_sw_and_meaning() {
+    let r = run("let x = 1;\nsend(\"00 A4 00 0C 02 50 00\", \"9000|61XX\");");
+    let e = r.result.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Failed);
+    assert_eq!(
+        e.to_string(),
+        "t.rhai:2:1: `00 A4 00 0C 02 50 00`: card answered 6D00 (instruction code not supported), expected 9000|61XX"
+    );
+}
+
+#[test]
+fn expectations_accept_arrays_integers_and_methods() {
+    run(r#"send("00 20 00 01", ["9000", "63CX"]); send("00 B0 00 00 01", 0x9000); send("00 A4 00 0C 02 3F 00").expect("9000");"#)
+        .result
+        .unwrap();
+    let e = run(r#"send("00 20 00 01").expect("9000");"#)
+        .result
+        .unwrap_err();
+    assert!(
+        e.message
+            .contains("63C2 (verification failed, 2 tries left"),
+        "{e}"
+    );
+}
+
+#[test]
+fn bad_hex_fails_with_its_column_and_sends_nothing() {
+    let r = run(r#"send("00 A4 0G 00");"#);
+    let e = r.result.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "t.rhai:1:1: send: bad hex `00 A4 0G 00`: column 8: `G` is not a hex digit"
+    );
+    assert!(r.sent.is_empty());
+    let r = run(r#"send("00 A4 00 0C 03 3F 00");"#);
+    assert!(
+        r.result
+            .unwrap_err()
+            .message
+            .contains("Lc says 3 data bytes but 2 follow")
+    );
+    assert!(r.sent.is_empty());
+}
+
+#[test]
+fn syntax_errors_are_located_and_invalid() {
+    let r = run("let a = 1;\nlet = 2;");
+    let e = r.result.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    assert_eq!(e.position.map(|p| p.0), Some(2));
+    assert!(r.sent.is_empty());
+}
+
+#[test]
+fn require_armed_refuses_unless_armed() {
+    let source = "require_armed(\"lock the ticket\");\nsend(\"00 A4 00 0C 02 3F 00\");";
+    let r = run(source);
+    let e = r.result.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Refused);
+    assert_eq!(
+        e.message,
+        "refused: lock the ticket: this run is not armed (pass --arm-irreversible)"
+    );
+    assert!(r.sent.is_empty());
+    let r = run_with(source, true, &[]);
+    r.result.unwrap();
+    assert_eq!(r.sent.len(), 1);
+    assert_eq!(run_with("print(armed());", true, &[]).printed, ["true"]);
+}
+
+#[test]
+fn vars_are_string_constants() {
+    let r = run_with(
+        "print(station + \"/\" + ticket);",
+        false,
+        &[("station", "0042"), ("ticket", "7")],
+    );
+    r.result.unwrap();
+    assert_eq!(r.printed, ["0042/7"]);
+    let r = run_with("station = \"1\";", false, &[("station", "0042")]);
+    assert!(r.result.is_err());
+    let r = run_with("1;", false, &[("9x", "1")]);
+    assert_eq!(r.result.unwrap_err().kind, ErrorKind::Invalid);
+}
+
+#[test]
+fn secrets_print_masked_and_stay_secret_when_joined() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pin");
+    std::fs::write(&path, "1234\n").unwrap();
+    let source = format!(
+        r#"let pin = secret_text("file:{}");
+           print(pin); print(`${{pin}}`);
+           let cmd = "00 20 00 01 04" + pin; print(cmd);
+           send(cmd, "9000");
+           iso::verify(1, pin);"#,
+        path.display()
+    );
+    let r = run(&source);
+    r.result.unwrap();
+    assert_eq!(r.printed, ["(secret)", "(secret)", "(secret)"]);
+    assert_eq!(
+        r.sent,
+        ["00 20 00 01 04 31 32 33 34", "00 20 00 01 04 31 32 33 34"]
+    );
+    let r = run(r#"let k = secret("env:APDU_RUN_SCRIPT_TEST_SURELY_UNSET");"#);
+    assert!(
+        r.result
+            .unwrap_err()
+            .message
+            .contains("environment variable is not set")
+    );
+}
+
+#[test]
+fn iso_helpers_build_the_right_commands_and_throw_with_meaning() {
+    let r = run(
+        r#"iso::select("3F00"); let d = iso::read_binary(0, 3); print(hex(d)); iso::verify(1, "1234");"#,
+    );
+    r.result.unwrap();
+    assert_eq!(r.printed, ["000102"]);
+    assert_eq!(
+        r.sent,
+        [
+            "00 A4 00 0C 02 3F 00",
+            "00 B0 00 00 03",
+            "00 20 00 01 04 31 32 33 34"
+        ]
+    );
+    let e = run(r#"iso::verify(1, "9999");"#).result.unwrap_err();
+    assert!(
+        e.message
+            .starts_with("iso::verify: card answered 63C2 (verification failed, 2 tries left"),
+        "{e}"
+    );
+    assert!(e.message.contains("00 20 00 01 04 (secret)"), "{e}");
+    let e = run("iso::read_binary(-1, 3);").result.unwrap_err();
+    assert_eq!(
+        e.message,
+        "iso::read_binary: offset -1 is out of range 0..=32767"
+    );
+}
+
+#[test]
+fn uid_throws_unless_9000() {
+    let e = run("uid();").result.unwrap_err();
+    assert_eq!(
+        e.message,
+        "uid: card answered 6E00 (class not supported) to `FF CA 00 00 00`"
+    );
+}
+
+#[test]
+fn thrown_values_and_errors_in_functions_are_located_at_the_failure() {
+    let e = run("fn f() {\n  send(\"00 A4 00 0C 02 50 00\", \"9000\");\n}\nf();")
+        .result
+        .unwrap_err();
+    assert_eq!(e.position, Some((2, 3)), "{e}");
+    let e = run("throw \"no good\";").result.unwrap_err();
+    assert_eq!(e.to_string(), "t.rhai:1:1: script threw: no good");
+}
+
+#[test]
+fn interrupt_stops_a_running_loop() {
+    let flag = Arc::new(AtomicBool::new(true));
+    let script = Script::compile_source("t.rhai", "loop { }").unwrap();
+    let options = RunOptions {
+        settings: Settings::default(),
+        vars: Vec::new(),
+        redactor: Redactor::default(),
+        output: Rc::new(|_: &str| {}),
+        interrupt: flag,
+    };
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let (_, result) = script.run(Box::new(Toy { sent }), options);
+    assert_eq!(result.unwrap_err().kind, ErrorKind::Interrupted);
+}
