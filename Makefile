@@ -1,0 +1,52 @@
+# apdu-run: build, demo and test entry points. `make test` is what CI runs.
+#
+# System packages are installed here (not by hand) so a fresh Debian 12 machine works:
+#   build:  pkgconf libpcsclite-dev  (the pcsc crate links libpcsclite)
+#   stack:  pcscd vsmartcard-vpcd vsmartcard-vpicc  (PC/SC tests through the real daemon)
+
+BUILD_PACKAGES := pkgconf libpcsclite-dev
+STACK_PACKAGES := pcscd vsmartcard-vpcd vsmartcard-vpicc
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CARGO ?= cargo
+
+.PHONY: all build demo test lint unit stack-test bench deps stack-deps
+
+all: build
+
+# Installs whatever of $(1) is missing; runs apt-get update once, only when needed.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_PACKAGES))
+
+stack-deps: deps
+	$(call apt_install,$(STACK_PACKAGES))
+
+build: deps
+	$(CARGO) build --release
+
+demo: deps
+	$(CARGO) run --release --quiet -- --sim iso7816 scripts/iso7816_demo.rhai
+
+lint: deps
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+unit: deps
+	$(CARGO) test
+
+# The PC/SC backend against pcscd + vpcd, with pcscd started and stopped around the tests.
+stack-test: stack-deps
+	APDU_RUN_PCSC=1 tests/stack/with-pcscd.sh $(CARGO) test --lib reader::pcsc -- --test-threads=1
+
+test: lint unit stack-test
+
+bench: deps
+	$(CARGO) bench --bench exchange
