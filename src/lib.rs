@@ -4,4 +4,5 @@
 //! See `ARCHITECTURE.md` for the map of modules and the rules between them.
 
 pub mod apdu;
+pub mod iso14443;
 pub mod reader;
