@@ -7,6 +7,7 @@
 //! talks to the card or plays it.
 
 use super::Error;
+use super::number::BlockNumber;
 
 /// PCB bits shared by the three block kinds (ISO/IEC 14443-4 block format).
 const CID_FOLLOWING: u8 = 0x08;
@@ -41,63 +42,6 @@ const WTXM_MASK: u8 = 0x3F;
 pub const MAX_CID: u8 = 14;
 /// The highest waiting time extension multiplier; 0 and 60 to 63 are reserved.
 pub const MAX_WTXM: u8 = 59;
-
-/// The one-bit block number of I- and R-blocks.
-///
-/// The reader starts at [`BlockNumber::Zero`] and toggles after each I-block or R(ACK) it
-/// accepts from the card; the card answers with the number it received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum BlockNumber {
-    /// Block number 0, where every session starts.
-    #[default]
-    Zero,
-    /// Block number 1.
-    One,
-}
-
-impl BlockNumber {
-    /// The other block number.
-    pub fn toggled(self) -> BlockNumber {
-        match self {
-            BlockNumber::Zero => BlockNumber::One,
-            BlockNumber::One => BlockNumber::Zero,
-        }
-    }
-
-    /// Switches to the other block number, as after an accepted I-block or R(ACK).
-    pub fn toggle(&mut self) {
-        *self = self.toggled();
-    }
-
-    /// The number as PCB bit b1: 0 or 1.
-    pub fn bit(self) -> u8 {
-        match self {
-            BlockNumber::Zero => 0,
-            BlockNumber::One => 1,
-        }
-    }
-
-    fn from_pcb(pcb: u8) -> BlockNumber {
-        if pcb & NUMBER_BIT == 0 {
-            BlockNumber::Zero
-        } else {
-            BlockNumber::One
-        }
-    }
-}
-
-impl TryFrom<u8> for BlockNumber {
-    type Error = Error;
-
-    /// Accepts 0 and 1 only.
-    fn try_from(value: u8) -> Result<BlockNumber, Error> {
-        match value {
-            0 => Ok(BlockNumber::Zero),
-            1 => Ok(BlockNumber::One),
-            other => Err(Error::InvalidBlockNumber(other)),
-        }
-    }
-}
 
 /// Acknowledgement carried by an R-block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -251,7 +195,7 @@ pub fn parse_block(bytes: &[u8]) -> Result<Block, Error> {
         }
         (Some(byte & CID_MASK), rest)
     };
-    let number = BlockNumber::from_pcb(pcb);
+    let number = BlockNumber::from_pcb_bit(pcb & NUMBER_BIT);
     let no_inf = |block: Block| match rest.len() {
         0 => Ok(block),
         extra => Err(Error::TrailingBytes { pcb, extra }),

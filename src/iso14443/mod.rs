@@ -8,14 +8,16 @@
 
 mod block;
 mod crc;
+mod number;
 #[cfg(test)]
 mod tests;
 
 pub use block::{
-    Block, BlockNumber, MAX_CID, MAX_WTXM, RKind, SKind, i_block, i_block_chaining,
-    i_block_with_cid, parse_block,
+    Block, MAX_CID, MAX_WTXM, RKind, SKind, i_block, i_block_chaining, i_block_with_cid,
+    parse_block,
 };
 pub use crc::{append_crc_a, check_crc_a, crc_a};
+pub use number::BlockNumber;
 
 /// First byte of RATS (request for answer to select).
 pub const RATS: u8 = 0xE0;
