@@ -4,6 +4,8 @@
 //! See `ARCHITECTURE.md` for the map of modules and the rules between them.
 
 pub mod apdu;
+pub mod crypto;
+pub mod iso14443;
 pub mod reader;
 pub mod script;
 pub mod secret;
