@@ -267,3 +267,30 @@ fn interrupt_stops_a_running_loop() {
     let (_, result) = script.run(Box::new(Toy { sent }), options);
     assert_eq!(result.unwrap_err().kind, ErrorKind::Interrupted);
 }
+
+#[test]
+fn crypto_built_ins_take_hex_blobs_and_secrets() {
+    // NIST SP 800-38B, AES-128, example 2 (one block).
+    let r = run(r#"
+        let key = "2b7e151628aed2a6abf7158809cf4f3c";
+        print(hex(crypto::aes_cmac(key, unhex("6bc1bee22e409f96e93d7e117393172a"))));
+        print(crypto::random(8).len());
+        print(hex(crypto::aes_ecb_decrypt(key, crypto::aes_ecb_encrypt(key, "00112233445566778899AABBCCDDEEFF"))));
+    "#);
+    r.result.unwrap();
+    assert_eq!(
+        r.printed,
+        [
+            "070A16B46B4D4144F79BDD9DD04A287C",
+            "8",
+            "00112233445566778899AABBCCDDEEFF"
+        ]
+    );
+    let e = run(r#"crypto::aes_cmac("0011", "00");"#)
+        .result
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "crypto::aes_cmac: AES key must be 16, 24 or 32 bytes, got 2"
+    );
+}
