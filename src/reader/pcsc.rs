@@ -243,7 +243,9 @@ impl PcscReader {
         let atr = read_atr(&card, &self.name)?;
         Ok(PcscCard {
             card,
+            context: self.context.clone(),
             reader: self.name.clone(),
+            c_reader: self.c_name.clone(),
             protocols,
             atr,
             buffer: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED].into_boxed_slice(),
@@ -347,7 +349,9 @@ impl Reader for PcscReader {
 /// session) outlives the flow that created it.
 pub struct PcscCard {
     card: pcsc::Card,
+    context: Context,
     reader: String,
+    c_reader: CString,
     protocols: pcsc::Protocols,
     atr: Vec<u8>,
     buffer: Box<[u8]>,
@@ -376,7 +380,43 @@ impl PcscCard {
         let response = self.card.transmit(command, &mut self.buffer)?;
         Ok(response.to_vec())
     }
+
+    /// Maps a failed `SCardTransmit`, telling a card pulled out mid-command from other failures.
+    fn transmit_error(&self, err: pcsc::Error) -> Error {
+        // pcsc-lite reports any exchange the driver could not complete as
+        // SCARD_E_NOT_TRANSACTED, a card pulled out included; the removal itself shows only when
+        // pcscd next polls the reader (every 400 ms for vpcd), so look a little while for it.
+        if matches!(err, pcsc::Error::NotTransacted | pcsc::Error::CommError)
+            && self.left_within(REMOVAL_NOTICE)
+        {
+            return Error::CardRemoved {
+                reader: self.reader.clone(),
+            };
+        }
+        map_error(err, &self.reader)
+    }
+
+    /// Whether pcscd reports the slot empty within `patience`.
+    fn left_within(&self, patience: Duration) -> bool {
+        let deadline = Instant::now() + patience;
+        let mut state = [ReaderState::new(self.c_reader.clone(), State::UNAWARE)];
+        loop {
+            let timeout = deadline.saturating_duration_since(Instant::now());
+            if self.context.get_status_change(timeout, &mut state).is_err() {
+                return false;
+            }
+            let now = state[0].event_state();
+            if now.contains(State::EMPTY) || !now.contains(State::PRESENT) {
+                return true;
+            }
+            state[0].sync_current_state();
+        }
+    }
 }
+
+/// How long a failed exchange waits for pcscd to report the card gone: two and a half of its
+/// 400 ms polls (`PCSCLITE_STATUS_POLL_RATE`).
+const REMOVAL_NOTICE: Duration = Duration::from_millis(1000);
 
 impl Card for PcscCard {
     fn atr(&self) -> &[u8] {
@@ -399,7 +439,7 @@ impl Card for PcscCard {
             }
             other => other,
         };
-        response.map_err(|err| map_error(err, &self.reader))
+        response.map_err(|err| self.transmit_error(err))
     }
 
     /// Warm-resets the card (`SCardReconnect` with `SCARD_RESET_CARD`) and returns its ATR.
@@ -486,6 +526,14 @@ fn map_error(err: pcsc::Error, reader: &str) -> Error {
         pcsc::Error::SharingViolation => Error::Unusable {
             reader,
             reason: "another application is connected to it".into(),
+        },
+        // pcsc-lite's code for "the driver could not exchange the command", whatever MSDN says.
+        pcsc::Error::NotTransacted => Error::Transport {
+            reader,
+            message: format!(
+                "the command could not be exchanged with the card (PC/SC error 0x{:08X})",
+                err as u32
+            ),
         },
         pcsc::Error::UnpoweredCard | pcsc::Error::UnresponsiveCard | pcsc::Error::ProtoMismatch => {
             Error::Unusable {

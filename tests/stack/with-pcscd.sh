@@ -38,11 +38,18 @@ die() {
     exit 125
 }
 
+# A live process, not a zombie waiting to be reaped.
+alive() {
+    local stat
+    stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    [[ $stat != Z* ]]
+}
+
 [ $# -ge 1 ] || die "usage: $0 CMD [ARGS...]"
 command -v pcscd >/dev/null || die "pcscd not found (apt-get install pcscd)"
 command -v pcsc_scan >/dev/null || die "pcsc_scan not found (apt-get install pcsc-tools)"
-ls /usr/lib/pcsc/drivers/serial/libifdvpcd.so >/dev/null 2>&1 ||
-    die "the vpcd driver is not installed (apt-get install vsmartcard-vpcd)"
+grep -qs libifdvpcd /etc/reader.conf.d/* ||
+    die "no reader.conf entry for the vpcd driver (apt-get install vsmartcard-vpcd)"
 
 wait_seconds=${APDU_RUN_PCSCD_WAIT:-10}
 lock=${APDU_RUN_PCSCD_LOCK:-/tmp/apdu-run-pcscd.lock}
@@ -60,10 +67,10 @@ stop_pcscd() {
     [ -n "$pcscd_pid" ] || return 0
     kill -TERM "$pcscd_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do
-        kill -0 "$pcscd_pid" 2>/dev/null || break
+        alive "$pcscd_pid" || break
         sleep 0.1
     done
-    if kill -0 "$pcscd_pid" 2>/dev/null; then
+    if alive "$pcscd_pid"; then
         echo "with-pcscd: pcscd (pid $pcscd_pid) ignored TERM, killing it" >&2
         kill -KILL "$pcscd_pid" 2>/dev/null || true
     fi
@@ -91,8 +98,9 @@ has_vpcd() {
 
 running_pid=""
 if [ -f "$pcscd_pidfile" ]; then
-    running_pid=$(cat "$pcscd_pidfile" 2>/dev/null || true)
-    if [ -n "$running_pid" ] && ! kill -0 "$running_pid" 2>/dev/null; then
+    # pcscd writes its pid followed by a newline and a NUL.
+    running_pid=$(tr -dc '0-9' <"$pcscd_pidfile" 2>/dev/null || true)
+    if [ -n "$running_pid" ] && ! alive "$running_pid"; then
         running_pid=""
     fi
 fi
@@ -110,7 +118,7 @@ else
     pcscd_pid=$!
     deadline=$((SECONDS + wait_seconds))
     until has_vpcd; do
-        if ! kill -0 "$pcscd_pid" 2>/dev/null; then
+        if ! alive "$pcscd_pid"; then
             wait "$pcscd_pid" 2>/dev/null || true
             pcscd_pid=""
             cat "$log" >&2

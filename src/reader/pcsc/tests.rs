@@ -181,6 +181,11 @@ fn pcsc_errors_map_to_distinct_variants_with_one_line_messages() {
              the protocol currently in use with the smart card (PC/SC error 0x8010000F)",
         ),
         (
+            pcsc::Error::NotTransacted,
+            "reader `R`: the command could not be exchanged with the card \
+             (PC/SC error 0x80100016)",
+        ),
+        (
             pcsc::Error::CommError,
             "reader `R`: an internal communications error has been detected \
              (PC/SC error 0x80100013)",
@@ -273,6 +278,12 @@ impl VirtualCard {
         VirtualCard { slot, child }
     }
 
+    /// Pulls the card out without waiting for pcscd to notice.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Starts the card and waits until pcscd reports it present.
     fn insert(slot: u8) -> VirtualCard {
         let mut card = VirtualCard::start(slot);
@@ -283,8 +294,7 @@ impl VirtualCard {
 
 impl Drop for VirtualCard {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
         // So that the next test starts from an empty slot, not one pcscd has yet to poll.
         if !thread::panicking() {
             wait_for(self.slot, State::EMPTY, None);
@@ -392,6 +402,21 @@ fn transmit_after_the_card_is_pulled_is_card_removed() {
         matches!(&err, Error::CardRemoved { reader } if reader == "Virtual PCD 00 00"),
         "{err:?}"
     );
+}
+
+#[test]
+fn transmit_the_moment_the_card_is_pulled_is_card_removed() {
+    let Some(_stack) = stack() else { return };
+    let mut vicc = VirtualCard::insert(0);
+    let mut reader = open(0);
+    let mut card = reader.connect().unwrap();
+    assert_eq!(select_mf(&mut *card).unwrap(), [0x90, 0x00]);
+    // pcscd has not polled the reader yet: the exchange fails before it knows why.
+    vicc.kill();
+    let err = select_mf(&mut *card).unwrap_err();
+    assert!(matches!(err, Error::CardRemoved { .. }), "{err:?}");
+    let err = card.reset().unwrap_err();
+    assert!(matches!(err, Error::CardRemoved { .. }), "{err:?}");
 }
 
 #[test]
