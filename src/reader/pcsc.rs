@@ -147,8 +147,11 @@ pub fn list_readers() -> Result<Vec<ReaderInfo>, Error> {
     context
         .get_status_change(Duration::ZERO, &mut states)
         .map_err(|err| {
-            let names = states.iter().map(|state| state.name().to_string_lossy());
-            map_error(err, &quoted_list(names))
+            let names: Vec<_> = states
+                .iter()
+                .map(|state| state.name().to_string_lossy())
+                .collect();
+            map_error(err, &names.join(", "))
         })?;
     Ok(states
         .iter()
@@ -449,9 +452,12 @@ impl Card for PcscCard {
     }
 }
 
+/// Stands for the reader in messages about failures before any reader is chosen.
+const NO_READER_YET: &str = "(none chosen yet)";
+
 /// Connects to pcscd.
 fn establish() -> Result<Context, Error> {
-    Context::establish(Scope::User).map_err(|err| map_error(err, ""))
+    Context::establish(Scope::User).map_err(|err| map_error(err, NO_READER_YET))
 }
 
 /// The reader names in pcscd's order; empty when there is none.
@@ -459,7 +465,7 @@ fn reader_names(context: &Context) -> Result<Vec<CString>, Error> {
     match context.list_readers_owned() {
         Ok(names) => Ok(names),
         Err(pcsc::Error::NoReadersAvailable) => Ok(Vec::new()),
-        Err(err) => Err(map_error(err, "")),
+        Err(err) => Err(map_error(err, NO_READER_YET)),
     }
 }
 

@@ -15,10 +15,12 @@
 # - runs CMD, stops the pcscd it started (TERM, then KILL after 5 s) on any exit, and exits
 #   with CMD's status. A virtual card still connected when pcscd stops exits by itself.
 #
-# A pcscd that is already running (a systemd unit or socket, another shell) cannot run twice:
-# pcscd refuses to start while its pid file names a live process. If the running one lists
-# the `Virtual PCD` readers it is used as it is and left running; otherwise the script exits
-# 125 and says so, rather than stop a daemon it did not start.
+# pcscd cannot run twice: it refuses to start while its pid file names a live process. When a
+# pcscd already answers (started by hand, by a systemd unit, or through pcscd.socket) and lists
+# the `Virtual PCD` readers, it is used as it is and left running. When one is running without
+# them, the script exits 125 and says so rather than stop a daemon it did not start. (A
+# systemd pcscd.socket with no daemon behind it yet is started by the first client, so it is
+# the first case; stop the socket unit if that pcscd lacks vpcd.)
 #
 # Debian 12's vsmartcard-vpicc 3.3 does not start as packaged: its modules are installed under
 # /usr/lib/python3/site-packages/virtualsmartcard, which python3 does not search, and it imports
@@ -105,12 +107,10 @@ if [ -f "$pcscd_pidfile" ]; then
     fi
 fi
 
-if [ -n "$running_pid" ]; then
-    if has_vpcd; then
-        echo "with-pcscd: using the pcscd already running (pid $running_pid); it stays running" >&2
-    else
-        die "a pcscd without the \`$vpcd_name\` readers is running (pid $running_pid); stop it first"
-    fi
+if has_vpcd; then
+    echo "with-pcscd: using the pcscd already running${running_pid:+ (pid $running_pid)}; it stays running" >&2
+elif [ -n "$running_pid" ]; then
+    die "a pcscd without the \`$vpcd_name\` readers is running (pid $running_pid); stop it first"
 else
     log="$workdir/pcscd.log"
     # The lock descriptor is closed for the daemon so that it never outlives this script's turn.
