@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use crate::apdu::{Command, Response, StatusWord};
 
+pub mod pcsc;
+
 /// A transport failure. Every variant maps to exit code 3 at the command line.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -33,6 +35,14 @@ pub enum Error {
         pattern: String,
         /// The names that exist, comma-separated.
         available: String,
+    },
+    /// The name pattern is part of several reader names and equals none of them.
+    #[error("`{pattern}` matches several readers: {matches} (give more of the name, or an index)")]
+    AmbiguousReader {
+        /// What the user asked for.
+        pattern: String,
+        /// The names that contain it, comma-separated.
+        matches: String,
     },
     /// The reader has no card in it.
     #[error("no card in reader `{reader}`")]
