@@ -5,7 +5,7 @@
 #   stack:  pcscd vsmartcard-vpcd vsmartcard-vpicc  (PC/SC tests through the real daemon)
 
 BUILD_PACKAGES := pkgconf libpcsclite-dev
-STACK_PACKAGES := pcscd vsmartcard-vpcd vsmartcard-vpicc
+STACK_PACKAGES := pcscd vsmartcard-vpcd vsmartcard-vpicc python3-pycryptodome
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
