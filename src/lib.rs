@@ -4,4 +4,5 @@
 //! See `ARCHITECTURE.md` for the map of modules and the rules between them.
 
 pub mod apdu;
+pub mod mifare;
 pub mod reader;
