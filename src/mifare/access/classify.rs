@@ -7,7 +7,8 @@
 use crate::mifare::join_words;
 
 use super::bits::{Malformed, decode, encode};
-use super::explain::{Permission, data_permissions, explain};
+use super::explain::{data_permissions, explain};
+use super::permission::Permission;
 use super::triple::{AccessBits, Triple};
 
 /// Whether these conditions can never be changed again: the trailer never allows writing the

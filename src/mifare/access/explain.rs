@@ -5,177 +5,11 @@
 //! applies them to a whole sector and then the key-B rule, giving what a reader can
 //! actually do. Judging whether that is dangerous is `classify.rs`'s job.
 
-use std::fmt;
-
-use crate::mifare::KeyType;
-
+use super::permission::{DataPermissions, Permission, TrailerPermissions};
 use super::triple::{AccessBits, Triple};
-
-/// Which key an operation needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Permission {
-    /// No key allows it.
-    Never,
-    /// Only after authenticating with key A.
-    KeyA,
-    /// Only after authenticating with key B.
-    KeyB,
-    /// After authenticating with either key.
-    KeyAOrB,
-}
 
 // Short names keep the tables below as easy to compare with protocols.md as possible.
 use Permission::{KeyA as A, KeyAOrB as AB, KeyB as B, Never as N};
-
-impl Permission {
-    /// Words for the permission: `never`, `key A`, `key B`, `key A or B`.
-    pub fn words(self) -> &'static str {
-        match self {
-            N => "never",
-            A => "key A",
-            B => "key B",
-            AB => "key A or B",
-        }
-    }
-
-    /// Whether a reader authenticated with `key` may do the operation.
-    pub fn allows(self, key: KeyType) -> bool {
-        matches!((self, key), (A | AB, KeyType::A) | (B | AB, KeyType::B))
-    }
-
-    /// Whether no key allows the operation.
-    pub fn is_never(self) -> bool {
-        self == N
-    }
-
-    /// The permission once key B cannot authenticate: "key A or B" becomes "key A" and
-    /// "key B" becomes "never" (protocols.md §4.3, key-B-readable rule).
-    pub fn without_key_b(self) -> Permission {
-        match self {
-            AB | A => A,
-            B | N => N,
-        }
-    }
-}
-
-impl fmt::Display for Permission {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.words())
-    }
-}
-
-/// What a data block's condition allows (protocols.md §4.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DataPermissions {
-    /// READ.
-    pub read: Permission,
-    /// WRITE.
-    pub write: Permission,
-    /// INCREMENT (value blocks).
-    pub increment: Permission,
-    /// DECREMENT, TRANSFER and RESTORE (value blocks), which the table grants together.
-    pub decrement: Permission,
-}
-
-impl DataPermissions {
-    /// The operations with their names, in table order.
-    pub fn operations(&self) -> [(&'static str, Permission); 4] {
-        [
-            ("read", self.read),
-            ("write", self.write),
-            ("increment", self.increment),
-            ("decrement/transfer/restore", self.decrement),
-        ]
-    }
-
-    /// The permissions once key B cannot authenticate (see [`Permission::without_key_b`]).
-    pub fn without_key_b(self) -> DataPermissions {
-        DataPermissions {
-            read: self.read.without_key_b(),
-            write: self.write.without_key_b(),
-            increment: self.increment.without_key_b(),
-            decrement: self.decrement.without_key_b(),
-        }
-    }
-
-    /// Whether nothing at all is allowed.
-    pub fn is_dead(&self) -> bool {
-        self.operations().iter().all(|(_, p)| p.is_never())
-    }
-
-    /// Whether the block can be read but nothing can change it.
-    pub fn is_read_only(&self) -> bool {
-        !self.read.is_never()
-            && self.write.is_never()
-            && self.increment.is_never()
-            && self.decrement.is_never()
-    }
-}
-
-impl fmt::Display for DataPermissions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let words: Vec<String> = self
-            .operations()
-            .iter()
-            .map(|(name, p)| format!("{name} {p}"))
-            .collect();
-        f.write_str(&words.join(", "))
-    }
-}
-
-/// What the trailer's condition allows (protocols.md §4.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TrailerPermissions {
-    /// Reading key A (never, for every condition: key A reads back as zeros).
-    pub read_key_a: Permission,
-    /// Writing key A.
-    pub write_key_a: Permission,
-    /// Reading the access bits (and the general purpose byte).
-    pub read_access_bits: Permission,
-    /// Writing the access bits; never means the conditions are final.
-    pub write_access_bits: Permission,
-    /// Reading key B; if any key may, key B cannot authenticate.
-    pub read_key_b: Permission,
-    /// Writing key B.
-    pub write_key_b: Permission,
-}
-
-impl TrailerPermissions {
-    /// The operations with their names, in table order.
-    pub fn operations(&self) -> [(&'static str, Permission); 6] {
-        [
-            ("read key A", self.read_key_a),
-            ("write key A", self.write_key_a),
-            ("read access bits", self.read_access_bits),
-            ("write access bits", self.write_access_bits),
-            ("read key B", self.read_key_b),
-            ("write key B", self.write_key_b),
-        ]
-    }
-
-    /// The permissions once key B cannot authenticate (see [`Permission::without_key_b`]).
-    pub fn without_key_b(self) -> TrailerPermissions {
-        TrailerPermissions {
-            read_key_a: self.read_key_a.without_key_b(),
-            write_key_a: self.write_key_a.without_key_b(),
-            read_access_bits: self.read_access_bits.without_key_b(),
-            write_access_bits: self.write_access_bits.without_key_b(),
-            read_key_b: self.read_key_b.without_key_b(),
-            write_key_b: self.write_key_b.without_key_b(),
-        }
-    }
-}
-
-impl fmt::Display for TrailerPermissions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let words: Vec<String> = self
-            .operations()
-            .iter()
-            .map(|(name, p)| format!("{name} {p}"))
-            .collect();
-        f.write_str(&words.join(", "))
-    }
-}
 
 /// The data-block table of protocols.md §4.2, rows in the document's order.
 pub fn data_permissions(condition: Triple) -> DataPermissions {
@@ -187,6 +21,7 @@ pub fn data_permissions(condition: Triple) -> DataPermissions {
         0b001 => (AB, N, N, AB),
         0b011 => (B, B, N, N),
         0b101 => (B, N, N, N),
+        // 111: `bits()` is at most 7.
         _ => (N, N, N, N),
     };
     DataPermissions {
@@ -207,6 +42,7 @@ pub fn data_use(condition: Triple) -> &'static str {
         0b001 => "value block, decrement only",
         0b011 => "key B only data",
         0b101 => "read with key B",
+        // 111: `bits()` is at most 7.
         _ => "dead",
     }
 }
@@ -225,6 +61,7 @@ pub fn trailer_permissions(condition: Triple) -> TrailerPermissions {
             0b001 => (A, A, A, A, A),
             0b011 => (B, AB, B, N, B),
             0b101 => (N, AB, B, N, N),
+            // 111: `bits()` is at most 7.
             _ => (N, AB, N, N, N),
         };
     TrailerPermissions {

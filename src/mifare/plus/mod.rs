@@ -157,11 +157,15 @@ impl Address {
             Address::SectorKey { sector, key } => {
                 SECTOR_KEYS + 2 * u16::from(sector) + u16::from(key == KeyType::B)
             }
-            fixed => FIXED
-                .iter()
-                .find(|(_, a, _)| *a == fixed)
-                .map_or(0, |(addr, _, _)| *addr),
+            // Every other variant has an entry in FIXED (`addresses_classify_as_in_the_map`
+            // lists them all), so the fallback is never used.
+            fixed => fixed.entry().map_or(0, |(addr, _, _)| *addr),
         }
+    }
+
+    /// The entry of the fixed-address table; `None` for blocks and sector keys.
+    fn entry(self) -> Option<&'static (u16, Address, &'static str)> {
+        FIXED.iter().find(|(_, a, _)| *a == self)
     }
 
     /// Whether the card has this address: blocks and sector keys depend on the size
@@ -207,10 +211,7 @@ impl fmt::Display for Address {
                 write!(f, "{addr:04X} AES sector {sector} {key}")
             }
             fixed => {
-                let name = FIXED
-                    .iter()
-                    .find(|(_, a, _)| a == fixed)
-                    .map_or("", |(_, _, name)| *name);
+                let name = fixed.entry().map_or("", |(_, _, name)| *name);
                 write!(f, "{addr:04X} {name}")
             }
         }
