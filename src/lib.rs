@@ -5,3 +5,4 @@
 
 pub mod apdu;
 pub mod reader;
+pub mod sim;
