@@ -16,8 +16,9 @@ pub(crate) struct SimCard {
     pub(crate) reader: String,
 }
 
-/// Locks the card state; a panic elsewhere while holding the lock does not make the card
-/// unusable, because every chip keeps its state consistent between APDUs.
+/// Locks the card state. A poisoned lock is taken over rather than passed on as a panic:
+/// chips never panic while they hold it (their `transmit` is total), so poisoning can only
+/// come from a bug, and a card that keeps answering is more useful than an aborted run.
 pub(crate) fn lock(chip: &Mutex<Chip>) -> MutexGuard<'_, Chip> {
     chip.lock().unwrap_or_else(PoisonError::into_inner)
 }

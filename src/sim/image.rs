@@ -8,10 +8,9 @@
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-
-use std::sync::Mutex;
 
 use super::card::lock;
 use super::chip::Chip;

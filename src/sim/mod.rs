@@ -35,6 +35,8 @@ pub struct Options {
 }
 
 /// One simulated card: its kind and its state, shared by every handle from [`Simulator::card`].
+///
+/// Cloning a simulator does not copy the card: the clone is another way to the same one.
 #[derive(Debug, Clone)]
 pub struct Simulator {
     kind: Kind,
