@@ -3,6 +3,8 @@
 //! Each arm forwards to the chip's own module; this file only chooses and forwards. It does
 //! not parse APDUs or know any command.
 
+use serde::{Serialize, Serializer};
+
 use super::iso7816::{FileCard, Protocol};
 use super::{Kind, Options};
 
@@ -31,13 +33,6 @@ impl Chip {
         }
     }
 
-    /// The persistent state as the `card` part of an image.
-    pub(crate) fn image(&self) -> Result<serde_json::Value, serde_json::Error> {
-        match self {
-            Chip::File(card) => card.image(),
-        }
-    }
-
     /// The answer-to-reset.
     pub(crate) fn atr(&self) -> &'static [u8] {
         match self {
@@ -56,6 +51,15 @@ impl Chip {
     pub(crate) fn reset(&mut self) {
         match self {
             Chip::File(card) => card.reset(),
+        }
+    }
+}
+
+/// A chip serializes as the `card` part of its image: its persistent state only.
+impl Serialize for Chip {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Chip::File(card) => card.serialize(serializer),
         }
     }
 }

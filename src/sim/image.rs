@@ -20,10 +20,10 @@ use super::{Error, Kind};
 const FORMAT: u32 = 1;
 
 #[derive(Serialize)]
-struct ImageOut {
+struct ImageOut<'a> {
     format: u32,
     kind: &'static str,
-    card: serde_json::Value,
+    card: &'a Chip,
 }
 
 #[derive(Deserialize)]
@@ -69,19 +69,14 @@ pub(crate) fn load(kind: Kind, path: &Path) -> Result<Option<Chip>, Error> {
 
 /// Writes `chip`'s image to `path` through a temporary file in the same directory.
 ///
-/// The lock is held only while the state is copied out, not during the file I/O.
+/// The lock is held only while the state is serialized, not during the file I/O.
 pub(crate) fn save(kind: Kind, chip: &Mutex<Chip>, path: &Path) -> Result<(), Error> {
-    let card = lock(chip).image();
-    let card = card.map_err(|e| Error::Image {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    let image = ImageOut {
+    let text = serde_json::to_vec_pretty(&ImageOut {
         format: FORMAT,
         kind: kind.name(),
-        card,
-    };
-    let mut text = serde_json::to_vec_pretty(&image).map_err(|e| Error::Image {
+        card: &lock(chip),
+    });
+    let mut text = text.map_err(|e| Error::Image {
         path: path.to_owned(),
         message: e.to_string(),
     })?;

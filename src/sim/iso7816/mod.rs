@@ -140,11 +140,6 @@ impl FileCard {
         Ok(FileCard::with_state(protocol, state))
     }
 
-    /// The persistent state as the `card` part of an image.
-    pub(crate) fn image(&self) -> Result<serde_json::Value, serde_json::Error> {
-        serde_json::to_value(&self.state)
-    }
-
     /// The answer-to-reset for the card's protocol.
     pub(crate) fn atr(&self) -> &'static [u8] {
         match self.protocol {
@@ -216,6 +211,13 @@ impl FileCard {
             Condition::Pin(reference) if self.session.is_verified(reference) => Ok(()),
             Condition::Pin(_) | Condition::Never => Err(sw::SECURITY_NOT_SATISFIED),
         }
+    }
+}
+
+/// A file card serializes as its persistent state, the `card` part of its image.
+impl Serialize for FileCard {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.state.serialize(serializer)
     }
 }
 
