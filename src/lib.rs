@@ -4,9 +4,11 @@
 //! See `ARCHITECTURE.md` for the map of modules and the rules between them.
 
 pub mod apdu;
+pub mod cli;
 pub mod crypto;
 pub mod iso14443;
 pub mod mifare;
 pub mod reader;
 pub mod script;
 pub mod secret;
+pub mod sim;

@@ -1,0 +1,71 @@
+//! READ BINARY and UPDATE BINARY (ISO/IEC 7816-4) on transparent EFs.
+//!
+//! Addressing (protocols.md §8.3): P1 bit 8 clear, P1-P2 is a 15-bit offset in the current
+//! EF; P1 = `80 | SFI`, P2 is an offset in the EF with that SFI, which becomes current. The
+//! odd-INS (BER-TLV offset) forms are not supported. READ BINARY is the hot path of the
+//! benchmark, so it copies straight from the file into the one response buffer.
+
+use super::FileCard;
+use super::fs::Body;
+use super::sw;
+use super::transport::Reply;
+use crate::apdu::{Command, StatusWord};
+
+impl FileCard {
+    /// The EF and offset a binary command addresses.
+    fn binary_target(&mut self, command: &Command) -> Result<(usize, usize), StatusWord> {
+        if command.p1 & 0x80 != 0 {
+            if command.p1 & 0x60 != 0 {
+                return Err(sw::INCORRECT_P1P2);
+            }
+            let ef = self.select_sfi(command.p1 & 0x1F)?;
+            Ok((ef, command.p2 as usize))
+        } else {
+            let ef = self.session.ef.ok_or(sw::NO_CURRENT_EF)?;
+            Ok((ef, u16::from_be_bytes([command.p1, command.p2]) as usize))
+        }
+    }
+
+    /// READ BINARY (INS B0).
+    pub(super) fn read_binary(&mut self, command: &Command) -> Result<Reply, StatusWord> {
+        if !command.data.is_empty() {
+            return Err(sw::WRONG_LENGTH);
+        }
+        let (ef, offset) = self.binary_target(command)?;
+        let file = self.state.files.file(ef);
+        let Body::Transparent { data } = &file.body else {
+            return Err(sw::WRONG_STRUCTURE);
+        };
+        self.allowed(file.read)?;
+        if offset >= data.len() {
+            return Err(sw::OUTSIDE_FILE);
+        }
+        let (n, status) = self.read_len(command, data.len() - offset, false)?;
+        let mut out = Vec::with_capacity(n + 2);
+        out.extend_from_slice(&data[offset..offset + n]);
+        Ok(Reply::Done(out, status))
+    }
+
+    /// UPDATE BINARY (INS D6): writes the data at the offset; it must fit in the EF.
+    pub(super) fn update_binary(&mut self, command: &Command) -> Result<Reply, StatusWord> {
+        if command.data.is_empty() {
+            return Err(sw::WRONG_LENGTH);
+        }
+        let (ef, offset) = self.binary_target(command)?;
+        let file = self.state.files.file(ef);
+        let Body::Transparent { data } = &file.body else {
+            return Err(sw::WRONG_STRUCTURE);
+        };
+        self.allowed(file.update)?;
+        if offset >= data.len() {
+            return Err(sw::OUTSIDE_FILE);
+        }
+        if command.data.len() > data.len() - offset {
+            return Err(sw::NOT_ENOUGH_MEMORY);
+        }
+        if let Body::Transparent { data } = &mut self.state.files.file_mut(ef).body {
+            data[offset..offset + command.data.len()].copy_from_slice(&command.data);
+        }
+        Ok(Reply::ok())
+    }
+}

@@ -1,0 +1,98 @@
+//! Simulated hardware: a card (and the reader it sits in) that lives in this process.
+//!
+//! A [`Simulator`] owns the state of one card of a [`Kind`]; [`Simulator::card`] hands out
+//! [`reader::Card`] handles that share it, so scripts and profiles run unchanged against a
+//! simulated card. [`Simulator::open`] and [`Simulator::save`] move the persistent state to
+//! and from a JSON card image (`--sim-state`), so several runs can act on the same card.
+//!
+//! The chips live in submodules (`iso7816` is the ISO 7816-4 file card). Nothing here prints,
+//! reads a clock or uses OS randomness: a simulated card is a deterministic function of its
+//! image and the APDUs it receives. Card answers are status words, never `Err`.
+
+mod card;
+mod chip;
+mod error;
+mod image;
+mod iso7816;
+mod kind;
+mod serde_hex;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+pub use error::Error;
+pub use kind::Kind;
+
+use crate::reader;
+use card::{SimCard, lock};
+use chip::Chip;
+
+/// Options for a fresh simulated card.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The card's UID; ignored by kinds that have none (the ISO 7816-4 file card has none).
+    pub uid: Option<Vec<u8>>,
+}
+
+/// One simulated card: its kind and its state, shared by every handle from [`Simulator::card`].
+///
+/// Cloning a simulator does not copy the card: the clone is another way to the same one.
+#[derive(Debug, Clone)]
+pub struct Simulator {
+    kind: Kind,
+    chip: Arc<Mutex<Chip>>,
+}
+
+impl Simulator {
+    /// A fresh card of `kind` with its default contents.
+    pub fn new(kind: Kind, options: &Options) -> Simulator {
+        Simulator::from_chip(kind, Chip::new(kind, options))
+    }
+
+    /// Loads the card image at `state` if that file exists, else starts a fresh card.
+    ///
+    /// An image of another kind, or one that is not a valid image, is an error; a missing
+    /// file is not (the first run of a `--sim-state` series creates it on save).
+    pub fn open(kind: Kind, options: &Options, state: Option<&Path>) -> Result<Simulator, Error> {
+        let loaded = match state {
+            Some(path) => image::load(kind, path)?,
+            None => None,
+        };
+        Ok(match loaded {
+            Some(chip) => Simulator::from_chip(kind, chip),
+            None => Simulator::new(kind, options),
+        })
+    }
+
+    fn from_chip(kind: Kind, chip: Chip) -> Simulator {
+        Simulator {
+            kind,
+            chip: Arc::new(Mutex::new(chip)),
+        }
+    }
+
+    /// A connected handle to the card, sharing its state with every other handle.
+    ///
+    /// The reader is named after the kind, e.g. `Simulated reader (iso7816)`.
+    pub fn card(&self) -> Box<dyn reader::Card + Send> {
+        let atr = lock(&self.chip).atr().to_vec();
+        Box::new(SimCard {
+            chip: Arc::clone(&self.chip),
+            atr,
+            reader: self.kind.reader_name(),
+        })
+    }
+
+    /// Writes the card's persistent state as a JSON image (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        image::save(self.kind, &self.chip, path)
+    }
+
+    /// The kind of card simulated.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,210 @@
+//! Tests of the simulator front: kinds, card handles through the reader seam, images on disk.
+
+use std::fs;
+use std::path::Path;
+
+use super::{Error, Kind, Options, Simulator};
+use crate::apdu::{Command, StatusWord, parse_command};
+use crate::reader::Card;
+
+fn command(text: &str) -> Command {
+    parse_command(text).unwrap()
+}
+
+/// Sends `text` through [`Card::exchange`] (61xx and 6Cxx followed) and returns data and SW.
+fn exchange(card: &mut dyn Card, text: &str) -> (Vec<u8>, StatusWord) {
+    let response = card.exchange(&command(text)).unwrap();
+    (response.data, response.sw)
+}
+
+#[test]
+fn kinds_parse_by_name_and_list_the_valid_ones_on_error() {
+    for &kind in Kind::all() {
+        assert_eq!(kind.name().parse::<Kind>().unwrap(), kind);
+        assert_eq!(kind.to_string(), kind.name());
+    }
+    assert_eq!("iso7816-t0".parse::<Kind>().unwrap(), Kind::Iso7816T0);
+    let err = "iso7817".parse::<Kind>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown simulated card `iso7817` (valid: iso7816, iso7816-t0)"
+    );
+}
+
+#[test]
+fn card_handle_names_the_reader_and_reports_the_atr() {
+    let sim = Simulator::new(Kind::Iso7816, &Options::default());
+    let mut card = sim.card();
+    assert_eq!(card.reader_name(), "Simulated reader (iso7816)");
+    assert_eq!(card.atr()[..3], [0x3B, 0x8A, 0x81]);
+    assert_eq!(card.reset().unwrap(), card.atr());
+    assert_eq!(sim.kind(), Kind::Iso7816);
+    let t0 = Simulator::new(Kind::Iso7816T0, &Options::default()).card();
+    assert_eq!(t0.reader_name(), "Simulated reader (iso7816-t0)");
+    assert_eq!(t0.atr()[..2], [0x3B, 0x0A]);
+}
+
+#[test]
+fn exchange_gives_the_same_answers_over_t0_and_t1() {
+    for kind in [Kind::Iso7816, Kind::Iso7816T0] {
+        let mut card = Simulator::new(kind, &Options::default()).card();
+        let (fcp, sw) = exchange(card.as_mut(), "00 A4 04 00 07 A0 00 00 02 47 10 01 00");
+        assert!(sw.is_ok(), "{kind}");
+        assert_eq!(fcp[..2], [0x62, 0x17], "{kind}");
+        let (data, sw) = exchange(card.as_mut(), "00 B0 81 00 00");
+        assert!(sw.is_ok(), "{kind}");
+        assert_eq!(data.len(), 256, "{kind}");
+        let (data, sw) = exchange(card.as_mut(), "00 B2 03 14 00");
+        assert_eq!((data, sw), (vec![3; 16], StatusWord::OK), "{kind}");
+    }
+}
+
+#[test]
+fn handles_share_one_card_and_reset_keeps_persistent_state() {
+    let sim = Simulator::new(Kind::Iso7816, &Options::default());
+    let mut a = sim.card();
+    let mut b = sim.card();
+    a.transmit(&[0x00, 0xA4, 0x00, 0x0C, 0x02, 0x2F, 0x00])
+        .unwrap();
+    assert_eq!(exchange(a.as_mut(), "00 D6 00 00 01 AA").1, StatusWord::OK);
+    // The current EF is card state, so the second handle sees it too.
+    assert_eq!(exchange(b.as_mut(), "00 B0 00 00 01").0, [0xAA]);
+    b.reset().unwrap();
+    assert_eq!(exchange(a.as_mut(), "00 B0 00 00 01").1, StatusWord(0x6986));
+    exchange(a.as_mut(), "00 A4 00 0C 02 2F 00");
+    assert_eq!(exchange(a.as_mut(), "00 B0 00 00 01").0, [0xAA]);
+}
+
+#[test]
+fn options_uid_is_ignored_by_the_file_card() {
+    let options = Options {
+        uid: Some(vec![1, 2, 3, 4]),
+    };
+    let card = Simulator::new(Kind::Iso7816, &options).card();
+    assert_eq!(
+        card.atr(),
+        Simulator::new(Kind::Iso7816, &Options::default())
+            .card()
+            .atr()
+    );
+}
+
+#[test]
+fn a_second_run_sees_the_first_runs_writes_and_blocked_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("card.json");
+    let first = Simulator::open(Kind::Iso7816T0, &Options::default(), Some(&path)).unwrap();
+    let mut card = first.card();
+    exchange(card.as_mut(), "00 A4 00 0C 02 2F 00");
+    exchange(card.as_mut(), "00 D6 00 00 02 CA FE");
+    for _ in 0..3 {
+        exchange(card.as_mut(), "00 20 00 01 04 30 30 30 30");
+    }
+    first.save(&path).unwrap();
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+
+    let second = Simulator::open(Kind::Iso7816T0, &Options::default(), Some(&path)).unwrap();
+    let mut card = second.card();
+    assert_eq!(
+        exchange(card.as_mut(), "00 20 00 01 04 31 32 33 34").1,
+        StatusWord(0x6983)
+    );
+    exchange(card.as_mut(), "00 A4 00 0C 02 2F 00");
+    assert_eq!(
+        exchange(card.as_mut(), "00 B0 00 00 03").0,
+        [0xCA, 0xFE, 0x02]
+    );
+    // Saving again replaces the image in place.
+    second.save(&path).unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("{\n  \"format\": 1,\n  \"kind\": \"iso7816-t0\","),
+        "{text}"
+    );
+}
+
+#[test]
+fn open_without_state_or_with_a_missing_file_starts_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.json");
+    for state in [None, Some(missing.as_path())] {
+        let sim = Simulator::open(Kind::Iso7816, &Options::default(), state).unwrap();
+        let mut card = sim.card();
+        assert_eq!(exchange(card.as_mut(), "00 20 00 01").1, StatusWord(0x63C3));
+    }
+    assert!(!missing.exists());
+}
+
+#[track_caller]
+fn open_error(path: &Path, kind: Kind) -> String {
+    match Simulator::open(kind, &Options::default(), Some(path)) {
+        Ok(_) => panic!("opened {}", path.display()),
+        Err(err) => err.to_string(),
+    }
+}
+
+#[test]
+fn opening_an_image_of_another_kind_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("card.json");
+    Simulator::new(Kind::Iso7816, &Options::default())
+        .save(&path)
+        .unwrap();
+    let message = open_error(&path, Kind::Iso7816T0);
+    assert_eq!(
+        message,
+        format!(
+            "card image `{}` holds a `iso7816` card, not `iso7816-t0`",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn broken_images_are_errors_that_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("card.json");
+    let cases = [
+        ("{", "EOF while parsing"),
+        (
+            "{\"format\": 2, \"kind\": \"iso7816\", \"card\": {}}",
+            "format 2 is not supported",
+        ),
+        (
+            "{\"format\": 1, \"kind\": \"iso7816\", \"card\": {}}",
+            "missing field `files`",
+        ),
+        (
+            "{\"format\": 1, \"kind\": \"iso7816\"}",
+            "missing field `card`",
+        ),
+    ];
+    for (text, expected) in cases {
+        fs::write(&path, text).unwrap();
+        let message = open_error(&path, Kind::Iso7816);
+        let prefix = format!("card image `{}`: ", path.display());
+        assert!(message.starts_with(&prefix), "{message}");
+        assert!(message.contains(expected), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+    }
+    let message = open_error(dir.path(), Kind::Iso7816);
+    assert!(matches!(
+        Simulator::open(Kind::Iso7816, &Options::default(), Some(dir.path())),
+        Err(Error::Io { .. })
+    ));
+    assert!(message.starts_with(&format!("card image `{}`: ", dir.path().display())));
+}
+
+#[test]
+fn saving_into_a_missing_directory_is_an_io_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no/such/dir/card.json");
+    let sim = Simulator::new(Kind::Iso7816, &Options::default());
+    let err = sim.save(&path).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("card.json"), "{err}");
+}
