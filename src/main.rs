@@ -1,3 +1,5 @@
-//! The `apdu-run` binary: see the library crate.
+//! The `apdu-run` binary: everything happens in [`apdu_run::cli`].
 
-fn main() {}
+fn main() {
+    std::process::exit(apdu_run::cli::main());
+}

@@ -113,16 +113,12 @@ pub(crate) fn from_parse(file: &str, error: &ParseError) -> ScriptError {
 pub(crate) fn from_eval(file: &str, error: &EvalAltResult) -> ScriptError {
     let mut position = error.position();
     let mut inner = error;
-    loop {
-        match inner {
-            EvalAltResult::ErrorInFunctionCall(_, _, next, _)
-            | EvalAltResult::ErrorInModule(_, next, _) => {
-                inner = next;
-                if !inner.position().is_none() {
-                    position = inner.position();
-                }
-            }
-            _ => break,
+    while let EvalAltResult::ErrorInFunctionCall(_, _, next, _)
+    | EvalAltResult::ErrorInModule(_, next, _) = inner
+    {
+        inner = next;
+        if !inner.position().is_none() {
+            position = inner.position();
         }
     }
     let (kind, message) = match inner {

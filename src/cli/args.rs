@@ -1,0 +1,116 @@
+//! Command-line arguments (clap derive). Doc comments here are the `--help` text.
+//!
+//! This file only declares; validation that needs more than clap (sim kinds, hex, `--var`
+//! syntax) happens in the subcommand that uses the value, before any card is touched.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Runs smart-card personalisation and issuance flows against PC/SC readers or a simulator.
+///
+/// `apdu-run [OPTIONS] FILE.rhai` is short for `apdu-run run [OPTIONS] FILE.rhai`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "apdu-run",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+#[command(arg_required_else_help = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Run a script (shorthand for `run`).
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a Rhai script against one card.
+    Run(RunArgs),
+    /// Compile and validate a script without touching any card.
+    Check {
+        /// The script to check.
+        file: PathBuf,
+    },
+    /// List PC/SC readers with their card state.
+    Readers {
+        /// Print one JSON object per reader instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain a status word, e.g. `apdu-run sw 6A82`.
+    Sw {
+        /// Two bytes of hex (`6A82`, `6A 82`).
+        #[arg(value_name = "HEX", num_args = 1.., required = true)]
+        hex: Vec<String>,
+    },
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The Rhai script to run.
+    #[arg(value_name = "FILE", required = true)]
+    pub file: Option<PathBuf>,
+
+    /// Where the card is.
+    #[command(flatten)]
+    pub card: CardArgs,
+
+    /// Define a string constant NAME in the script (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Allow irreversible operations (locks, OTP bits, commits, frozen access bits).
+    #[arg(long)]
+    pub arm_irreversible: bool,
+
+    /// Do not follow 61xx with GET RESPONSE nor 6Cxx with a resend.
+    #[arg(long)]
+    pub no_auto_response: bool,
+
+    /// Print every exchange to stderr (`>>` command, `<<` response).
+    #[arg(long)]
+    pub trace: bool,
+
+    /// Write every exchange as JSON Lines to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub trace_file: Option<PathBuf>,
+
+    /// Do not mask PINs and keys in traces (for the bench only).
+    #[arg(long)]
+    pub show_secrets: bool,
+}
+
+/// Choice of reader: a PC/SC reader or the simulator.
+#[derive(Debug, Args)]
+pub struct CardArgs {
+    /// Use a simulated reader and card of this kind (iso7816, iso7816-t0).
+    #[arg(long, value_name = "KIND", conflicts_with = "reader")]
+    pub sim: Option<String>,
+
+    /// Load the simulated card from this JSON image if it exists, and save it after the run.
+    #[arg(long, value_name = "PATH", requires = "sim")]
+    pub sim_state: Option<PathBuf>,
+
+    /// Give the simulated card this UID (hex), for kinds that have one.
+    #[arg(long, value_name = "HEX", requires = "sim")]
+    pub sim_uid: Option<String>,
+
+    /// PC/SC reader: a name substring or an index from `apdu-run readers`.
+    #[arg(long, value_name = "PATTERN")]
+    pub reader: Option<String>,
+
+    /// PC/SC protocol to connect with: any, t0 or t1.
+    #[arg(long, value_name = "PROTOCOL", default_value = "any")]
+    pub protocol: String,
+
+    /// Wait up to SECONDS for a card to be inserted (PC/SC only; default: the card must be there).
+    #[arg(long, value_name = "SECONDS")]
+    pub wait: Option<u64>,
+}

@@ -1,0 +1,53 @@
+//! `readers` and `sw`: the subcommands that explain rather than run.
+
+use anyhow::anyhow;
+
+use super::{Exit, Failure};
+use crate::apdu::{StatusWord, hex};
+use crate::reader::pcsc;
+
+/// `apdu-run readers`: one line (or JSON object) per PC/SC reader.
+pub fn readers(json: bool) -> Result<Exit, Failure> {
+    let readers = pcsc::list_readers().map_err(|e| Failure::new(Exit::Transport, e))?;
+    if readers.is_empty() && !json {
+        println!("no readers");
+    }
+    for reader in readers {
+        let atr = reader.atr.as_deref().map(hex::format);
+        if json {
+            let value = serde_json::json!({
+                "index": reader.index,
+                "name": reader.name,
+                "state": reader.state.to_string(),
+                "atr": atr.as_deref().map(|a| a.replace(' ', "")),
+            });
+            println!("{value}");
+        } else {
+            let atr = atr.map(|a| format!("  ATR {a}")).unwrap_or_default();
+            println!("{}  {}  {}{atr}", reader.index, reader.name, reader.state);
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// `apdu-run sw HEX`: the meaning of a status word.
+pub fn sw(text: &str) -> Result<Exit, Failure> {
+    let digits = text
+        .trim()
+        .trim_start_matches("0x")
+        .trim_start_matches("0X");
+    let bytes = hex::parse(digits)
+        .map_err(|e| Failure::new(Exit::Invalid, anyhow!("status word `{text}`: {e}")))?;
+    let [sw1, sw2] = bytes[..] else {
+        return Err(Failure::new(
+            Exit::Invalid,
+            anyhow!(
+                "status word `{text}`: expected 2 bytes (4 hex digits), got {}",
+                bytes.len()
+            ),
+        ));
+    };
+    let sw = StatusWord::new(sw1, sw2);
+    println!("{sw}  {}", sw.describe());
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,49 @@
+//! The edge: parse arguments, dispatch to a subcommand, print, and pick the exit code.
+//!
+//! This and `batch/progress` are the only places that print. Every subcommand validates
+//! its input completely before it touches a reader, so invalid input exits 2 with no APDU
+//! sent. Errors are printed once, as `error: …`, on one line.
+
+mod args;
+mod exit;
+mod info;
+mod run;
+mod trace_out;
+
+use clap::Parser;
+
+pub use args::Cli;
+pub use exit::{Exit, Failure};
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Invalid.code()
+            } else {
+                Exit::Ok.code()
+            };
+        }
+    };
+    match dispatch(cli) {
+        Ok(exit) => exit.code(),
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            failure.exit.code()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<Exit, Failure> {
+    match cli.command {
+        None => run::run(cli.run),
+        Some(args::Command::Run(run_args)) => run::run(run_args),
+        Some(args::Command::Check { file }) => run::check(&file),
+        Some(args::Command::Readers { json }) => info::readers(json),
+        Some(args::Command::Sw { hex }) => info::sw(&hex.join(" ")),
+    }
+}

@@ -1,0 +1,207 @@
+//! `run` and `check`: compile a script, find its card, run it, report.
+//!
+//! Order matters: everything the user typed is validated (variables, simulator kind, UID,
+//! trace file, the script itself) before a reader is opened, so invalid input never sends
+//! an APDU. The simulated card's state is saved after the run even when the script failed,
+//! because the card was changed either way (a blocked PIN stays blocked).
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+
+use super::args::{CardArgs, RunArgs};
+use super::{Exit, Failure, trace_out};
+use crate::apdu::hex;
+use crate::reader::pcsc::{PcscReader, Protocol};
+use crate::reader::trace::{Redactor, Traced};
+use crate::reader::{Card, Exchange, Reader};
+use crate::script::{RunOptions, Script, Settings};
+use crate::sim::{self, Simulator};
+
+fn invalid(error: impl Into<anyhow::Error>) -> Failure {
+    Failure::new(Exit::Invalid, error)
+}
+
+/// Splits `NAME=VALUE`.
+fn parse_var(text: &str) -> Result<(String, String), Failure> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| invalid(anyhow!("--var `{text}`: expected NAME=VALUE")))?;
+    if !crate::script::is_identifier(name) {
+        return Err(invalid(anyhow!(
+            "--var `{text}`: `{name}` is not a valid variable name"
+        )));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// Where the card comes from, validated but not opened yet.
+enum Source {
+    Sim {
+        kind: sim::Kind,
+        options: sim::Options,
+        state: Option<PathBuf>,
+    },
+    Pcsc {
+        pattern: Option<String>,
+        protocol: Protocol,
+        wait: Option<Duration>,
+    },
+}
+
+fn source(args: &CardArgs) -> Result<Source, Failure> {
+    if let Some(kind) = &args.sim {
+        let kind: sim::Kind = kind.parse().map_err(invalid)?;
+        let uid = match &args.sim_uid {
+            Some(text) => {
+                Some(hex::parse(text).map_err(|e| invalid(anyhow!("--sim-uid `{text}`: {e}")))?)
+            }
+            None => None,
+        };
+        let options = sim::Options { uid };
+        return Ok(Source::Sim {
+            kind,
+            options,
+            state: args.sim_state.clone(),
+        });
+    }
+    let protocol: Protocol = args.protocol.parse().map_err(invalid)?;
+    Ok(Source::Pcsc {
+        pattern: args.reader.clone(),
+        protocol,
+        wait: args.wait.map(Duration::from_secs),
+    })
+}
+
+/// A connected card, and the simulator behind it when there is one.
+struct Connected {
+    card: Box<dyn Card>,
+    simulator: Option<(Simulator, Option<PathBuf>)>,
+}
+
+fn connect(source: Source) -> Result<Connected, Failure> {
+    match source {
+        Source::Sim {
+            kind,
+            options,
+            state,
+        } => {
+            let simulator = Simulator::open(kind, &options, state.as_deref()).map_err(invalid)?;
+            Ok(Connected {
+                card: simulator.card(),
+                simulator: Some((simulator, state)),
+            })
+        }
+        Source::Pcsc {
+            pattern,
+            protocol,
+            wait,
+        } => {
+            let transport = |e| Failure::new(Exit::Transport, e);
+            let mut reader =
+                PcscReader::open(pattern.as_deref().unwrap_or(""), protocol).map_err(transport)?;
+            let card = match wait {
+                Some(timeout) => reader
+                    .next_card(Some(timeout))
+                    .map_err(transport)?
+                    .ok_or_else(|| {
+                        Failure::new(
+                            Exit::Transport,
+                            anyhow!(
+                                "no card inserted in reader `{}` within {}s",
+                                reader.name(),
+                                timeout.as_secs()
+                            ),
+                        )
+                    })?,
+                None => reader.connect().map_err(transport)?,
+            };
+            Ok(Connected {
+                card,
+                simulator: None,
+            })
+        }
+    }
+}
+
+/// `apdu-run check FILE`.
+pub fn check(file: &Path) -> Result<Exit, Failure> {
+    Script::compile(file).map_err(invalid)?;
+    println!("{}: ok", file.display());
+    Ok(Exit::Ok)
+}
+
+/// `apdu-run run FILE` (and the shorthand).
+pub fn run(args: RunArgs) -> Result<Exit, Failure> {
+    let file = args
+        .file
+        .clone()
+        .ok_or_else(|| invalid(anyhow!("no script given")))?;
+    let vars = args
+        .vars
+        .iter()
+        .map(|v| parse_var(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    let source = source(&args.card)?;
+    let script = Script::compile(&file).map_err(invalid)?;
+    let sink = trace_out::sink(args.trace, args.trace_file.as_deref())
+        .with_context(|| {
+            format!(
+                "cannot create trace file `{}`",
+                args.trace_file
+                    .as_deref()
+                    .unwrap_or(Path::new(""))
+                    .display()
+            )
+        })
+        .map_err(invalid)?;
+
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    // A second handler cannot be installed in one process (tests call `run` once per
+    // process through the binary); failing to install only loses Ctrl-C handling.
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+
+    let Connected { card, simulator } = connect(source)?;
+    let redactor = Redactor::default();
+    let card: Box<dyn Card> = match sink {
+        Some(sink) => Box::new(Traced::new(card, sink, redactor.clone(), args.show_secrets)),
+        None => card,
+    };
+    let rules = if args.no_auto_response {
+        Exchange::RAW
+    } else {
+        Exchange::AUTO
+    };
+    let options = RunOptions {
+        settings: Settings {
+            armed: args.arm_irreversible,
+            rules,
+        },
+        vars,
+        redactor,
+        output: Rc::new(|line: &str| println!("{line}")),
+        interrupt,
+    };
+    let (_card, result) = script.run(card, options);
+
+    if let Some((simulator, Some(path))) = &simulator {
+        simulator.save(path).map_err(|e| {
+            Failure::new(
+                Exit::Failed,
+                anyhow!(e).context("cannot save the simulated card"),
+            )
+        })?;
+    }
+    match result {
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) => {
+            let exit = Exit::from(e.kind);
+            Err(Failure::new(exit, e))
+        }
+    }
+}
