@@ -16,6 +16,7 @@ use anyhow::{Context, anyhow};
 use super::args::{CardArgs, RunArgs};
 use super::{Exit, Failure, trace_out};
 use crate::apdu::hex;
+use crate::reader::guard::Guarded;
 use crate::reader::pcsc::{PcscReader, Protocol};
 use crate::reader::trace::{Redactor, Traced};
 use crate::reader::{Card, Exchange, Reader};
@@ -172,6 +173,9 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         Some(sink) => Box::new(Traced::new(card, sink, redactor.clone(), args.show_secrets)),
         None => card,
     };
+    // The guard sits outside the trace: a refused command never reaches the wire, so it is
+    // not traced as sent.
+    let card: Box<dyn Card> = Box::new(Guarded::new(card, args.arm_irreversible));
     let rules = if args.no_auto_response {
         Exchange::RAW
     } else {

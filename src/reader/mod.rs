@@ -8,13 +8,13 @@
 //! This module does not know which backends exist: the PC/SC one lives in [`pcsc`], the
 //! simulated ones in `crate::sim`, and the command line picks one.
 
+pub mod guard;
+pub mod pcsc;
 pub mod trace;
 
 use std::time::Duration;
 
 use crate::apdu::{Command, Response, StatusWord};
-
-pub mod pcsc;
 
 /// A transport failure. Every variant maps to exit code 3 at the command line.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +92,12 @@ pub enum Error {
         what: &'static str,
         /// Reader name.
         reader: String,
+    },
+    /// The guard refused to send the command (not armed, or never allowed).
+    #[error("refused: {reason}")]
+    Refused {
+        /// What the command would have done and why it was refused.
+        reason: String,
     },
     /// Any other failure reported by the transport, with its text.
     #[error("reader `{reader}`: {message}")]

@@ -1,0 +1,222 @@
+//! The irreversible-operation guard: one place that decides which commands can brick a card.
+//!
+//! [`classify`] looks at the raw bytes of a command, knowing the card family from the ATR,
+//! and says whether it is harmless, irreversible (allowed only when the run is armed) or
+//! malformed in a way no run may send (MIFARE Classic access bits whose inverted copies
+//! disagree: the sector dies). [`Guarded`] is the [`Card`] decorator that enforces the
+//! verdict below every script function, so a raw `send` is guarded like the helpers are.
+//!
+//! Rules (design.md "Safety"):
+//! - MIFARE Classic: `FF D6` to a sector trailer whose access bits are malformed (always
+//!   refused) or can never be written again (protocols.md §4.3: trailer conditions 000,
+//!   010, 100, 110, 111).
+//! - MIFARE Ultralight: lock bits (page 2 bytes 2-3) and OTP bits (page 3) set through
+//!   `FF D6`, or through the Omnikey generic session's `A2`/`A0` frames (protocols.md §6.3).
+//! - MIFARE Plus: CommitPerso `AA`, sent directly or as an I-block in the generic session.
+//!
+//! This module does not know about scripts; it refuses with [`Error::Refused`].
+
+use super::{Card, Error};
+use crate::apdu::hex;
+use crate::mifare::access;
+use crate::mifare::classic::Layout;
+use crate::mifare::ultralight;
+
+/// The card family, as far as the guard needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// A MIFARE Classic (or MIFARE Plus in SL1) with this layout.
+    Classic(Layout),
+    /// A MIFARE Ultralight.
+    Ultralight,
+    /// Anything else: ISO 7816 cards, ISO 14443-4 cards (MIFARE Plus in SL0 among them).
+    Other,
+}
+
+impl Family {
+    /// Reads the family from a PC/SC Part 3 storage-card ATR (protocols.md §2.3).
+    pub fn from_atr(atr: &[u8]) -> Family {
+        const PREFIX: [u8; 12] = [
+            0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06,
+        ];
+        if atr.len() < 15 || atr[..12] != PREFIX {
+            return Family::Other;
+        }
+        match u16::from_be_bytes([atr[13], atr[14]]) {
+            0x0001 => Family::Classic(Layout::OneK),
+            0x0002 => Family::Classic(Layout::FourK),
+            0x0036 => Family::Classic(Layout::TwoK),
+            0x0037 => Family::Classic(Layout::FourK),
+            0x0003 => Family::Ultralight,
+            _ => Family::Other,
+        }
+    }
+}
+
+/// What the guard thinks of a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Harmless, or at least reversible.
+    Allow,
+    /// Can never be undone: only when armed. The text says what and why.
+    Irreversible(String),
+    /// Must never be sent. The text says what is wrong.
+    Forbidden(String),
+}
+
+/// Classifies a command for a card of `family`.
+pub fn classify(family: Family, command: &[u8]) -> Verdict {
+    if let Some(verdict) = commit_perso(command) {
+        return verdict;
+    }
+    match family {
+        Family::Classic(layout) => classic_write(layout, command),
+        Family::Ultralight => ultralight_write(command),
+        Family::Other => Verdict::Allow,
+    }
+}
+
+/// MIFARE Plus CommitPerso: the bare `AA`, or an I-block `02 AA` / `03 AA` wrapped in an
+/// Omnikey transceive (protocols.md §3, §1.1).
+fn commit_perso(command: &[u8]) -> Option<Verdict> {
+    let frame = generic_session_frame(command);
+    let is_commit = command == [0xAA] || matches!(frame, Some([0x02 | 0x03, 0xAA]) | Some([0xAA]));
+    is_commit.then(|| {
+        Verdict::Irreversible(
+            "MIFARE Plus CommitPerso (`AA`) ends security level 0 for good".to_string(),
+        )
+    })
+}
+
+/// The layer-3 frame inside an Omnikey generic-session transceive
+/// `FF A0 00 05 Lc 01 00 F3 00 00 64 <frame> [Le]`.
+fn generic_session_frame(command: &[u8]) -> Option<&[u8]> {
+    let header = [0xFF, 0xA0, 0x00, 0x05];
+    if command.len() < 11 || command[..4] != header {
+        return None;
+    }
+    let lc = command[4] as usize;
+    let body = command.get(5..5 + lc)?;
+    body.strip_prefix(&[0x01, 0x00, 0xF3, 0x00, 0x00, 0x64][..])
+}
+
+fn classic_write(layout: Layout, command: &[u8]) -> Verdict {
+    let [0xFF, 0xD6, msb, lsb, 0x10, data @ ..] = command else {
+        return Verdict::Allow;
+    };
+    let Ok(block) = u8::try_from(u16::from_be_bytes([*msb, *lsb])) else {
+        return Verdict::Allow;
+    };
+    if data.len() < 16 || !layout.is_trailer(block) {
+        return Verdict::Allow;
+    }
+    let sector = layout.sector_of(block).unwrap_or(0);
+    let bytes = [data[6], data[7], data[8]];
+    match access::decode(bytes) {
+        Err(malformed) => Verdict::Forbidden(format!(
+            "write to sector {sector} trailer (block {block}) refused: {malformed}; the sector would be dead"
+        )),
+        Ok(bits) if access::is_irreversible(&bits) => Verdict::Irreversible(format!(
+            "write to sector {sector} trailer (block {block}) sets access bits `{}` ({bits}): trailer condition {} \
+             makes the access bits read-only for ever",
+            hex::format(&bytes),
+            bits.trailer()
+        )),
+        Ok(_) => Verdict::Allow,
+    }
+}
+
+/// Pages written by a command and their data: `FF D6 00 <page> 04|10`, or the generic
+/// session's `A2 <page> <4>` / `A0 <page> <16>` (only the first 4 bytes are stored).
+fn ultralight_pages(command: &[u8]) -> Vec<(u8, [u8; 4])> {
+    let mut pages = Vec::new();
+    let mut push = |first: u8, data: &[u8]| {
+        for (i, chunk) in data.chunks_exact(4).enumerate() {
+            let page = first.wrapping_add(i as u8);
+            pages.push((page, [chunk[0], chunk[1], chunk[2], chunk[3]]));
+        }
+    };
+    match command {
+        [0xFF, 0xD6, 0x00, page, len @ (0x04 | 0x10), data @ ..] if data.len() == *len as usize => {
+            push(*page, data)
+        }
+        _ => match generic_session_frame(command) {
+            Some([0xA2, page, data @ ..]) if data.len() == 4 => push(*page, data),
+            Some([0xA0, page, data @ ..]) if data.len() == 16 => push(*page, &data[..4]),
+            _ => {}
+        },
+    }
+    pages
+}
+
+fn ultralight_write(command: &[u8]) -> Verdict {
+    for (page, data) in ultralight_pages(command) {
+        if page == ultralight::LOCK_PAGE && (data[2] != 0 || data[3] != 0) {
+            let locked = ultralight::locked_pages(data[2], data[3]);
+            return Verdict::Irreversible(format!(
+                "write of lock bytes `{:02X} {:02X}` to Ultralight page 2 makes pages {locked:?} read-only for ever",
+                data[2], data[3]
+            ));
+        }
+        if page == ultralight::OTP_PAGE && data != [0; 4] {
+            return Verdict::Irreversible(format!(
+                "write of `{}` to the Ultralight OTP page 3 sets bits that can never be cleared",
+                hex::format(&data)
+            ));
+        }
+    }
+    Verdict::Allow
+}
+
+/// A card that refuses irreversible commands unless armed, and malformed ones always.
+pub struct Guarded {
+    inner: Box<dyn Card>,
+    family: Family,
+    armed: bool,
+}
+
+impl Guarded {
+    /// Wraps `inner`; the family is read from its ATR now and after every reset.
+    pub fn new(inner: Box<dyn Card>, armed: bool) -> Guarded {
+        let family = Family::from_atr(inner.atr());
+        Guarded {
+            inner,
+            family,
+            armed,
+        }
+    }
+}
+
+impl Card for Guarded {
+    fn atr(&self) -> &[u8] {
+        self.inner.atr()
+    }
+
+    fn reader_name(&self) -> &str {
+        self.inner.reader_name()
+    }
+
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
+        match classify(self.family, command) {
+            Verdict::Allow => {}
+            Verdict::Irreversible(_) if self.armed => {}
+            Verdict::Irreversible(why) => {
+                return Err(Error::Refused {
+                    reason: format!("{why} (pass --arm-irreversible to allow it)"),
+                });
+            }
+            Verdict::Forbidden(why) => return Err(Error::Refused { reason: why }),
+        }
+        self.inner.transmit(command)
+    }
+
+    fn reset(&mut self) -> Result<Vec<u8>, Error> {
+        let atr = self.inner.reset()?;
+        // A MIFARE Plus switched to SL1 comes back as a Classic: re-read the family.
+        self.family = Family::from_atr(&atr);
+        Ok(atr)
+    }
+}
+
+#[cfg(test)]
+mod tests;

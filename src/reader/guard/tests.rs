@@ -1,0 +1,153 @@
+//! Guard verdicts, table-driven, and the decorator's refusals.
+
+use super::*;
+
+const ATR_1K: &str = "3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 01 00 00 00 00 6A";
+const ATR_4K: &str = "3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 02 00 00 00 00 69";
+const ATR_UL: &str = "3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 03 00 00 00 00 68";
+
+fn family(atr: &str) -> Family {
+    Family::from_atr(&hex::parse(atr).unwrap())
+}
+
+#[track_caller]
+fn verdict(family: Family, command: &str) -> Verdict {
+    classify(family, &hex::parse(command).unwrap())
+}
+
+fn kind(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Allow => "allow",
+        Verdict::Irreversible(_) => "irreversible",
+        Verdict::Forbidden(_) => "forbidden",
+    }
+}
+
+#[test]
+fn families_come_from_the_atr() {
+    assert_eq!(family(ATR_1K), Family::Classic(Layout::OneK));
+    assert_eq!(family(ATR_4K), Family::Classic(Layout::FourK));
+    assert_eq!(family(ATR_UL), Family::Ultralight);
+    assert_eq!(
+        family("3B 8A 81 31 FE 45 80 68 41 50 44 55 2D 52 55 4E 0D"),
+        Family::Other
+    );
+    assert_eq!(family(""), Family::Other);
+}
+
+#[test]
+fn classic_trailer_writes() {
+    let c1k = family(ATR_1K);
+    let keys =
+        |access: &str| format!("FF D6 00 07 10 FF FF FF FF FF FF {access} FF FF FF FF FF FF");
+    let table = [
+        (keys("FF 07 80 69"), "allow"),        // transport
+        (keys("08 77 8F 69"), "allow"),        // wallet: trailer 011, still writable with key B
+        (keys("07 8F 0F 69"), "irreversible"), // read-only configuration
+        (keys("00 F0 FF 69"), "irreversible"), // dead
+        (keys("FF 07 81 69"), "forbidden"),    // inverted copy disagrees
+        (keys("00 00 00 00"), "forbidden"),
+        // Data block 4 is not a trailer: anything goes.
+        (
+            "FF D6 00 04 10 00 00 00 00 00 00 00 F0 FF 00 00 00 00 00 00 00".to_string(),
+            "allow",
+        ),
+    ];
+    for (command, expected) in table {
+        assert_eq!(kind(&verdict(c1k, &command)), expected, "{command}");
+    }
+    let v = verdict(c1k, &keys("07 8F 0F 69"));
+    let Verdict::Irreversible(text) = v else {
+        panic!()
+    };
+    assert!(
+        text.contains("sector 1 trailer (block 7)") && text.contains("07 8F 0F"),
+        "{text}"
+    );
+    // 4K large sectors: block 255 is the trailer of sector 39, block 143 of sector 33.
+    let c4k = family(ATR_4K);
+    let big = "FF D6 00 FF 10 FF FF FF FF FF FF 00 F0 FF 69 FF FF FF FF FF FF";
+    assert_eq!(kind(&verdict(c4k, big)), "irreversible");
+    assert_eq!(
+        kind(&verdict(c4k, &big.replace("00 FF 10", "00 8F 10"))),
+        "irreversible"
+    );
+    assert_eq!(
+        kind(&verdict(c4k, &big.replace("00 FF 10", "00 8E 10"))),
+        "allow"
+    );
+    // The same bytes to a non-Classic card are not the guard's business.
+    assert_eq!(kind(&verdict(Family::Other, &keys("00 F0 FF 69"))), "allow");
+}
+
+#[test]
+fn ultralight_lock_and_otp_writes() {
+    let ul = family(ATR_UL);
+    let table = [
+        ("FF D6 00 02 04 00 00 00 00", "allow"),
+        ("FF D6 00 02 04 12 34 F0 00", "irreversible"),
+        ("FF D6 00 03 04 00 00 00 01", "irreversible"),
+        ("FF D6 00 03 04 00 00 00 00", "allow"),
+        ("FF D6 00 04 04 DE AD BE EF", "allow"),
+        // Generic session A2 (WRITE) and A0 (COMPATIBILITY WRITE, first 4 bytes kept).
+        (
+            "FF A0 00 05 0C 01 00 F3 00 00 64 A2 02 00 00 00 FF 00",
+            "irreversible",
+        ),
+        (
+            "FF A0 00 05 0C 01 00 F3 00 00 64 A2 05 00 00 00 FF 00",
+            "allow",
+        ),
+        (
+            "FF A0 00 05 18 01 00 F3 00 00 64 A0 03 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+            "irreversible",
+        ),
+    ];
+    for (command, expected) in table {
+        assert_eq!(kind(&verdict(ul, command)), expected, "{command}");
+    }
+}
+
+#[test]
+fn commit_perso_is_irreversible_however_it_is_sent() {
+    assert_eq!(kind(&verdict(Family::Other, "AA")), "irreversible");
+    assert_eq!(
+        kind(&verdict(
+            Family::Other,
+            "FF A0 00 05 08 01 00 F3 00 00 64 02 AA 00"
+        )),
+        "irreversible"
+    );
+    assert_eq!(kind(&verdict(Family::Other, "A8 00 90 00")), "allow");
+}
+
+struct Echo;
+
+impl Card for Echo {
+    fn atr(&self) -> &[u8] {
+        &[
+            0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06, 0x03, 0x00,
+            0x03, 0, 0, 0, 0, 0x68,
+        ]
+    }
+    fn reader_name(&self) -> &str {
+        "echo"
+    }
+    fn transmit(&mut self, _: &[u8]) -> Result<Vec<u8>, Error> {
+        Ok(vec![0x90, 0x00])
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, Error> {
+        Ok(self.atr().to_vec())
+    }
+}
+
+#[test]
+fn the_decorator_refuses_unless_armed() {
+    let otp = hex::parse("FF D6 00 03 04 00 00 00 01").unwrap();
+    let mut card = Guarded::new(Box::new(Echo), false);
+    let err = card.transmit(&otp).unwrap_err();
+    assert!(matches!(err, Error::Refused { .. }));
+    assert!(err.to_string().contains("pass --arm-irreversible"), "{err}");
+    let mut armed = Guarded::new(Box::new(Echo), true);
+    assert_eq!(armed.transmit(&otp).unwrap(), [0x90, 0x00]);
+}
