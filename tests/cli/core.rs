@@ -1,63 +1,8 @@
-//! Command-line tests: the binary as users run it, against the simulator.
-//!
-//! Every test sets up its own files in a temporary directory and checks the exit code, the
-//! output a user reads, and (through `--trace-file`) what was sent to the card.
+//! The core runner: `run`, `check`, `sw`, `readers`, traces, exit codes, shipped scripts.
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers outside #[test] functions; clippy's allow-unwrap-in-tests does not cover them"
-)]
+use std::path::Path;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_apdu-run"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    command
-}
-
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn ran(output: Output) -> Ran {
-    Ran {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn apdu_run(args: &[&str]) -> Ran {
-    ran(bin().args(args).output().expect("binary runs"))
-}
-
-fn script(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// Runs `text` as a script on `--sim KIND` with a trace file; returns the run and the
-/// trace lines.
-fn run_sim(kind: &str, text: &str, extra: &[&str]) -> (Ran, Vec<serde_json::Value>) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = script(dir.path(), "t.rhai", text);
-    let trace = dir.path().join("trace.jsonl");
-    let mut args = vec!["--sim", kind, "--trace-file", trace.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    args.push(file.to_str().unwrap());
-    let r = apdu_run(&args);
-    let lines = std::fs::read_to_string(&trace)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (r, lines)
-}
+use super::{apdu_run, bin, ran, run_sim, script};
 
 #[test]
 fn sw_explains_status_words() {
