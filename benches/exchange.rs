@@ -1,6 +1,6 @@
 //! Throughput of the runner on the simulated ISO 7816-4 card.
 //!
-//! (a) `Card::exchange` of READ BINARY in plain Rust; (b) the same APDU from a Rhai loop of
+//! After selecting EF 2F00 (16 bytes): (a) `Card::exchange` of READ BINARY in plain Rust; (b) the same APDU from a Rhai loop of
 //! `send("00 B0 00 00 10", "9000")`. Run with `cargo bench --bench exchange`; each figure is
 //! the best of five runs of N APDUs, printed as APDUs per second and nanoseconds per APDU.
 
@@ -30,9 +30,11 @@ fn report(name: &str, elapsed: Duration) -> f64 {
 }
 
 fn main() {
+    let select = parse_command("00 A4 00 0C 02 2F 00").expect("valid APDU");
     let command = parse_command("00 B0 00 00 10").expect("valid APDU");
     let plain = best_of(|| {
         let mut card = Simulator::new(Kind::Iso7816, &Options::default()).card();
+        assert!(card.exchange(&select).expect("select").is_ok());
         let started = Instant::now();
         for _ in 0..N {
             let response = card.exchange(&command).expect("exchange");
@@ -40,7 +42,9 @@ fn main() {
         }
         started.elapsed()
     });
-    let source = format!("for i in 0..{N} {{ send(\"00 B0 00 00 10\", \"9000\"); }}");
+    let source = format!(
+        "send(\"00 A4 00 0C 02 2F 00\", \"9000\");\nfor i in 0..{N} {{ send(\"00 B0 00 00 10\", \"9000\"); }}"
+    );
     let script = Script::compile_source("bench.rhai", &source).expect("compiles");
     let rhai = best_of(|| {
         let card = Simulator::new(Kind::Iso7816, &Options::default()).card();

@@ -9,12 +9,17 @@
 //! `send` never turns a status word into an error unless the script states an expectation.
 //! This module does not know any card kind; the `iso::` helpers live in `iso_api`.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString};
 
 use super::bytes_api::{Bytes, bytes_of};
 use super::error::Fault;
+use super::parse_cache::ParseCache;
 use super::session::Shared;
 use crate::apdu::{Command, StatusWord, SwExpectation, SwPattern, hex};
+use crate::reader::trace::{Redactor, mask_command};
 use crate::secret::{Encoding, SecretSource};
 
 /// A response as scripts see it.
@@ -22,8 +27,11 @@ use crate::secret::{Encoding, SecretSource};
 pub(crate) struct ScriptResponse {
     pub data: Blob,
     pub sw: StatusWord,
-    /// The command, masked, for messages about this response.
-    pub command: String,
+    /// The command as sent. Masked only when a message needs it: formatting every command
+    /// up front would cost more than the exchange itself in tight loops.
+    pub command: Rc<Command>,
+    /// The run's secrets, to mask `command` with.
+    pub redactor: Redactor,
 }
 
 impl ScriptResponse {
@@ -33,7 +41,7 @@ impl ScriptResponse {
         } else {
             Err(Fault::failed(format!(
                 "`{}`: card answered {} ({}), expected {expectation}",
-                self.command,
+                mask_command(&self.command.to_bytes(), &self.redactor).spaced,
                 self.sw,
                 self.sw.describe()
             )))
@@ -75,36 +83,29 @@ pub(crate) fn expectation_of(value: &Dynamic) -> Result<SwExpectation, Box<EvalA
 }
 
 fn command_of(apdu: Bytes) -> Result<Command, Box<EvalAltResult>> {
-    let display = if apdu.secret {
-        "(secret)".to_string()
-    } else {
-        hex::format(&apdu.bytes)
-    };
-    Command::parse(&apdu.bytes)
-        .map_err(|e| Fault::failed(format!("send: `{display}` is not a valid APDU: {e}")))
+    Command::parse(&apdu.bytes).map_err(|e| {
+        let display = if apdu.secret {
+            "(secret)".to_string()
+        } else {
+            hex::format(&apdu.bytes)
+        };
+        Fault::failed(format!("send: `{display}` is not a valid APDU: {e}"))
+    })
 }
 
-fn send(session: &Shared, apdu: Bytes) -> Result<ScriptResponse, Box<EvalAltResult>> {
-    let command = command_of(apdu)?;
+fn send(session: &Shared, command: Rc<Command>) -> Result<ScriptResponse, Box<EvalAltResult>> {
     let mut s = session.borrow_mut();
     let response = s.exchange(&command)?;
     Ok(ScriptResponse {
         data: response.data,
         sw: response.sw,
-        command: s.show(&command),
+        command,
+        redactor: s.redactor.clone(),
     })
 }
 
-fn send_text(session: &Shared, text: &str) -> Result<ScriptResponse, Box<EvalAltResult>> {
-    let bytes =
-        hex::parse(text).map_err(|e| Fault::failed(format!("send: bad hex `{text}`: {e}")))?;
-    send(
-        session,
-        Bytes {
-            bytes,
-            secret: false,
-        },
-    )
+fn send_bytes(session: &Shared, apdu: Bytes) -> Result<ScriptResponse, Box<EvalAltResult>> {
+    send(session, Rc::new(command_of(apdu)?))
 }
 
 fn blob_of(bytes: &[u8]) -> Dynamic {
@@ -134,26 +135,30 @@ pub(crate) fn register(engine: &mut Engine, session: &Shared) {
             format!("Response({} / {})", hex::format(&r.data), r.sw)
         });
 
-    // `send` with a literal hex string is the hot path of loops; it gets its own overload.
-    let s = session.clone();
-    engine.register_fn("send", move |apdu: ImmutableString| send_text(&s, &apdu));
-    let s = session.clone();
+    // `send` with a literal hex string is the hot path of loops: its texts are parsed once.
+    let cache = Rc::new(RefCell::new(ParseCache::default()));
+    let (s, c) = (session.clone(), cache.clone());
+    engine.register_fn("send", move |apdu: ImmutableString| {
+        let command = c.borrow_mut().command(&apdu)?;
+        send(&s, command)
+    });
+    let (s, c) = (session.clone(), cache);
     engine.register_fn(
         "send",
         move |apdu: ImmutableString, expect: ImmutableString| {
-            let expectation = SwExpectation::parse(&expect)
-                .map_err(|e| Fault::failed(format!("expected status word: {e}")))?;
-            send_text(&s, &apdu)?.check(&expectation)
+            let command = c.borrow_mut().command(&apdu)?;
+            let expectation = c.borrow_mut().expectation(&expect)?;
+            send(&s, command)?.check(&expectation)
         },
     );
     let s = session.clone();
     engine.register_fn("send", move |apdu: Dynamic| {
-        send(&s, bytes_of(&apdu, "send")?)
+        send_bytes(&s, bytes_of(&apdu, "send")?)
     });
     let s = session.clone();
     engine.register_fn("send", move |apdu: Dynamic, expect: Dynamic| {
         let expectation = expectation_of(&expect)?;
-        send(&s, bytes_of(&apdu, "send")?)?.check(&expectation)
+        send_bytes(&s, bytes_of(&apdu, "send")?)?.check(&expectation)
     });
 
     let s = session.clone();

@@ -14,6 +14,7 @@ mod card_api;
 mod crypto_api;
 mod error;
 mod iso_api;
+mod parse_cache;
 mod session;
 
 use std::cell::RefCell;
