@@ -6,6 +6,7 @@
 pub mod apdu;
 pub mod crypto;
 pub mod iso14443;
+pub mod profile;
 pub mod reader;
 pub mod script;
 pub mod secret;
