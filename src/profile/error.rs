@@ -5,14 +5,18 @@
 //! read, it is empty) points at `1:1`. The message is one line. Which exit code this means
 //! is the command line's business.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use crate::apdu::CommandError;
 use crate::secret::SecretError;
 
 /// A profile that cannot be loaded, located in the file that is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("{}:{line}:{column}: {problem}", file.display())]
+///
+/// Displays as one line, `file:line:column: message`; control characters from the profile
+/// (a key with a line break in it) are escaped. The message is complete, so `source()` is
+/// `None` and `{:#}` does not repeat a cause.
+#[derive(Debug)]
 pub struct ProfileError {
     /// The file the problem is in, as the user (or the including file) named it.
     pub file: PathBuf,
@@ -23,6 +27,28 @@ pub struct ProfileError {
     /// What is wrong.
     pub problem: Problem,
 }
+
+impl fmt::Display for ProfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = format!(
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.problem
+        );
+        for c in text.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                f.write_fmt(format_args!("{c}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProfileError {}
 
 /// What is wrong with a profile. Messages are lowercase fragments, names in backticks.
 #[derive(Debug, thiserror::Error)]

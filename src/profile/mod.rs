@@ -12,9 +12,11 @@
 
 mod error;
 mod hash;
+mod include;
 mod kinds;
 mod model;
 mod position;
+mod scripts;
 mod steps;
 mod template;
 mod validate;

@@ -3,20 +3,20 @@
 //! A step has exactly one action. APDU text is split into hex and `${name}` placeholders;
 //! a name must be known *at that step*: a variable, `--var`, data column, secret, built-in,
 //! or the capture of an earlier step. Expectations and masks are parsed, scripts compiled,
-//! `run:` files read (relative to the profile that names them) and compiled. Errors point
-//! into the value when the position can be mapped (see `position`).
+//! `run:` files read and compiled (see `scripts`). Errors point into the value when the
+//! position can be mapped (see `position`).
 
 use std::collections::{HashMap, HashSet};
-use std::fs;
 
 use super::error::{Problem, ProfileError};
 use super::model::{Expect, Located, StepModel};
 use super::position::inside;
+use super::scripts::{inline_script, run_file};
 use super::template::{Template, TemplateError};
-use super::validate::{Collected, Source, normalize};
+use super::validate::{Collected, Source};
 use super::{Action, BUILT_INS, Origin, Step};
 use crate::apdu::{Command, DataMask, SwExpectation, hex};
-use crate::script::{Script, ScriptError, is_identifier};
+use crate::script::is_identifier;
 
 /// Names a capture may not take: values the batch owns.
 const BATCH_OWNED: [&str; 2] = ["row", "seq"];
@@ -271,51 +271,4 @@ fn capture(
         return Ok(name.clone());
     };
     Err(source.error_at(at, problem))
-}
-
-/// Compiles `script:` text, named `file:line` after where the script starts.
-fn inline_script(source: &Source, at: &Located<String>) -> Result<Script, ProfileError> {
-    let line = at.text.map_or(at.line, |t| t.line);
-    let name = format!("{}:{line}", source.path.display());
-    Script::compile_source(&name, &at.value).map_err(|e| {
-        let (line, column) = match e.position {
-            Some((line, column)) => inside(&source.text, at, &at.value, line, column),
-            None => (at.line, at.column),
-        };
-        let problem = script_problem("inline script", &e);
-        source.error(line, column, problem)
-    })
-}
-
-/// Reads and compiles a `run:` file; errors in it name the script file.
-fn run_file(source: &Source, at: &Located<String>) -> Result<(Script, String), ProfileError> {
-    let joined = source.dir.join(&at.value);
-    let path = normalize(&joined);
-    let text = fs::read_to_string(&joined).map_err(|e| {
-        let problem = Problem::ScriptFile {
-            path: path.clone(),
-            source: e,
-        };
-        source.error_at(at, problem)
-    })?;
-    let script = Script::compile_source(&path.display().to_string(), &text).map_err(|e| {
-        let (line, column) = e.position.unwrap_or((1, 1));
-        ProfileError {
-            file: path.clone(),
-            line,
-            column,
-            problem: script_problem("script", &e),
-        }
-    })?;
-    Ok((script, text))
-}
-
-fn script_problem(what: &'static str, e: &ScriptError) -> Problem {
-    // Rhai capitalises its messages; ours are lowercase fragments.
-    let mut chars = e.message.chars();
-    let message = match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    };
-    Problem::Script { what, message }
 }

@@ -5,22 +5,21 @@
 //! including file's own steps, in order. An included profile contributes its steps and,
 //! as defaults, its variables and secrets (the including profile's own values win; among
 //! includes, the earlier wins). Its `card` must be compatible and its `irreversible` kinds
-//! must be allowed by the top profile, which alone decides what a run may do. This file
-//! does not look inside steps.
+//! must be allowed by the top profile, which alone decides what a run may do. Resolving one
+//! include is `include`'s job; looking inside steps is `steps`'.
 
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use super::error::{Problem, ProfileError};
 use super::hash::Fnv1a;
+use super::include::{include, normalize};
 use super::kinds::{CardKind, Irreversible, OnError, Vocabulary};
 use super::model::{self, Document, Located, StepModel};
 use super::{BUILT_INS, Profile, steps};
 use crate::script::is_identifier;
 use crate::secret::SecretSource;
 
-/// More included-file visits than this is a runaway (a diamond of includes doubling).
-const MAX_FILES: usize = 1_000;
 /// More steps than this is a runaway.
 const MAX_STEPS: usize = 20_000;
 
@@ -102,16 +101,22 @@ impl Source {
 
 /// What collecting the include tree produces.
 pub(super) struct Collected {
+    /// Every file read, the top profile first.
     pub files: Vec<Source>,
     /// Steps in run order, each with the index of its file in `files`.
     pub steps: Vec<(usize, Located<StepModel>)>,
+    /// Variables merged so far, first definition wins.
     pub vars: Vec<(String, String)>,
+    /// Secrets merged so far, first definition wins.
     pub secrets: Vec<(String, SecretSource)>,
+    /// The fingerprint of every text read so far.
     pub hash: Fnv1a,
-    card: CardKind,
-    irreversible: Vec<Irreversible>,
+    /// The top profile's card kind, which included profiles must accept.
+    pub card: CardKind,
+    /// The top profile's irreversible kinds, which bound those of included profiles.
+    pub irreversible: Vec<Irreversible>,
     /// Canonical paths and display paths of the files being included, outermost first.
-    stack: Vec<(Option<PathBuf>, PathBuf)>,
+    pub stack: Vec<(Option<PathBuf>, PathBuf)>,
 }
 
 fn assemble(
@@ -171,7 +176,7 @@ fn assemble(
     })
 }
 
-fn yaml(source: &Source, e: model::YamlError) -> ProfileError {
+pub(super) fn yaml(source: &Source, e: model::YamlError) -> ProfileError {
     source.error(e.line, e.column, Problem::Yaml(e.message))
 }
 
@@ -189,7 +194,7 @@ fn vocabulary<T: Vocabulary>(source: &Source, at: &Located<String>) -> Result<T,
 }
 
 /// Checks `card`, `irreversible` and `on-error` of any profile file.
-fn header(
+pub(super) fn header(
     source: &Source,
     document: &Document,
 ) -> Result<(CardKind, Vec<Irreversible>, OnError), ProfileError> {
@@ -213,7 +218,11 @@ fn header(
 
 /// Merges the variables and secrets of file `index`, then splices its includes' steps and
 /// its own.
-fn collect(c: &mut Collected, index: usize, document: Document) -> Result<(), ProfileError> {
+pub(super) fn collect(
+    c: &mut Collected,
+    index: usize,
+    document: Document,
+) -> Result<(), ProfileError> {
     for (key, value) in document.vars.0 {
         check_name(c, index, &key, "variable")?;
         if !c.vars.iter().any(|(n, _)| *n == key.value) {
@@ -278,86 +287,4 @@ fn check_name(
         return Ok(());
     };
     Err(c.files[index].error_at(key, problem))
-}
-
-/// Reads, checks and collects one `include:` entry of file `index`.
-fn include(c: &mut Collected, index: usize, entry: &Located<String>) -> Result<(), ProfileError> {
-    let including = &c.files[index];
-    let joined = including.dir.join(&entry.value);
-    let path = normalize(&joined);
-    let fail = |problem| including.error_at(entry, problem);
-    let identity = fs::canonicalize(&joined).map_err(|source| {
-        fail(Problem::Include {
-            path: path.clone(),
-            source,
-        })
-    })?;
-    if let Some(start) = c
-        .stack
-        .iter()
-        .position(|(id, _)| id.as_ref() == Some(&identity))
-    {
-        let mut chain: Vec<String> = c.stack[start..]
-            .iter()
-            .map(|(_, p)| format!("`{}`", p.display()))
-            .collect();
-        chain.push(format!("`{}`", path.display()));
-        return Err(fail(Problem::IncludeCycle {
-            chain: chain.join(" -> "),
-        }));
-    }
-    if c.files.len() >= MAX_FILES {
-        return Err(fail(Problem::TooLarge {
-            what: "included files",
-            limit: MAX_FILES,
-        }));
-    }
-    let text = fs::read_to_string(&joined).map_err(|source| {
-        fail(Problem::Include {
-            path: path.clone(),
-            source,
-        })
-    })?;
-    c.hash.write_text(&text);
-    let source = Source {
-        dir: path.parent().unwrap_or(Path::new("")).to_path_buf(),
-        path: path.clone(),
-        text,
-    };
-    let document = model::parse(&source.text).map_err(|e| yaml(&source, e))?;
-    let (card, irreversible, _) = header(&source, &document)?;
-    if !c.card.accepts(card) {
-        return Err(fail(Problem::CardMismatch {
-            included: card.to_string(),
-            including: c.card.to_string(),
-        }));
-    }
-    if let Some(kind) = irreversible.iter().find(|k| !c.irreversible.contains(k)) {
-        return Err(fail(Problem::IrreversibleNotAllowed {
-            kind: kind.to_string(),
-        }));
-    }
-    c.files.push(source);
-    c.stack.push((Some(identity), path));
-    collect(c, c.files.len() - 1, document)?;
-    c.stack.pop();
-    Ok(())
-}
-
-/// Removes `.` and folds `name/..` without touching the file system, so messages show
-/// `profiles/common/x.yaml` rather than `profiles/sub/../common/./x.yaml`.
-pub(super) fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir
-                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
-            {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }

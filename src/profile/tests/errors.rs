@@ -126,6 +126,12 @@ fn names_are_checked() {
             "p.yaml:2:8: variable name `page-4` is not an identifier (letters, digits, `_`)",
         ),
         (
+            "control characters in a message are escaped, keeping it on one line",
+            &[],
+            "name: x\nvars: {\"a\\nb\": \"00\"}\nsteps: [{apdu: 00 A4 04 00}]\n",
+            "p.yaml:2:8: variable name `a\\nb` is not an identifier (letters, digits, `_`)",
+        ),
+        (
             "variable named like a built-in",
             &[],
             "name: x\nvars: {row: \"00\"}\nsteps: [{apdu: 00 A4 04 00}]\n",
