@@ -8,6 +8,7 @@ pub mod cli;
 pub mod crypto;
 pub mod iso14443;
 pub mod mifare;
+pub mod profile;
 pub mod reader;
 pub mod script;
 pub mod secret;

@@ -1,0 +1,134 @@
+//! YAML profiles: a personalisation flow as data, validated completely before any card.
+//!
+//! A profile file is parsed into plain serde structs (`model`), then [`load`] turns it into
+//! a [`Profile`]: includes spliced in, every APDU checked as hex (with `${name}`
+//! placeholders resolved against the names known at that step), every expectation and mask
+//! parsed, every script compiled. Whatever is wrong is reported as one
+//! `file:line:column: message` ([`ProfileError`]). A [`Profile`] holds no text left to
+//! parse, so running it cannot fail on input.
+//!
+//! This module does not touch cards, load secrets or run anything yet; it does not print
+//! and does not choose exit codes.
+
+mod error;
+mod hash;
+mod include;
+mod kinds;
+mod model;
+mod position;
+mod scripts;
+mod steps;
+mod template;
+mod validate;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::apdu::{DataMask, SwExpectation};
+use crate::script::Script;
+use crate::secret::SecretSource;
+
+pub use error::{Problem, ProfileError};
+pub use kinds::{CardKind, Irreversible, OnError, Vocabulary};
+pub use template::{Piece, RenderError, Template, TemplateError};
+pub use validate::{load, load_str};
+
+/// Names every profile can use without defining them: the card's UID and ATR, the data row
+/// and the card's sequence number in the batch. They are supplied at run time.
+pub const BUILT_INS: [&str; 4] = ["uid", "atr", "row", "seq"];
+
+/// A validated profile, ready to run card after card.
+#[derive(Debug)]
+pub struct Profile {
+    /// The profile file as the user named it.
+    pub file: PathBuf,
+    /// `name:`.
+    pub name: String,
+    /// `description:`, if any.
+    pub description: Option<String>,
+    /// The card kind the profile is for ([`CardKind::Any`] when not given).
+    pub card: CardKind,
+    /// Variables in definition order: the profile's defaults (included profiles' defaults
+    /// after the including profile's own), with `--var` values applied. Values are text;
+    /// a value used in an APDU is hex.
+    pub vars: Vec<(String, String)>,
+    /// Secrets by name, in definition order. Not loaded: loading is the runner's job.
+    /// A relative `file:` path is resolved against the profile's directory.
+    pub secrets: Vec<(String, SecretSource)>,
+    /// The irreversible operation kinds this profile may do when the run is armed.
+    pub irreversible: Vec<Irreversible>,
+    /// What a batch does when a step fails.
+    pub on_error: OnError,
+    /// Every step, includes spliced in order.
+    pub steps: Vec<Step>,
+    hash: u64,
+}
+
+impl Profile {
+    /// A stable fingerprint of the profile's content: FNV-1a 64 over the text of the profile,
+    /// of every included profile and of every `run:` script, in load order, as 16 hex digits.
+    /// The batch journal records it to notice a journal that belongs to another profile.
+    pub fn hash(&self) -> String {
+        format!("{:016x}", self.hash)
+    }
+
+    /// Whether the profile allows the irreversible operation `kind`.
+    pub fn allows(&self, kind: Irreversible) -> bool {
+        self.irreversible.contains(&kind)
+    }
+}
+
+/// One step of a profile.
+#[derive(Debug)]
+pub struct Step {
+    /// `name:`, or the APDU text for an unnamed APDU step, or `step N` (1-based).
+    pub name: String,
+    /// Where the step is written.
+    pub origin: Origin,
+    /// What the step does.
+    pub action: Action,
+    /// Accepted status words (`9000` unless `expect:` says otherwise). APDU steps only.
+    pub expect: SwExpectation,
+    /// Mask the response data must match. APDU steps only.
+    pub response: Option<DataMask>,
+    /// Variable that receives the response data. APDU steps only.
+    pub capture: Option<String>,
+}
+
+/// The file and line a step is written on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The profile (or included profile) file.
+    pub file: PathBuf,
+    /// 1-based line of the step.
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// What a step does.
+pub enum Action {
+    /// Send an APDU built from a template.
+    Apdu(Template),
+    /// Run an inline script (named `file:line` after where it is written).
+    Script(Script),
+    /// Run a script file.
+    Run(Script),
+}
+
+impl fmt::Debug for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Apdu(template) => write!(f, "Apdu({template})"),
+            Action::Script(script) => write!(f, "Script({})", script.file()),
+            Action::Run(script) => write!(f, "Run({})", script.file()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

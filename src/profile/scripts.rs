@@ -1,0 +1,65 @@
+//! Script steps: compile `script:` text and `run:` files before anything runs.
+//!
+//! An inline script is named `profile.yaml:LINE` after the line its text starts on, and a
+//! compile error in it is mapped back into the YAML file. A `run:` file is found relative to
+//! the profile that names it; its errors name the script file itself. Running scripts is
+//! not this file's business.
+
+use std::fs;
+
+use super::error::{Problem, ProfileError};
+use super::include::normalize;
+use super::model::Located;
+use super::position::inside;
+use super::validate::Source;
+use crate::script::{Script, ScriptError};
+
+/// Compiles `script:` text, named `file:line` after where the script starts.
+pub(super) fn inline_script(source: &Source, at: &Located<String>) -> Result<Script, ProfileError> {
+    let line = at.text.map_or(at.line, |t| t.line);
+    let name = format!("{}:{line}", source.path.display());
+    Script::compile_source(&name, &at.value).map_err(|e| {
+        let (line, column) = match e.position {
+            Some((line, column)) => inside(&source.text, at, &at.value, line, column),
+            None => (at.line, at.column),
+        };
+        let problem = script_problem("inline script", &e);
+        source.error(line, column, problem)
+    })
+}
+
+/// Reads and compiles a `run:` file; errors in it name the script file.
+pub(super) fn run_file(
+    source: &Source,
+    at: &Located<String>,
+) -> Result<(Script, String), ProfileError> {
+    let joined = source.dir.join(&at.value);
+    let path = normalize(&joined);
+    let text = fs::read_to_string(&joined).map_err(|e| {
+        let problem = Problem::ScriptFile {
+            path: path.clone(),
+            source: e,
+        };
+        source.error_at(at, problem)
+    })?;
+    let script = Script::compile_source(&path.display().to_string(), &text).map_err(|e| {
+        let (line, column) = e.position.unwrap_or((1, 1));
+        ProfileError {
+            file: path.clone(),
+            line,
+            column,
+            problem: script_problem("script", &e),
+        }
+    })?;
+    Ok((script, text))
+}
+
+fn script_problem(what: &'static str, e: &ScriptError) -> Problem {
+    // Rhai capitalises its messages; ours are lowercase fragments.
+    let mut chars = e.message.chars();
+    let message = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    Problem::Script { what, message }
+}

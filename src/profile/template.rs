@@ -1,0 +1,188 @@
+//! APDU templates: hex with `${name}` placeholders, checked once and rendered per card.
+//!
+//! `FF D6 00 04 04 ${ticket}` is split into literal hex pieces and placeholders. Each literal
+//! piece must be whole bytes on its own (a placeholder cannot split a byte). A placeholder
+//! substitutes the *bytes* of its value: a variable given as hex text (`"0042"`) contributes
+//! the bytes `00 42`. Turning values into bytes, and deciding which names exist, is the
+//! caller's job; this file only splits, checks and concatenates.
+
+use std::fmt;
+
+use crate::apdu::hex::{self, HexError};
+use crate::script::is_identifier;
+
+/// One part of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Literal bytes.
+    Bytes(Vec<u8>),
+    /// A `${name}` placeholder.
+    Var {
+        /// The variable name.
+        name: String,
+        /// 1-based column of the `$` in the template text.
+        column: usize,
+    },
+}
+
+/// Why template text does not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateError {
+    /// A literal piece is not hex.
+    Hex {
+        /// 1-based column in the template text.
+        column: usize,
+        /// What is wrong there.
+        message: String,
+    },
+    /// A placeholder is malformed.
+    Placeholder {
+        /// 1-based column in the template text.
+        column: usize,
+        /// What is wrong there.
+        message: String,
+    },
+}
+
+impl TemplateError {
+    /// The 1-based column the error points at.
+    pub fn column(&self) -> usize {
+        match self {
+            TemplateError::Hex { column, .. } | TemplateError::Placeholder { column, .. } => {
+                *column
+            }
+        }
+    }
+}
+
+/// A placeholder whose value the caller could not supply at render time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no value for `${{{name}}}`")]
+pub struct RenderError {
+    /// The name without a value.
+    pub name: String,
+}
+
+/// An APDU as hex text with `${name}` placeholders.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Template {
+    text: String,
+    pieces: Vec<Piece>,
+}
+
+impl Template {
+    /// Splits and checks template text. Columns in errors are 1-based, in characters.
+    pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        let mut pieces = Vec::new();
+        let mut rest = text;
+        // Column (1-based) of the first character of `rest`.
+        let mut column = 1;
+        while let Some(at) = rest.find("${") {
+            let literal = &rest[..at];
+            push_literal(&mut pieces, literal, column)?;
+            let dollar = column + literal.chars().count();
+            let after = &rest[at + 2..];
+            let Some(end) = after.find('}') else {
+                return Err(TemplateError::Placeholder {
+                    column: dollar,
+                    message: "`${` is not closed by `}`".to_string(),
+                });
+            };
+            let name = &after[..end];
+            if !is_identifier(name) {
+                return Err(TemplateError::Placeholder {
+                    column: dollar,
+                    message: format!("`${{{name}}}` is not a variable name"),
+                });
+            }
+            pieces.push(Piece::Var {
+                name: name.to_string(),
+                column: dollar,
+            });
+            column = dollar + 3 + name.chars().count();
+            rest = &after[end + 1..];
+        }
+        push_literal(&mut pieces, rest, column)?;
+        Ok(Template {
+            text: text.trim().to_string(),
+            pieces,
+        })
+    }
+
+    /// The pieces in order.
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
+    }
+
+    /// The placeholders' names with their columns, in order.
+    pub fn placeholders(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Var { name, column } => Some((name.as_str(), *column)),
+            Piece::Bytes(_) => None,
+        })
+    }
+
+    /// The bytes, when the template has no placeholders.
+    pub fn literal(&self) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Bytes(bytes) => out.extend_from_slice(bytes),
+                Piece::Var { .. } => return None,
+            }
+        }
+        Some(out)
+    }
+
+    /// Concatenates the literal bytes and, for each `${name}`, the bytes `lookup(name)`
+    /// gives. Secrets are substituted like any value; masking them is the trace's job.
+    pub fn render(&self, lookup: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<Vec<u8>, RenderError> {
+        let mut out = Vec::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Bytes(bytes) => out.extend_from_slice(bytes),
+                Piece::Var { name, .. } => match lookup(name) {
+                    Some(bytes) => out.extend_from_slice(&bytes),
+                    None => return Err(RenderError { name: name.clone() }),
+                },
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn push_literal(
+    pieces: &mut Vec<Piece>,
+    literal: &str,
+    column: usize,
+) -> Result<(), TemplateError> {
+    let bytes = hex::parse(literal).map_err(|e| TemplateError::Hex {
+        column: column + e.column() - 1,
+        message: hex_reason(&e),
+    })?;
+    if !bytes.is_empty() {
+        pieces.push(Piece::Bytes(bytes));
+    }
+    Ok(())
+}
+
+/// What is wrong with hex, without the column (the caller places it).
+pub(super) fn hex_reason(e: &HexError) -> String {
+    match e {
+        HexError::BadChar { found, .. } => format!("`{found}` is not a hex digit"),
+        HexError::OddDigits { .. } => "odd number of hex digits".to_string(),
+    }
+}
+
+impl fmt::Display for Template {
+    /// The template as written (trimmed).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Template({})", self.text)
+    }
+}

@@ -1,0 +1,101 @@
+//! Robustness and speed: the loader never panics, and a large profile validates quickly.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+
+use crate::profile::load_str;
+
+/// A profile of `n` steps in the forms a production profile uses: templated writes with
+/// expectations, reads with masks and captures, and (if `scripts`) an inline script every
+/// 20th step.
+fn big_profile(n: usize, scripts: bool) -> String {
+    let mut text = String::from(
+        "name: big\ncard: ultralight\nvars: { station: \"0042\" }\nsecrets: { key: env:KEY }\nsteps:\n",
+    );
+    for i in 0..n {
+        let page = i % 200;
+        let _ = match i % 10 {
+            _ if scripts && i % 20 == 0 => writeln!(
+                text,
+                "  - name: check {i}\n    script: |\n      let page = {page};\n      if page > 300 {{ throw \"page\"; }}"
+            ),
+            0..=4 => writeln!(
+                text,
+                "  - name: read {i}\n    apdu: FF B0 00 {page:02X} 04\n    response: XX XX XX XX\n    capture: page_{i}"
+            ),
+            _ => writeln!(
+                text,
+                "  - name: write {i}\n    apdu: FF D6 00 {page:02X} 04 ${{station}} ${{page_{}}}\n    expect: [9000, \"63CX|6A8?\"]",
+                i - i % 10 + 1
+            ),
+        };
+    }
+    text
+}
+
+/// The fastest of three validations of `text`, so a busy machine does not fail the test.
+fn fastest_of_three(text: &str) -> Duration {
+    (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            let profile = load_str("big.yaml", text, Path::new("."), &[], &[]).unwrap();
+            let elapsed = start.elapsed();
+            assert_eq!(profile.steps.len(), 500);
+            elapsed
+        })
+        .min()
+        .unwrap()
+}
+
+#[test]
+fn validates_500_steps_quickly() {
+    // Every compiled script costs a fresh Rhai engine inside `Script::compile_source` (about
+    // 0.5 ms in release, 7 ms in debug), so measure a profile of APDUs only and one with an
+    // inline script every 20th step.
+    let apdus = fastest_of_three(&big_profile(500, false));
+    if cfg!(debug_assertions) {
+        eprintln!("validated 500 steps in {apdus:?} (APDUs only, debug build)");
+        // Debug builds are several times slower; the loose bound keeps a busy machine from
+        // failing this, and engine construction is not measured at all here.
+        assert!(apdus.as_millis() < 500, "took {apdus:?}");
+    } else {
+        let mixed = fastest_of_three(&big_profile(500, true));
+        eprintln!("validated 500 steps in {apdus:?} (APDUs only), {mixed:?} (25 inline scripts)");
+        assert!(apdus.as_millis() < 50, "took {apdus:?}");
+        assert!(mixed.as_millis() < 50, "took {mixed:?}");
+    }
+}
+
+/// A valid profile touching every field, for mutation.
+const SEED: &str = "name: x\ncard: any\nvars: { v: \"01\" }\nsecrets: { k: env:K }\nirreversible: [ul-lock]\non-error: abort\nsteps:\n  - name: a\n    apdu: FF D6 00 04 01 ${v}\n    expect: [9000, \"63CX\"]\n    response: XX\n    capture: c\n  - script: |\n      let x = 1;\n  - apdu: 00 A4 04 00 ${c}\n";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC*") {
+        let _ = load_str("p.yaml", &text, Path::new("/nonexistent"), &[], &[]);
+    }
+
+    #[test]
+    fn mutated_profiles_never_panic(at in 0..SEED.len(), cut in 0..8usize, insert in "[ -~\\n\\t]{0,8}") {
+        let mut text = SEED.to_string();
+        let at = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let end = (at + cut).min(text.len());
+        text.replace_range(at..end, &insert);
+        if let Err(e) = load_str("p.yaml", &text, Path::new("/nonexistent"), &[], &[]) {
+            let message = e.to_string();
+            prop_assert!(message.starts_with("p.yaml:"), "{}", message);
+            prop_assert!(!message.contains('\n'), "{}", message);
+            prop_assert!(e.line >= 1 && e.column >= 1);
+        }
+    }
+}
+
+#[test]
+fn the_seed_profile_is_valid() {
+    load_str("p.yaml", SEED, Path::new("/nonexistent"), &[], &[]).unwrap();
+}

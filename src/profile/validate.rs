@@ -1,0 +1,290 @@
+//! From files to a [`Profile`]: read and parse the profile and its includes, check the
+//! top-level fields, merge variables and secrets, then hand the spliced steps to `steps`.
+//!
+//! Includes are resolved against the including file's directory and spliced before the
+//! including file's own steps, in order. An included profile contributes its steps and,
+//! as defaults, its variables and secrets (the including profile's own values win; among
+//! includes, the earlier wins). Its `card` must be compatible and its `irreversible` kinds
+//! must be allowed by the top profile, which alone decides what a run may do. Resolving one
+//! include is `include`'s job; looking inside steps is `steps`'.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::error::{Problem, ProfileError};
+use super::hash::Fnv1a;
+use super::include::{include, normalize};
+use super::kinds::{CardKind, Irreversible, OnError, Vocabulary};
+use super::model::{self, Document, Located, StepModel};
+use super::{BUILT_INS, Profile, steps};
+use crate::script::is_identifier;
+use crate::secret::SecretSource;
+
+/// More steps than this is a runaway.
+const MAX_STEPS: usize = 20_000;
+
+/// Reads, validates and assembles the profile at `path`.
+///
+/// `cli_vars` (`--var NAME=VALUE`) override the profile's `vars` and may add names;
+/// `data_columns` are the names a batch's data rows will supply. Both count as known names
+/// for `${name}`. Secrets are checked for form only, not loaded.
+pub fn load(
+    path: &Path,
+    cli_vars: &[(String, String)],
+    data_columns: &[String],
+) -> Result<Profile, ProfileError> {
+    let text = fs::read_to_string(path).map_err(|e| ProfileError {
+        file: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        problem: Problem::Read(e),
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+    let identity = fs::canonicalize(path).ok();
+    assemble(
+        path.to_path_buf(),
+        dir,
+        text,
+        identity,
+        cli_vars,
+        data_columns,
+    )
+}
+
+/// Like [`load`], for profile text that is not (necessarily) in a file: `name` is how
+/// messages name it, `base_dir` is where its includes, scripts and secret files are found.
+pub fn load_str(
+    name: &str,
+    text: &str,
+    base_dir: &Path,
+    cli_vars: &[(String, String)],
+    data_columns: &[String],
+) -> Result<Profile, ProfileError> {
+    let identity = fs::canonicalize(base_dir.join(name)).ok();
+    let file = PathBuf::from(name);
+    assemble(
+        file,
+        base_dir.to_path_buf(),
+        text.to_string(),
+        identity,
+        cli_vars,
+        data_columns,
+    )
+}
+
+/// A file read while loading: the profile, an included profile.
+pub(super) struct Source {
+    /// The path messages use.
+    pub path: PathBuf,
+    /// The directory relative paths in this file start from.
+    pub dir: PathBuf,
+    /// The text.
+    pub text: String,
+}
+
+impl Source {
+    /// An error at `line:column` of this file.
+    pub fn error(&self, line: usize, column: usize, problem: Problem) -> ProfileError {
+        ProfileError {
+            file: self.path.clone(),
+            line,
+            column,
+            problem,
+        }
+    }
+
+    /// An error at a value of this file.
+    pub fn error_at<T>(&self, at: &Located<T>, problem: Problem) -> ProfileError {
+        self.error(at.line, at.column, problem)
+    }
+}
+
+/// What collecting the include tree produces.
+pub(super) struct Collected {
+    /// Every file read, the top profile first.
+    pub files: Vec<Source>,
+    /// Steps in run order, each with the index of its file in `files`.
+    pub steps: Vec<(usize, Located<StepModel>)>,
+    /// Variables merged so far, first definition wins.
+    pub vars: Vec<(String, String)>,
+    /// Secrets merged so far, first definition wins.
+    pub secrets: Vec<(String, SecretSource)>,
+    /// The fingerprint of every text read so far.
+    pub hash: Fnv1a,
+    /// The top profile's card kind, which included profiles must accept.
+    pub card: CardKind,
+    /// The top profile's irreversible kinds, which bound those of included profiles.
+    pub irreversible: Vec<Irreversible>,
+    /// Canonical paths and display paths of the files being included, outermost first.
+    pub stack: Vec<(Option<PathBuf>, PathBuf)>,
+}
+
+fn assemble(
+    file: PathBuf,
+    dir: PathBuf,
+    text: String,
+    identity: Option<PathBuf>,
+    cli_vars: &[(String, String)],
+    data_columns: &[String],
+) -> Result<Profile, ProfileError> {
+    let mut hash = Fnv1a::new();
+    hash.write_text(&text);
+    let root = Source {
+        path: file,
+        dir,
+        text,
+    };
+    let document = model::parse(&root.text).map_err(|e| yaml(&root, e))?;
+    let mut c = Collected {
+        files: vec![root],
+        steps: Vec::new(),
+        vars: Vec::new(),
+        secrets: Vec::new(),
+        hash,
+        card: CardKind::Any,
+        irreversible: Vec::new(),
+        stack: Vec::new(),
+    };
+    let (card, irreversible, on_error) = header(&c.files[0], &document)?;
+    c.card = card;
+    c.irreversible = irreversible;
+    let name = document.name.value.clone();
+    let description = document.description.as_ref().map(|d| d.value.clone());
+    c.stack.push((identity, c.files[0].path.clone()));
+    collect(&mut c, 0, document)?;
+    for (name, value) in cli_vars {
+        match c.vars.iter_mut().find(|(n, _)| n == name) {
+            Some(var) => var.1 = value.clone(),
+            None => c.vars.push((name.clone(), value.clone())),
+        }
+    }
+    let steps = steps::validate(&mut c, data_columns)?;
+    if steps.is_empty() {
+        return Err(c.files[0].error(1, 1, Problem::NoSteps));
+    }
+    Ok(Profile {
+        file: c.files[0].path.clone(),
+        name,
+        description,
+        card: c.card,
+        vars: c.vars,
+        secrets: c.secrets,
+        irreversible: c.irreversible,
+        on_error,
+        steps,
+        hash: c.hash.finish(),
+    })
+}
+
+pub(super) fn yaml(source: &Source, e: model::YamlError) -> ProfileError {
+    source.error(e.line, e.column, Problem::Yaml(e.message))
+}
+
+fn vocabulary<T: Vocabulary>(source: &Source, at: &Located<String>) -> Result<T, ProfileError> {
+    T::from_name(&at.value).ok_or_else(|| {
+        source.error_at(
+            at,
+            Problem::UnknownName {
+                what: T::WHAT,
+                found: at.value.clone(),
+                expected: T::names(),
+            },
+        )
+    })
+}
+
+/// Checks `card`, `irreversible` and `on-error` of any profile file.
+pub(super) fn header(
+    source: &Source,
+    document: &Document,
+) -> Result<(CardKind, Vec<Irreversible>, OnError), ProfileError> {
+    let card = match &document.card {
+        Some(at) => vocabulary(source, at)?,
+        None => CardKind::Any,
+    };
+    let mut irreversible = Vec::new();
+    for at in &document.irreversible {
+        let kind = vocabulary(source, at)?;
+        if !irreversible.contains(&kind) {
+            irreversible.push(kind);
+        }
+    }
+    let on_error = match &document.on_error {
+        Some(at) => vocabulary(source, at)?,
+        None => OnError::default(),
+    };
+    Ok((card, irreversible, on_error))
+}
+
+/// Merges the variables and secrets of file `index`, then splices its includes' steps and
+/// its own.
+pub(super) fn collect(
+    c: &mut Collected,
+    index: usize,
+    document: Document,
+) -> Result<(), ProfileError> {
+    for (key, value) in document.vars.0 {
+        check_name(c, index, &key, "variable")?;
+        if !c.vars.iter().any(|(n, _)| *n == key.value) {
+            c.vars.push((key.value, value.value));
+        }
+    }
+    for (key, value) in document.secrets.0 {
+        check_name(c, index, &key, "secret")?;
+        let source = &c.files[index];
+        let secret = match SecretSource::parse(&value.value) {
+            Ok(SecretSource::File(path)) if path.is_relative() => {
+                SecretSource::File(normalize(&source.dir.join(path)))
+            }
+            Ok(secret) => secret,
+            Err(e) => return Err(source.error_at(&value, Problem::Secret(e))),
+        };
+        if !c.secrets.iter().any(|(n, _)| *n == key.value) {
+            c.secrets.push((key.value, secret));
+        }
+    }
+    for entry in &document.include {
+        include(c, index, entry)?;
+    }
+    for step in document.steps {
+        if c.steps.len() >= MAX_STEPS {
+            let problem = Problem::TooLarge {
+                what: "steps",
+                limit: MAX_STEPS,
+            };
+            return Err(c.files[index].error_at(&step, problem));
+        }
+        c.steps.push((index, step));
+    }
+    Ok(())
+}
+
+/// Checks a variable or secret name where it is defined.
+fn check_name(
+    c: &Collected,
+    index: usize,
+    key: &Located<String>,
+    what: &'static str,
+) -> Result<(), ProfileError> {
+    let name = &key.value;
+    let clash = |other: String| Problem::NameClash {
+        what,
+        name: name.clone(),
+        other,
+    };
+    let problem = if !is_identifier(name) {
+        Problem::BadName {
+            what,
+            name: name.clone(),
+        }
+    } else if BUILT_INS.contains(&name.as_str()) {
+        clash(format!("the built-in `{name}`"))
+    } else if what == "variable" && c.secrets.iter().any(|(n, _)| n == name) {
+        clash("a secret".to_string())
+    } else if what == "secret" && c.vars.iter().any(|(n, _)| n == name) {
+        clash("a variable".to_string())
+    } else {
+        return Ok(());
+    };
+    Err(c.files[index].error_at(key, problem))
+}
