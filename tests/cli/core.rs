@@ -354,3 +354,21 @@ fn every_shipped_script_runs_on_the_simulator_it_names() {
     }
     assert!(count >= 1);
 }
+
+#[test]
+fn readers_lists_or_says_pcscd_is_not_running() {
+    // Under `make stack-test` pcscd runs with the virtual readers; in a plain `cargo test`
+    // it usually does not. Either way the answer is definite, never a panic or a hang.
+    let r = apdu_run(&["readers", "--json"]);
+    match r.code {
+        0 => {
+            for line in r.stdout.lines() {
+                let reader: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert!(reader["name"].is_string() && reader["index"].is_u64(), "{line}");
+                assert!(["empty", "present", "in use", "mute", "unavailable"].contains(&reader["state"].as_str().unwrap()));
+            }
+        }
+        3 => assert_eq!(r.stderr, "error: the PC/SC service is not running (start pcscd)\n"),
+        other => panic!("exit {other}: {}", r.stderr),
+    }
+}
