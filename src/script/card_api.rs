@@ -1,4 +1,4 @@
-//! The card in scripts: `send`, `atr`, `reset`, `uid`, the `Response` type, `armed`,
+//! The card in scripts: `send`, `send_raw`, `atr`, `reset`, `uid`, the `Response` type, `armed`,
 //! `require_armed` and `secret`.
 //!
 //! ```rhai
@@ -19,6 +19,7 @@ use super::error::Fault;
 use super::parse_cache::ParseCache;
 use super::session::Shared;
 use crate::apdu::{Command, StatusWord, SwExpectation, SwPattern, hex};
+use crate::reader::Exchange;
 use crate::reader::trace::{Redactor, mask_command};
 use crate::secret::{Encoding, SecretSource};
 
@@ -94,8 +95,17 @@ fn command_of(apdu: Bytes) -> Result<Command, Box<EvalAltResult>> {
 }
 
 fn send(session: &Shared, command: Rc<Command>) -> Result<ScriptResponse, Box<EvalAltResult>> {
+    let rules = session.borrow().settings.rules;
+    send_with(session, command, rules)
+}
+
+fn send_with(
+    session: &Shared,
+    command: Rc<Command>,
+    rules: Exchange,
+) -> Result<ScriptResponse, Box<EvalAltResult>> {
     let mut s = session.borrow_mut();
-    let response = s.exchange(&command)?;
+    let response = s.exchange_with(&command, rules)?;
     Ok(ScriptResponse {
         data: response.data,
         sw: response.sw,
@@ -159,6 +169,26 @@ pub(crate) fn register(engine: &mut Engine, session: &Shared) {
     engine.register_fn("send", move |apdu: Dynamic, expect: Dynamic| {
         let expectation = expectation_of(&expect)?;
         send_bytes(&s, bytes_of(&apdu, "send")?)?.check(&expectation)
+    });
+
+    // `send_raw` returns 61xx/6Cxx as the card answered, whatever the run's setting.
+    let s = session.clone();
+    engine.register_fn("send_raw", move |apdu: Dynamic| {
+        send_with(
+            &s,
+            Rc::new(command_of(bytes_of(&apdu, "send_raw")?)?),
+            Exchange::RAW,
+        )
+    });
+    let s = session.clone();
+    engine.register_fn("send_raw", move |apdu: Dynamic, expect: Dynamic| {
+        let expectation = expectation_of(&expect)?;
+        send_with(
+            &s,
+            Rc::new(command_of(bytes_of(&apdu, "send_raw")?)?),
+            Exchange::RAW,
+        )?
+        .check(&expectation)
     });
 
     let s = session.clone();

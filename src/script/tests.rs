@@ -294,3 +294,10 @@ fn crypto_built_ins_take_hex_blobs_and_secrets() {
         "crypto::aes_cmac: AES key must be 16, 24 or 32 bytes, got 2"
     );
 }
+
+#[test]
+fn send_raw_does_not_follow_61xx_even_when_the_run_does() {
+    let r = run(r#"let r = send_raw("00 B0 00 00 04", "9000"); print(r.hex);"#);
+    r.result.unwrap();
+    assert_eq!(r.printed, ["00010203"]);
+}

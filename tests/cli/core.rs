@@ -364,11 +364,20 @@ fn readers_lists_or_says_pcscd_is_not_running() {
         0 => {
             for line in r.stdout.lines() {
                 let reader: serde_json::Value = serde_json::from_str(line).unwrap();
-                assert!(reader["name"].is_string() && reader["index"].is_u64(), "{line}");
-                assert!(["empty", "present", "in use", "mute", "unavailable"].contains(&reader["state"].as_str().unwrap()));
+                assert!(
+                    reader["name"].is_string() && reader["index"].is_u64(),
+                    "{line}"
+                );
+                assert!(
+                    ["empty", "present", "in use", "mute", "unavailable"]
+                        .contains(&reader["state"].as_str().unwrap())
+                );
             }
         }
-        3 => assert_eq!(r.stderr, "error: the PC/SC service is not running (start pcscd)\n"),
+        3 => assert_eq!(
+            r.stderr,
+            "error: the PC/SC service is not running (start pcscd)\n"
+        ),
         other => panic!("exit {other}: {}", r.stderr),
     }
 }
