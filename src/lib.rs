@@ -11,5 +11,6 @@ pub mod mifare;
 pub mod profile;
 pub mod reader;
 pub mod script;
+pub mod scriptor;
 pub mod secret;
 pub mod sim;

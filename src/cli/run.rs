@@ -1,4 +1,5 @@
-//! `run` and `check`: compile a script, find its card, run it, report.
+//! `run` and `check`: compile a script (or parse a scriptor file), find its card, run it,
+//! report.
 //!
 //! Order matters: everything the user typed is validated (variables, simulator kind, UID,
 //! trace file, the script itself) before a reader is opened, so invalid input never sends
@@ -21,6 +22,7 @@ use crate::reader::pcsc::{PcscReader, Protocol};
 use crate::reader::trace::{Redactor, Traced};
 use crate::reader::{Card, Exchange, Reader};
 use crate::script::{RunOptions, Script, Settings};
+use crate::scriptor;
 use crate::sim::{self, Simulator};
 
 fn invalid(error: impl Into<anyhow::Error>) -> Failure {
@@ -129,9 +131,32 @@ fn connect(source: Source) -> Result<Connected, Failure> {
     }
 }
 
+/// A flow to run, compiled or parsed: the kind follows the file extension.
+enum Flow {
+    /// A Rhai script (`.rhai`, and any other extension).
+    Rhai(Script),
+    /// A scriptor file (`.apdu`).
+    Scriptor(Vec<scriptor::Item>),
+}
+
+fn load_flow(file: &Path) -> Result<Flow, Failure> {
+    if file.extension().is_some_and(|e| e == "apdu") {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            invalid(anyhow!(
+                "{}: cannot read scriptor file: {e}",
+                file.display()
+            ))
+        })?;
+        let items =
+            scriptor::parse(&text).map_err(|e| invalid(anyhow!("{}:{e}", file.display())))?;
+        return Ok(Flow::Scriptor(items));
+    }
+    Ok(Flow::Rhai(Script::compile(file).map_err(invalid)?))
+}
+
 /// `apdu-run check FILE`.
 pub fn check(file: &Path) -> Result<Exit, Failure> {
-    Script::compile(file).map_err(invalid)?;
+    load_flow(file)?;
     println!("{}: ok", file.display());
     Ok(Exit::Ok)
 }
@@ -148,7 +173,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         .map(|v| parse_var(v))
         .collect::<Result<Vec<_>, _>>()?;
     let source = source(&args.card)?;
-    let script = Script::compile(&file).map_err(invalid)?;
+    let flow = load_flow(&file)?;
     let sink = trace_out::sink(args.trace, args.trace_file.as_deref())
         .with_context(|| {
             format!(
@@ -181,17 +206,41 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     } else {
         Exchange::AUTO
     };
-    let options = RunOptions {
-        settings: Settings {
-            armed: args.arm_irreversible,
-            rules,
-        },
-        vars,
-        redactor,
-        output: Rc::new(|line: &str| println!("{line}")),
-        interrupt,
+    let result = match flow {
+        Flow::Rhai(script) => {
+            let options = RunOptions {
+                settings: Settings {
+                    armed: args.arm_irreversible,
+                    rules,
+                },
+                vars,
+                redactor,
+                output: Rc::new(|line: &str| println!("{line}")),
+                interrupt,
+            };
+            script
+                .run(card, options)
+                .1
+                .map_err(|e| Failure::new(Exit::from(e.kind), e))
+        }
+        Flow::Scriptor(items) => {
+            let mut card = card;
+            let mut print = |line: &str| println!("{line}");
+            scriptor::run(&items, card.as_mut(), rules, args.show_secrets, &mut print).map_err(
+                |e| {
+                    let exit = match &e {
+                        scriptor::RunError::Expectation { .. } => Exit::Failed,
+                        scriptor::RunError::Card {
+                            source: crate::reader::Error::Refused { .. },
+                            ..
+                        } => Exit::Refused,
+                        scriptor::RunError::Card { .. } => Exit::Transport,
+                    };
+                    Failure::new(exit, anyhow!("{}:{e}", file.display()))
+                },
+            )
+        }
     };
-    let (_card, result) = script.run(card, options);
 
     if let Some((simulator, Some(path))) = &simulator {
         simulator.save(path).map_err(|e| {
@@ -201,11 +250,5 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
             )
         })?;
     }
-    match result {
-        Ok(()) => Ok(Exit::Ok),
-        Err(e) => {
-            let exit = Exit::from(e.kind);
-            Err(Failure::new(exit, e))
-        }
-    }
+    result.map(|()| Exit::Ok)
 }

@@ -10,6 +10,7 @@
 )]
 
 mod core;
+mod scriptor;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
