@@ -43,6 +43,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Decode or encode MIFARE Classic access bits, e.g. `apdu-run access-bits decode 08778F69`.
+    AccessBits(super::access_bits::AccessBitsArgs),
     /// Explain a status word, e.g. `apdu-run sw 6A82`.
     Sw {
         /// Two bytes of hex (`6A82`, `6A 82`).
