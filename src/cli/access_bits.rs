@@ -14,8 +14,8 @@ use serde::Serialize;
 use super::{Exit, Failure};
 use crate::apdu::hex;
 use crate::mifare::access::{
-    AccessBits, Classification, Explanation, Known, Triple, classify, data_use, encode, explain,
-    warnings,
+    AccessBits, Classification, Explanation, Known, Permission, Triple, classify, data_use, encode,
+    explain, warnings,
 };
 
 /// Options of `access-bits`.
@@ -76,10 +76,15 @@ struct Report {
     irreversible: bool,
     name: Option<&'static str>,
     warnings: Vec<String>,
+    /// Bytes 6-8 (and 9), for the text form.
+    #[serde(skip)]
+    raw: Vec<u8>,
+    /// What the conditions allow, when they are valid.
     #[serde(skip)]
     explanation: Option<Explanation>,
+    /// For malformed bytes: what each copy says.
     #[serde(skip)]
-    lines: Vec<String>,
+    copies: Vec<String>,
 }
 
 fn report(bytes: [u8; 3], gpb: Option<u8>) -> Report {
@@ -91,8 +96,9 @@ fn report(bytes: [u8; 3], gpb: Option<u8>) -> Report {
         irreversible: true,
         name: None,
         warnings: Vec::new(),
+        raw: bytes.iter().copied().chain(gpb).collect(),
         explanation: None,
-        lines: Vec::new(),
+        copies: Vec::new(),
     };
     match classify(bytes) {
         Classification::Malformed(m) => {
@@ -101,8 +107,8 @@ fn report(bytes: [u8; 3], gpb: Option<u8>) -> Report {
                 "a sector with these access bits is dead for ever; the guard never writes them"
                     .into(),
             );
-            r.lines.push(format!("plain copies:    {}", m.plain()));
-            r.lines.push(format!("inverted copies: {}", m.inverted()));
+            r.copies.push(format!("plain copies:    {}", m.plain()));
+            r.copies.push(format!("inverted copies: {}", m.inverted()));
         }
         Classification::WellFormed {
             access,
@@ -144,33 +150,17 @@ fn table(rows: &[Vec<String>]) -> Vec<String> {
         .collect()
 }
 
-fn words(cells: &[&str]) -> Vec<String> {
-    cells.iter().map(|c| (*c).to_string()).collect()
+fn row(first: &[String], permissions: &[(&str, Permission)], last: &[&str]) -> Vec<String> {
+    let mut row = first.to_vec();
+    row.extend(permissions.iter().map(|(_, p)| p.to_string()));
+    row.extend(last.iter().map(|s| (*s).to_string()));
+    row
 }
 
-fn print_text(r: &Report, access: Option<&AccessBits>) {
-    let gpb = r
-        .gpb
-        .as_deref()
-        .map(|g| format!(" {g}"))
-        .unwrap_or_default();
-    let range = if r.gpb.is_some() { "6-9" } else { "6-8" };
-    let spaced = hex::parse(&r.bytes)
-        .map(|b| hex::format(&b))
-        .unwrap_or_default();
-    println!("bytes {range}: {spaced}{gpb}");
-    let (Some(e), Some(access)) = (&r.explanation, access) else {
-        r.warnings.first().into_iter().for_each(|w| println!("{w}"));
-        r.lines.iter().for_each(|l| println!("{l}"));
-        r.warnings.iter().skip(1).for_each(|w| println!("{w}"));
-        return;
-    };
-    match Known::identify(access) {
-        Some(k) => println!("conditions: {access} ({}: {})", k.name(), k.description()),
-        None => println!("conditions: {access}"),
-    }
-    println!();
-    let mut rows = vec![words(&[
+/// The two tables: data groups, then the trailer.
+fn tables(e: &Explanation) -> Vec<String> {
+    let header = |cells: &[&str]| cells.iter().map(|c| (*c).to_string()).collect::<Vec<_>>();
+    let mut rows = vec![header(&[
         "block",
         "C1C2C3",
         "read",
@@ -180,28 +170,51 @@ fn print_text(r: &Report, access: Option<&AccessBits>) {
         "typical use",
     ])];
     for (g, p) in e.data.iter().enumerate() {
-        let t = access.blocks[g];
-        let mut row = vec![g.to_string(), t.to_string()];
-        row.extend(p.operations().iter().map(|(_, p)| p.to_string()));
-        row.push(data_use(t).to_string());
-        rows.push(row);
+        let t = e.access.blocks[g];
+        rows.push(row(
+            &[g.to_string(), t.to_string()],
+            &p.operations(),
+            &[data_use(t)],
+        ));
     }
-    table(&rows).iter().for_each(|l| println!("{l}"));
+    let mut out = table(&rows);
+    out.push(String::new());
+    let t = e.access.trailer();
+    let rows = [
+        header(&[
+            "trailer",
+            "C1C2C3",
+            "key A read",
+            "key A write",
+            "access bits read",
+            "access bits write",
+            "key B read",
+            "key B write",
+        ]),
+        row(&["3".into(), t.to_string()], &e.trailer.operations(), &[]),
+    ];
+    out.extend(table(&rows));
+    out
+}
+
+fn print_text(r: &Report) {
+    let range = if r.gpb.is_some() { "6-9" } else { "6-8" };
+    println!("bytes {range}: {}", hex::format(&r.raw));
+    let Some(e) = &r.explanation else {
+        // Malformed: the reason, what each copy says, then the consequence.
+        if let Some((reason, rest)) = r.warnings.split_first() {
+            println!("{reason}");
+            r.copies.iter().chain(rest).for_each(|l| println!("{l}"));
+        }
+        return;
+    };
+    let access = e.access;
+    match Known::identify(&access) {
+        Some(k) => println!("conditions: {access} ({}: {})", k.name(), k.description()),
+        None => println!("conditions: {access}"),
+    }
     println!();
-    let mut rows = vec![words(&[
-        "trailer",
-        "C1C2C3",
-        "key A read",
-        "key A write",
-        "access bits read",
-        "access bits write",
-        "key B read",
-        "key B write",
-    ])];
-    let mut row = vec!["3".to_string(), access.trailer().to_string()];
-    row.extend(e.trailer.operations().iter().map(|(_, p)| p.to_string()));
-    rows.push(row);
-    table(&rows).iter().for_each(|l| println!("{l}"));
+    tables(e).iter().for_each(|l| println!("{l}"));
     println!();
     if e.key_b_readable {
         println!(
@@ -221,12 +234,12 @@ fn print_text(r: &Report, access: Option<&AccessBits>) {
     r.warnings.iter().for_each(|w| println!("warning: {w}"));
 }
 
-fn print(r: &Report, access: Option<&AccessBits>, json: bool) -> Result<Exit, Failure> {
+fn print(r: &Report, json: bool) -> Result<Exit, Failure> {
     if json {
         let text = serde_json::to_string(r).map_err(|e| Failure::new(Exit::Failed, e))?;
         println!("{text}");
     } else {
-        print_text(r, access);
+        print_text(r);
     }
     Ok(if r.valid { Exit::Ok } else { Exit::Failed })
 }
@@ -235,28 +248,46 @@ fn invalid(error: anyhow::Error) -> Failure {
     Failure::new(Exit::Invalid, error)
 }
 
+fn decode(text: &str, json: bool) -> Result<Exit, Failure> {
+    let bytes = hex::parse(text).map_err(|e| invalid(anyhow!("access bits `{text}`: {e}")))?;
+    let (access, gpb) = match bytes[..] {
+        [b6, b7, b8] => ([b6, b7, b8], None),
+        [b6, b7, b8, gpb] => ([b6, b7, b8], Some(gpb)),
+        _ => {
+            return Err(invalid(anyhow!(
+                "access bits `{text}`: expected 3 bytes (trailer bytes 6-8) or 4 (with the \
+                 general purpose byte), got {}",
+                bytes.len()
+            )));
+        }
+    };
+    print(&report(access, gpb), json)
+}
+
+fn encode_args(conditions: [(&str, &str); 4], gpb: &str, json: bool) -> Result<Exit, Failure> {
+    let mut blocks = [Triple::default(); 4];
+    for (slot, (name, text)) in blocks.iter_mut().zip(conditions) {
+        *slot = text.parse().map_err(|e| invalid(anyhow!("{name}: {e}")))?;
+    }
+    let gpb_bytes = hex::parse(gpb).map_err(|e| invalid(anyhow!("--gpb `{gpb}`: {e}")))?;
+    let [gpb] = gpb_bytes[..] else {
+        return Err(invalid(anyhow!(
+            "--gpb `{gpb}`: expected 1 byte, got {}",
+            gpb_bytes.len()
+        )));
+    };
+    let r = report(encode(&AccessBits { blocks }), Some(gpb));
+    if !json {
+        // The bytes alone first, for copying into a trailer or a script.
+        println!("{}", hex::format(&r.raw));
+    }
+    print(&r, json)
+}
+
 /// `apdu-run access-bits …`.
 pub fn run(args: AccessBitsArgs) -> Result<Exit, Failure> {
     match args.action {
-        Action::Decode { hex: text, json } => {
-            let text = text.join(" ");
-            let bytes =
-                hex::parse(&text).map_err(|e| invalid(anyhow!("access bits `{text}`: {e}")))?;
-            let (access, gpb) = match bytes[..] {
-                [b6, b7, b8] => ([b6, b7, b8], None),
-                [b6, b7, b8, gpb] => ([b6, b7, b8], Some(gpb)),
-                _ => {
-                    return Err(invalid(anyhow!(
-                        "access bits `{text}`: expected 3 bytes (trailer bytes 6-8) or 4 \
-                         (with the general purpose byte), got {}",
-                        bytes.len()
-                    )));
-                }
-            };
-            let r = report(access, gpb);
-            let decoded = crate::mifare::access::decode(access).ok();
-            print(&r, decoded.as_ref(), json)
-        }
+        Action::Decode { hex, json } => decode(&hex.join(" "), json),
         Action::Encode {
             b0,
             b1,
@@ -264,33 +295,10 @@ pub fn run(args: AccessBitsArgs) -> Result<Exit, Failure> {
             trailer,
             gpb,
             json,
-        } => {
-            let mut blocks = [Triple::default(); 4];
-            for (slot, (name, text)) in
-                blocks
-                    .iter_mut()
-                    .zip([("B0", &b0), ("B1", &b1), ("B2", &b2), ("T", &trailer)])
-            {
-                *slot = text.parse().map_err(|e| invalid(anyhow!("{name}: {e}")))?;
-            }
-            let gpb = match hex::parse(&gpb).map_err(|e| invalid(anyhow!("--gpb `{gpb}`: {e}")))?[..]
-            {
-                [byte] => byte,
-                ref other => {
-                    return Err(invalid(anyhow!(
-                        "--gpb `{gpb}`: expected 1 byte, got {}",
-                        other.len()
-                    )));
-                }
-            };
-            let access = AccessBits { blocks };
-            let bytes = encode(&access);
-            if !json {
-                let mut all = bytes.to_vec();
-                all.push(gpb);
-                println!("{}", hex::format(&all));
-            }
-            print(&report(bytes, Some(gpb)), Some(&access), json)
-        }
+        } => encode_args(
+            [("B0", &b0), ("B1", &b1), ("B2", &b2), ("T", &trailer)],
+            &gpb,
+            json,
+        ),
     }
 }

@@ -145,3 +145,39 @@ proptest! {
         send_bytes(&mut fe, &command);
     }
 }
+
+/// One step of a random session: a command the chip takes, with random fields.
+fn step() -> impl Strategy<Value = Vec<u8>> {
+    let block = any::<u8>();
+    prop_oneof![
+        (0u8..4, prop_oneof![Just([0xFF; 6]), any::<[u8; 6]>()]).prop_map(|(slot, key)| [
+            &[0xFF, 0x82, 0x00, slot, 0x06][..],
+            &key
+        ]
+        .concat()),
+        (block, 0x60u8..0x62, 0u8..4)
+            .prop_map(|(b, t, slot)| vec![0xFF, 0x86, 0x00, 0x00, 0x05, 0x01, 0x00, b, t, slot]),
+        block.prop_map(|b| vec![0xFF, 0xB0, 0x00, b, 0x10]),
+        (block, any::<[u8; 16]>())
+            .prop_map(|(b, data)| [&[0xFF, 0xD6, 0x00, b, 0x10][..], &data].concat()),
+        (block, 0u8..2, any::<[u8; 4]>()).prop_map(|(b, op, v)| {
+            let ins = if op == 0 { 0xD4 } else { 0xD8 };
+            [&[0xFF, ins, 0x00, b, 0x04][..], &v].concat()
+        }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn random_sessions_never_panic_nor_touch_block_0(
+        steps in proptest::collection::vec(step(), 1..40),
+        four_k in any::<bool>(),
+    ) {
+        let mut fe = card(if four_k { Layout::FourK } else { Layout::OneK });
+        let block0 = fe.picc().block(0);
+        for command in steps {
+            send_bytes(&mut fe, &command);
+            prop_assert_eq!(fe.picc().block(0), block0);
+        }
+    }
+}
