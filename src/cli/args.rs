@@ -43,6 +43,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Decode or encode MIFARE Classic access bits, e.g. `apdu-run access-bits decode 08778F69`.
+    AccessBits(super::access_bits::AccessBitsArgs),
     /// Explain a status word, e.g. `apdu-run sw 6A82`.
     Sw {
         /// Two bytes of hex (`6A82`, `6A 82`).
@@ -90,7 +92,7 @@ pub struct RunArgs {
 /// Choice of reader: a PC/SC reader or the simulator.
 #[derive(Debug, Args)]
 pub struct CardArgs {
-    /// Use a simulated reader and card of this kind (iso7816, iso7816-t0).
+    /// Use a simulated reader and card of this kind (iso7816, iso7816-t0, classic-1k, classic-4k).
     #[arg(long, value_name = "KIND", conflicts_with = "reader")]
     pub sim: Option<String>,
 

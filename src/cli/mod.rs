@@ -4,6 +4,7 @@
 //! its input completely before it touches a reader, so invalid input exits 2 with no APDU
 //! sent. Errors are printed once, as `error: …`, on one line.
 
+mod access_bits;
 mod args;
 mod exit;
 mod info;
@@ -45,5 +46,6 @@ fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Some(args::Command::Check { file }) => run::check(&file),
         Some(args::Command::Readers { json }) => info::readers(json),
         Some(args::Command::Sw { hex }) => info::sw(&hex.join(" ")),
+        Some(args::Command::AccessBits(args)) => access_bits::run(args),
     }
 }

@@ -66,6 +66,10 @@ fn source(args: &CardArgs) -> Result<Source, Failure> {
             None => None,
         };
         let options = sim::Options { uid };
+        Simulator::check_options(kind, &options).map_err(|e| {
+            let text = args.sim_uid.as_deref().unwrap_or_default();
+            invalid(anyhow!("--sim-uid `{text}`: {e}"))
+        })?;
         return Ok(Source::Sim {
             kind,
             options,

@@ -7,9 +7,9 @@
 //! verdict below every script function, so a raw `send` is guarded like the helpers are.
 //!
 //! Rules (design.md "Safety"):
-//! - MIFARE Classic: `FF D6` to a sector trailer whose access bits are malformed (always
-//!   refused) or can never be written again (protocols.md §4.3: trailer conditions 000,
-//!   010, 100, 110, 111).
+//! - MIFARE Classic: `FF D6` (short or extended, one block or several) to a sector trailer
+//!   whose access bits are malformed (always refused) or can never be written again
+//!   (protocols.md §4.3: trailer conditions 000, 010, 100, 110, 111).
 //! - MIFARE Ultralight: lock bits (page 2 bytes 2-3) and OTP bits (page 3) set through
 //!   `FF D6`, or through the Omnikey generic session's `A2`/`A0` frames (protocols.md §6.3).
 //! - MIFARE Plus: CommitPerso `AA`, sent directly or as an I-block in the generic session.
@@ -17,7 +17,7 @@
 //! This module does not know about scripts; it refuses with [`Error::Refused`].
 
 use super::{Card, Error};
-use crate::apdu::hex;
+use crate::apdu::{Command, hex};
 use crate::mifare::access;
 use crate::mifare::classic::Layout;
 use crate::mifare::ultralight;
@@ -100,18 +100,46 @@ fn generic_session_frame(command: &[u8]) -> Option<&[u8]> {
     body.strip_prefix(&[0x01, 0x00, 0xF3, 0x00, 0x00, 0x64][..])
 }
 
-fn classic_write(layout: Layout, command: &[u8]) -> Verdict {
-    let [0xFF, 0xD6, msb, lsb, 0x10, data @ ..] = command else {
-        return Verdict::Allow;
+/// The first block and the data of an UPDATE BINARY `FF D6`, short or extended, read as
+/// the card would: a malformed APDU is still judged on the bytes after its Lc, since a
+/// lenient reader might write them.
+fn classic_update(command: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let [0xFF, 0xD6, msb, lsb, lc, rest @ ..] = command else {
+        return None;
     };
-    let Ok(block) = u8::try_from(u16::from_be_bytes([*msb, *lsb])) else {
-        return Verdict::Allow;
-    };
-    if data.len() < 16 || !layout.is_trailer(block) {
-        return Verdict::Allow;
+    let start = u16::from_be_bytes([*msb, *lsb]);
+    match Command::parse(command) {
+        Ok(parsed) => Some((start, parsed.data)),
+        Err(_) => Some((start, rest[..rest.len().min(usize::from(*lc))].to_vec())),
     }
+}
+
+/// Judges every sector trailer an `FF D6` writes: one block of 16 bytes, or several
+/// consecutive blocks on readers that take multiples of 16 (protocols.md §2.1). A malformed
+/// trailer anywhere makes the whole command forbidden.
+fn classic_write(layout: Layout, command: &[u8]) -> Verdict {
+    let Some((start, data)) = classic_update(command) else {
+        return Verdict::Allow;
+    };
+    let mut verdict = Verdict::Allow;
+    for (i, chunk) in data.chunks_exact(16).enumerate() {
+        let block = u8::try_from(usize::from(start) + i);
+        let Some(block) = block.ok().filter(|&b| layout.is_trailer(b)) else {
+            continue;
+        };
+        match trailer_verdict(layout, block, [chunk[6], chunk[7], chunk[8]]) {
+            forbidden @ Verdict::Forbidden(_) => return forbidden,
+            Verdict::Irreversible(why) if verdict == Verdict::Allow => {
+                verdict = Verdict::Irreversible(why);
+            }
+            _ => {}
+        }
+    }
+    verdict
+}
+
+fn trailer_verdict(layout: Layout, block: u8, bytes: [u8; 3]) -> Verdict {
     let sector = layout.sector_of(block).unwrap_or(0);
-    let bytes = [data[6], data[7], data[8]];
     match access::decode(bytes) {
         Err(malformed) => Verdict::Forbidden(format!(
             "write to sector {sector} trailer (block {block}) refused: {malformed}; the sector would be dead"

@@ -72,9 +72,15 @@ impl Fault {
         .into()
     }
 
+    /// A failure below the script: the guard's refusal stays a refusal (exit 4), anything
+    /// else is the transport's (exit 3).
     pub fn transport(error: &crate::reader::Error) -> Box<EvalAltResult> {
+        let kind = match error {
+            crate::reader::Error::Refused { .. } => ErrorKind::Refused,
+            _ => ErrorKind::Transport,
+        };
         Fault {
-            kind: ErrorKind::Transport,
+            kind,
             message: error.to_string(),
         }
         .into()

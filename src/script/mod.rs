@@ -3,7 +3,7 @@
 //! [`Script::compile`] reads and compiles a file without touching any card, so syntax
 //! errors stop a run before its first APDU. [`Script::run`] builds an engine around a
 //! [`Card`], registers the script API (one file per module: `card_api`, `bytes_api`,
-//! `iso_api`, `crypto_api`) and evaluates the script. Output from `print`/`debug` goes to a caller-given
+//! `iso_api`, `crypto_api`, `mfc_api`) and evaluates the script. Output from `print`/`debug` goes to a caller-given
 //! [`Output`]; Ctrl-C is honoured through an interrupt flag polled by the engine.
 //!
 //! This is the only module that names `rhai`. It does not print, pick readers or decide exit
@@ -14,6 +14,7 @@ mod card_api;
 mod crypto_api;
 mod error;
 mod iso_api;
+mod mfc_api;
 mod parse_cache;
 mod session;
 
@@ -145,6 +146,7 @@ impl Script {
         bytes_api::register(&mut engine, &redactor);
         card_api::register(&mut engine, session);
         iso_api::register(&mut engine, session);
+        mfc_api::register(&mut engine, session);
         crypto_api::register(&mut engine);
         let out = output.clone();
         engine.on_print(move |text| out(text));

@@ -5,23 +5,46 @@
 
 use serde::{Serialize, Serializer};
 
+use super::classic::{self, Classic};
+use super::frontend::Frontend;
 use super::iso7816::{FileCard, Protocol};
 use super::{Kind, Options};
+use crate::mifare::classic::Layout;
 
 /// The state of one simulated card, whatever its kind.
 #[derive(Debug)]
 pub(crate) enum Chip {
     /// The ISO 7816-4 file card (both transport variants).
     File(FileCard),
+    /// MIFARE Classic 1K or 4K behind the simulated reader.
+    Classic(Frontend<Classic>),
 }
 
 impl Chip {
     /// A fresh card of `kind` with its default contents.
-    pub(crate) fn new(kind: Kind, _options: &Options) -> Chip {
+    pub(crate) fn new(kind: Kind, options: &Options) -> Chip {
         // The file card is a contact card: it has no UID, so `options.uid` is ignored.
         match kind {
             Kind::Iso7816 => Chip::File(FileCard::demo(Protocol::T1)),
             Kind::Iso7816T0 => Chip::File(FileCard::demo(Protocol::T0)),
+            Kind::Classic1K => classic_chip(Classic::new(Layout::OneK, options.uid.as_deref())),
+            Kind::Classic4K => classic_chip(Classic::new(Layout::FourK, options.uid.as_deref())),
+        }
+    }
+
+    /// Whether `options` suit a card of `kind` (a UID the chip can have).
+    pub(crate) fn check_options(kind: Kind, options: &Options) -> Result<(), String> {
+        match (kind, &options.uid) {
+            (Kind::Classic1K | Kind::Classic4K, Some(uid)) => classic::check_uid(uid),
+            _ => Ok(()),
+        }
+    }
+
+    /// The UID of card number `n` in a stream of fresh cards, for kinds that have one.
+    pub(crate) fn numbered_uid(kind: Kind, n: u32) -> Option<Vec<u8>> {
+        match kind {
+            Kind::Classic1K | Kind::Classic4K => Some(classic::uid_for_position(n).to_vec()),
+            _ => None,
         }
     }
 
@@ -30,13 +53,16 @@ impl Chip {
         match kind {
             Kind::Iso7816 => FileCard::from_image(Protocol::T1, card).map(Chip::File),
             Kind::Iso7816T0 => FileCard::from_image(Protocol::T0, card).map(Chip::File),
+            Kind::Classic1K => Classic::from_image(Layout::OneK, card).map(classic_chip),
+            Kind::Classic4K => Classic::from_image(Layout::FourK, card).map(classic_chip),
         }
     }
 
     /// The answer-to-reset.
-    pub(crate) fn atr(&self) -> &'static [u8] {
+    pub(crate) fn atr(&self) -> &[u8] {
         match self {
             Chip::File(card) => card.atr(),
+            Chip::Classic(reader) => reader.atr(),
         }
     }
 
@@ -44,6 +70,7 @@ impl Chip {
     pub(crate) fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
         match self {
             Chip::File(card) => card.transmit(command),
+            Chip::Classic(reader) => reader.transmit(command),
         }
     }
 
@@ -51,6 +78,7 @@ impl Chip {
     pub(crate) fn reset(&mut self) {
         match self {
             Chip::File(card) => card.reset(),
+            Chip::Classic(reader) => reader.reset(),
         }
     }
 }
@@ -60,6 +88,11 @@ impl Serialize for Chip {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Chip::File(card) => card.serialize(serializer),
+            Chip::Classic(reader) => reader.serialize(serializer),
         }
     }
+}
+
+fn classic_chip(card: Classic) -> Chip {
+    Chip::Classic(Frontend::new(card))
 }

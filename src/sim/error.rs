@@ -18,6 +18,14 @@ pub enum Error {
         /// The valid names, comma-separated.
         valid: String,
     },
+    /// The options do not suit the kind (a UID of the wrong length).
+    #[error("simulated `{kind}` card: {message}")]
+    Options {
+        /// The kind asked for.
+        kind: Kind,
+        /// What does not suit it.
+        message: String,
+    },
     /// The image file exists but is not a valid card image.
     #[error("card image `{}`: {message}", path.display())]
     Image {

@@ -15,6 +15,10 @@ pub enum Kind {
     Iso7816,
     /// The same file card over T=0: `61xx` for case-4 commands, `6Cxx` for a wrong Le.
     Iso7816T0,
+    /// MIFARE Classic 1K behind an Omnikey-like PC/SC reader.
+    Classic1K,
+    /// MIFARE Classic 4K behind an Omnikey-like PC/SC reader.
+    Classic4K,
 }
 
 impl Kind {
@@ -23,12 +27,19 @@ impl Kind {
         match self {
             Kind::Iso7816 => "iso7816",
             Kind::Iso7816T0 => "iso7816-t0",
+            Kind::Classic1K => "classic-1k",
+            Kind::Classic4K => "classic-4k",
         }
     }
 
     /// Every kind, in the order they are listed to users.
     pub fn all() -> &'static [Kind] {
-        &[Kind::Iso7816, Kind::Iso7816T0]
+        &[
+            Kind::Iso7816,
+            Kind::Iso7816T0,
+            Kind::Classic1K,
+            Kind::Classic4K,
+        ]
     }
 
     /// The name of the simulated reader the card sits in.

@@ -5,13 +5,17 @@
 //! simulated card. [`Simulator::open`] and [`Simulator::save`] move the persistent state to
 //! and from a JSON card image (`--sim-state`), so several runs can act on the same card.
 //!
-//! The chips live in submodules (`iso7816` is the ISO 7816-4 file card). Nothing here prints,
+//! The chips live in submodules (`iso7816` is the ISO 7816-4 file card, `classic` MIFARE
+//! Classic 1K/4K); contactless chips sit behind `frontend`, the simulated PC/SC reader
+//! (Omnikey 5421-like) that answers the pseudo-APDUs. Nothing here prints,
 //! reads a clock or uses OS randomness: a simulated card is a deterministic function of its
 //! image and the APDUs it receives. Card answers are status words, never `Err`.
 
 mod card;
 mod chip;
+mod classic;
 mod error;
+mod frontend;
 mod image;
 mod iso7816;
 mod kind;
@@ -34,6 +38,17 @@ pub struct Options {
     pub uid: Option<Vec<u8>>,
 }
 
+impl Options {
+    /// Options for card number `n` of a stream of fresh cards (batch runs): kinds with a UID
+    /// get a distinct, deterministic one per position (MIFARE Classic: `CF` + 3 bytes, the
+    /// first 2^24 positions all distinct; position 0 is the default card).
+    pub fn numbered(kind: Kind, n: u32) -> Options {
+        Options {
+            uid: Chip::numbered_uid(kind, n),
+        }
+    }
+}
+
 /// One simulated card: its kind and its state, shared by every handle from [`Simulator::card`].
 ///
 /// Cloning a simulator does not copy the card: the clone is another way to the same one.
@@ -54,6 +69,7 @@ impl Simulator {
     /// An image of another kind, or one that is not a valid image, is an error; a missing
     /// file is not (the first run of a `--sim-state` series creates it on save).
     pub fn open(kind: Kind, options: &Options, state: Option<&Path>) -> Result<Simulator, Error> {
+        Simulator::check_options(kind, options)?;
         let loaded = match state {
             Some(path) => image::load(kind, path)?,
             None => None,
@@ -62,6 +78,12 @@ impl Simulator {
             Some(chip) => Simulator::from_chip(kind, chip),
             None => Simulator::new(kind, options),
         })
+    }
+
+    /// Checks that `options` suit `kind` (a MIFARE Classic UID has 4 or 7 bytes, …).
+    /// [`Simulator::new`] replaces an unsuitable UID with the default one instead.
+    pub fn check_options(kind: Kind, options: &Options) -> Result<(), Error> {
+        Chip::check_options(kind, options).map_err(|message| Error::Options { kind, message })
     }
 
     fn from_chip(kind: Kind, chip: Chip) -> Simulator {

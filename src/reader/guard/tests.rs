@@ -76,6 +76,33 @@ fn classic_trailer_writes() {
         kind(&verdict(c4k, &big.replace("00 FF 10", "00 8E 10"))),
         "allow"
     );
+    // Extended lengths and multi-block writes reach the trailer too.
+    let trailer = "FF FF FF FF FF FF 07 8F 0F 69 FF FF FF FF FF FF";
+    let extended = format!("FF D6 00 07 00 00 10 {trailer}");
+    assert_eq!(kind(&verdict(c1k, &extended)), "irreversible");
+    let two = format!("FF D6 00 06 20 {} {trailer}", ["00"; 16].join(" "));
+    assert_eq!(kind(&verdict(c1k, &two)), "irreversible");
+    let across = format!(
+        "FF D6 00 07 20 {} {}",
+        keys("FF 07 80 69").get(15..).unwrap(),
+        ["00"; 16].join(" ")
+    );
+    assert_eq!(kind(&verdict(c1k, &across)), "allow");
+    let bad = format!(
+        "FF D6 00 07 20 {trailer} {}",
+        keys("FF 07 81 69").get(15..).unwrap()
+    );
+    assert_eq!(kind(&verdict(c1k, &bad)), "irreversible", "block 8 is data");
+    let bad = format!(
+        "FF D6 00 0B 20 {} {trailer}",
+        keys("FF 07 81 69").get(15..).unwrap()
+    );
+    assert_eq!(kind(&verdict(c1k, &bad)), "forbidden", "malformed wins");
+    // A malformed APDU is judged on what follows its Lc.
+    assert_eq!(
+        kind(&verdict(c1k, &format!("{} 00 00", keys("00 F0 FF 69")))),
+        "irreversible"
+    );
     // The same bytes to a non-Classic card are not the guard's business.
     assert_eq!(kind(&verdict(Family::Other, &keys("00 F0 FF 69"))), "allow");
 }

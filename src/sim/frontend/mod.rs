@@ -1,0 +1,227 @@
+//! The simulated reader firmware: an Omnikey 5421-like PC/SC reader with a contactless chip
+//! in its field (design.md "The simulator: reader front-ends over chips", protocols.md §0).
+//!
+//! A PC/SC application never talks to a contactless chip directly: the reader answers
+//! pseudo-APDUs (class `FF`) and speaks RF to the chip. [`Frontend`] is that reader. It does
+//! what is common to every chip — the ATR (§2.3), `FF CA` GET DATA (UID), `FF 82` LOAD KEYS
+//! into volatile slots `00`–`1F`, the Omnikey generic session `FF A0` (§1.1) and the parsing
+//! and length checks of the storage-card commands — and hands the rest to the chip through
+//! the [`Picc`] trait:
+//!
+//! | APDU | goes to |
+//! |------|---------|
+//! | `FF 86 00 00 05 01 <addr> 60\|61 <slot>`, `FF 88 00 <blk> 60\|61 <slot>` | [`Picc::authenticate`] with the slot's key |
+//! | `FF B0 <addr> <Le>` | [`Picc::read`] |
+//! | `FF D6 <addr> <Lc> <data>` | [`Picc::update`] |
+//! | `FF D4`/`FF D8 00 <blk> 04 <value LE>`, `FF C2 00 03 0B A0\|A1 09 80 01 <blk> 81 04 <value LE>` | [`Picc::value`] |
+//! | `FF A0 00 05 <6+n> 01 00 F3 00 00 64 <frame> 00` | [`Picc::frame`]: `00 00 <answer> 90 00`, or `64 00` when it stays silent |
+//! | anything whose class is not `FF` | [`Picc::apdu`] (ISO 14443-4 pass-through), else `6E 00` |
+//!
+//! Status words follow the one table in `sw.rs`. The front-end never panics, whatever the
+//! bytes; short APDUs only (storage-card pseudo-APDUs have no extended form). It keeps no
+//! card data: a card image holds the chip alone.
+
+mod atr;
+mod keys;
+mod session;
+mod storage;
+mod sw;
+
+use serde::{Serialize, Serializer};
+
+pub(crate) use atr::{CLASSIC_1K, CLASSIC_4K, storage_atr};
+pub(crate) use sw::Refusal;
+
+use crate::apdu::{Command, StatusWord};
+use crate::mifare::KeyType;
+use keys::KeySlots;
+
+/// A value operation, done by the reader as operation + TRANSFER to the same block (§2.1, §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueOp {
+    /// INCREMENT by the operand, then TRANSFER.
+    Increment,
+    /// DECREMENT by the operand, then TRANSFER.
+    Decrement,
+}
+
+/// A contactless chip as the reader sees it: what it needs from the chip to answer the
+/// storage-card commands, the generic session and ISO 14443-4 pass-through.
+///
+/// A chip implements the operations it has; the others keep their default, which the reader
+/// answers with `6A 81` (function not supported), `64 00` (no answer to a frame) or `6E 00`.
+/// Chips never choose status words: they return a [`Refusal`].
+pub(crate) trait Picc {
+    /// The UID as anticollision found it (4, 7 or 10 bytes); `FF CA 00 00` returns it.
+    fn uid(&self) -> &[u8];
+
+    /// The PC/SC Part 3 card name for the storage-card ATR (§2.3), e.g. [`CLASSIC_1K`].
+    fn card_name(&self) -> u16;
+
+    /// The ATR the reader reports. The default is the storage-card ATR; an ISO 14443-4 chip
+    /// (MIFARE Plus in SL0) builds its own from its ATS (§2.4).
+    fn atr(&self) -> Vec<u8> {
+        storage_atr(self.card_name()).to_vec()
+    }
+
+    /// Authenticates for the block or page at `address` with `key` (the bytes loaded in the
+    /// slot the command names). The reader runs the cipher; only the outcome matters here.
+    fn authenticate(&mut self, address: u16, key: KeyType, bytes: &[u8]) -> Result<(), Refusal> {
+        let _ = (address, key, bytes);
+        Err(Refusal::Unsupported)
+    }
+
+    /// READ BINARY: `le` bytes (1–256; 256 for `Le = 00`) from the block or page at `address`.
+    fn read(&mut self, address: u16, le: usize) -> Result<Vec<u8>, Refusal>;
+
+    /// UPDATE BINARY: writes `data` at `address`.
+    fn update(&mut self, address: u16, data: &[u8]) -> Result<(), Refusal>;
+
+    /// A value operation with its transfer; `operand` is the 4 bytes of the APDU read LSB first.
+    fn value(&mut self, address: u16, op: ValueOp, operand: u32) -> Result<(), Refusal> {
+        let _ = (address, op, operand);
+        Err(Refusal::Unsupported)
+    }
+
+    /// A raw ISO 14443-3 frame from the generic session, CRC already stripped; `None` when the
+    /// chip does not answer it.
+    fn frame(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
+        let _ = frame;
+        None
+    }
+
+    /// A command that is not a pseudo-APDU, for a chip that speaks ISO 14443-4 (the reader
+    /// frames it in I-blocks, §3.5). The answer goes back as it is; `None` means the chip
+    /// takes no such commands and the reader answers `6E 00`.
+    fn apdu(&mut self, command: &[u8]) -> Option<Vec<u8>> {
+        let _ = command;
+        None
+    }
+
+    /// The field was reset: forget authentication and any other volatile state.
+    fn reset(&mut self);
+}
+
+/// What the reader answers: data and a status word.
+type Answer = (Vec<u8>, StatusWord);
+
+/// The simulated reader with one chip in its field.
+#[derive(Debug)]
+pub(crate) struct Frontend<P> {
+    picc: P,
+    keys: KeySlots,
+    /// Whether an Omnikey generic session is open.
+    session: bool,
+    atr: Vec<u8>,
+}
+
+impl<P: Picc> Frontend<P> {
+    /// A reader with `picc` in its field, no keys loaded, no session open.
+    pub(crate) fn new(picc: P) -> Frontend<P> {
+        let atr = picc.atr();
+        Frontend {
+            picc,
+            keys: KeySlots::default(),
+            session: false,
+            atr,
+        }
+    }
+
+    /// The ATR the reader reports for the chip.
+    pub(crate) fn atr(&self) -> &[u8] {
+        &self.atr
+    }
+
+    /// The chip.
+    #[cfg(test)]
+    pub(crate) fn picc(&self) -> &P {
+        &self.picc
+    }
+
+    /// Field reset: the chip forgets its volatile state and the generic session closes. The
+    /// key slots are reader memory and stay loaded.
+    pub(crate) fn reset(&mut self) {
+        self.picc.reset();
+        self.session = false;
+        self.atr = self.picc.atr();
+    }
+
+    /// Answers one APDU: response data followed by SW1 SW2 (or, for ISO 14443-4 pass-through,
+    /// whatever the chip answered).
+    pub(crate) fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
+        if command.first() != Some(&0xFF) {
+            if let Some(answer) = self.picc.apdu(command) {
+                return answer;
+            }
+        }
+        let (mut data, sw) = self.process(command).unwrap_or_else(|sw| (Vec::new(), sw));
+        data.extend_from_slice(&sw.0.to_be_bytes());
+        data
+    }
+
+    fn process(&mut self, bytes: &[u8]) -> Result<Answer, StatusWord> {
+        match bytes {
+            [] => return Err(sw::WRONG_LENGTH),
+            [0xFF, ..] => {}
+            _ => return Err(sw::CLA_NOT_SUPPORTED),
+        }
+        if let [0xFF, 0x88, ..] = bytes {
+            // The obsolete AUTHENTICATE has no Lc (§2.1), so it is not a valid ISO APDU.
+            return storage::authenticate_obsolete(self, bytes).map(done);
+        }
+        let command = Command::parse(bytes).map_err(|_| sw::WRONG_LENGTH)?;
+        if command.extended {
+            return Err(sw::WRONG_LENGTH);
+        }
+        match command.ins {
+            0xCA => self.get_data(&command),
+            0x82 => Ok(done(self.keys.load(&command))),
+            0x86 => storage::authenticate(self, &command).map(done),
+            0xB0 => storage::read(self, &command),
+            0xD6 => storage::update(self, &command).map(done),
+            0xD4 => storage::value(self, &command, ValueOp::Increment).map(done),
+            0xD8 => storage::value(self, &command, ValueOp::Decrement).map(done),
+            0xC2 => storage::manage(self, &command).map(done),
+            0xA0 => session::generic(self, &command),
+            _ => Err(sw::NOT_SUPPORTED),
+        }
+    }
+
+    /// GET DATA `FF CA 00 00 Le`: the UID. Le `00` means all of it; a shorter Le gets `6C`
+    /// with the length, a longer one the UID and `62 82` (protocols.md §2.2, wsrf2009 driver).
+    /// `FF CA 01 00` asks for the ATS, which a storage card does not have.
+    fn get_data(&self, command: &Command) -> Result<Answer, StatusWord> {
+        if !command.data.is_empty() {
+            return Err(sw::WRONG_LENGTH);
+        }
+        let le = command.le.ok_or(sw::WRONG_LENGTH)?;
+        match (command.p1, command.p2) {
+            (0x00, 0x00) => {}
+            (0x01, 0x00) => return Err(sw::NOT_SUPPORTED),
+            _ => return Err(sw::WRONG_P1P2),
+        }
+        let uid = self.picc.uid().to_vec();
+        let len = uid.len();
+        match le {
+            256 => Ok((uid, sw::OK)),
+            le if le == len => Ok((uid, sw::OK)),
+            le if le < len => Err(sw::exact_length(len)),
+            _ => Ok((uid, sw::END_OF_DATA)),
+        }
+    }
+}
+
+/// An answer with no data.
+fn done(sw: StatusWord) -> Answer {
+    (Vec::new(), sw)
+}
+
+/// A front-end serializes as its chip: the card image holds no reader state.
+impl<P: Serialize> Serialize for Frontend<P> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.picc.serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests;
