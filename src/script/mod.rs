@@ -15,6 +15,7 @@ mod crypto_api;
 mod error;
 mod iso_api;
 mod session;
+mod ul_api;
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -145,6 +146,7 @@ impl Script {
         card_api::register(&mut engine, session);
         iso_api::register(&mut engine, session);
         crypto_api::register(&mut engine);
+        ul_api::register(&mut engine, session);
         let out = output.clone();
         engine.on_print(move |text| out(text));
         let out = output.clone();
