@@ -1,8 +1,12 @@
 //! Tests of `ul::` and the Ultralight ticket scripts against a tiny in-test reader that
 //! answers what the simulator's front-end will: `FF CA`, `FF B0`, `FF D6` and the Omnikey
-//! generic session, over the simulated chip.
+//! generic session, over the simulated chip. One file per area: `api` (each function),
+//! `tickets` (`scripts/ultralight_ticket.rhai` and `scripts/ultralight_validate.rhai`, issue
+//! then gate) and `inputs` (their dates, variables, key and demo files).
 
 mod api;
+mod inputs;
+mod tickets;
 
 use std::cell::RefCell;
 use std::rc::Rc;
