@@ -17,6 +17,7 @@ mod iso_api;
 mod mfc_api;
 mod parse_cache;
 mod session;
+mod ul_api;
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -148,6 +149,7 @@ impl Script {
         iso_api::register(&mut engine, session);
         mfc_api::register(&mut engine, session);
         crypto_api::register(&mut engine);
+        ul_api::register(&mut engine, session);
         let out = output.clone();
         engine.on_print(move |text| out(text));
         let out = output.clone();

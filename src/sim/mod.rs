@@ -20,6 +20,7 @@ mod image;
 mod iso7816;
 mod kind;
 mod serde_hex;
+pub mod ultralight;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
