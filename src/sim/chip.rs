@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 use super::classic::{self, Classic};
 use super::frontend::Frontend;
 use super::iso7816::{FileCard, Protocol};
+use super::ultralight::{self, Tag, Ultralight};
 use super::{Kind, Options};
 use crate::mifare::classic::Layout;
 
@@ -18,6 +19,8 @@ pub(crate) enum Chip {
     File(FileCard),
     /// MIFARE Classic 1K or 4K behind the simulated reader.
     Classic(Frontend<Classic>),
+    /// MIFARE Ultralight behind the simulated reader.
+    Ultralight(Frontend<Tag>),
 }
 
 impl Chip {
@@ -29,6 +32,11 @@ impl Chip {
             Kind::Iso7816T0 => Chip::File(FileCard::demo(Protocol::T0)),
             Kind::Classic1K => classic_chip(Classic::new(Layout::OneK, options.uid.as_deref())),
             Kind::Classic4K => classic_chip(Classic::new(Layout::FourK, options.uid.as_deref())),
+            Kind::Ultralight => {
+                // Card 0 of a stream by default, so the shipped demo images match a fresh card.
+                let uid = options.uid.as_deref().and_then(|u| <[u8; 7]>::try_from(u).ok());
+                ultralight_chip(Ultralight::new(uid.unwrap_or_else(|| Ultralight::uid_for(0))))
+            }
         }
     }
 
@@ -36,6 +44,7 @@ impl Chip {
     pub(crate) fn check_options(kind: Kind, options: &Options) -> Result<(), String> {
         match (kind, &options.uid) {
             (Kind::Classic1K | Kind::Classic4K, Some(uid)) => classic::check_uid(uid),
+            (Kind::Ultralight, Some(uid)) => ultralight::check_uid(uid),
             _ => Ok(()),
         }
     }
@@ -44,6 +53,7 @@ impl Chip {
     pub(crate) fn numbered_uid(kind: Kind, n: u32) -> Option<Vec<u8>> {
         match kind {
             Kind::Classic1K | Kind::Classic4K => Some(classic::uid_for_position(n).to_vec()),
+            Kind::Ultralight => Some(Ultralight::uid_for(u64::from(n)).to_vec()),
             _ => None,
         }
     }
@@ -55,6 +65,7 @@ impl Chip {
             Kind::Iso7816T0 => FileCard::from_image(Protocol::T0, card).map(Chip::File),
             Kind::Classic1K => Classic::from_image(Layout::OneK, card).map(classic_chip),
             Kind::Classic4K => Classic::from_image(Layout::FourK, card).map(classic_chip),
+            Kind::Ultralight => Ultralight::from_image(card).map(ultralight_chip),
         }
     }
 
@@ -63,6 +74,7 @@ impl Chip {
         match self {
             Chip::File(card) => card.atr(),
             Chip::Classic(reader) => reader.atr(),
+            Chip::Ultralight(reader) => reader.atr(),
         }
     }
 
@@ -71,6 +83,7 @@ impl Chip {
         match self {
             Chip::File(card) => card.transmit(command),
             Chip::Classic(reader) => reader.transmit(command),
+            Chip::Ultralight(reader) => reader.transmit(command),
         }
     }
 
@@ -79,6 +92,7 @@ impl Chip {
         match self {
             Chip::File(card) => card.reset(),
             Chip::Classic(reader) => reader.reset(),
+            Chip::Ultralight(reader) => reader.reset(),
         }
     }
 }
@@ -89,10 +103,15 @@ impl Serialize for Chip {
         match self {
             Chip::File(card) => card.serialize(serializer),
             Chip::Classic(reader) => reader.serialize(serializer),
+            Chip::Ultralight(reader) => reader.serialize(serializer),
         }
     }
 }
 
 fn classic_chip(card: Classic) -> Chip {
     Chip::Classic(Frontend::new(card))
+}
+
+fn ultralight_chip(chip: Ultralight) -> Chip {
+    Chip::Ultralight(Frontend::new(Tag::new(chip)))
 }

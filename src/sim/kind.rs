@@ -19,6 +19,8 @@ pub enum Kind {
     Classic1K,
     /// MIFARE Classic 4K behind an Omnikey-like PC/SC reader.
     Classic4K,
+    /// MIFARE Ultralight (MF0ICU1) behind an Omnikey-like PC/SC reader.
+    Ultralight,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::Iso7816T0 => "iso7816-t0",
             Kind::Classic1K => "classic-1k",
             Kind::Classic4K => "classic-4k",
+            Kind::Ultralight => "ultralight",
         }
     }
 
@@ -39,6 +42,7 @@ impl Kind {
             Kind::Iso7816T0,
             Kind::Classic1K,
             Kind::Classic4K,
+            Kind::Ultralight,
         ]
     }
 

@@ -11,7 +11,8 @@
 //! - layer-3 frames without CRC ([`Ultralight::frame`], in `frame.rs`), for the Omnikey
 //!   generic session (§1.1), which appends and checks CRC_A itself.
 //!
-//! Files: `frame.rs` (READ, WRITE, COMPATIBILITY WRITE frames, ACK/NAK), `uid.rs`
+//! Files: `frame.rs` (READ, WRITE, COMPATIBILITY WRITE frames, ACK/NAK), `picc.rs` (the
+//! chip behind the simulated reader's front-end), `uid.rs`
 //! (deterministic UIDs for batches of simulated cards), `image.rs` (card images).
 //!
 //! Not modelled: ISO 14443-3 anticollision and HALT/idle states (the front-end presents an
@@ -20,6 +21,7 @@
 
 mod frame;
 mod image;
+mod picc;
 mod uid;
 
 use crate::mifare::ultralight::{
@@ -27,6 +29,7 @@ use crate::mifare::ultralight::{
 };
 
 pub use frame::{ACK, Nak};
+pub(crate) use picc::{Tag, check_uid};
 
 /// ATQA of an MF0ICU1 (protocols.md §6.1: `00 44`).
 pub const ATQA: u16 = 0x0044;
