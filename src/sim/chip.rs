@@ -34,8 +34,13 @@ impl Chip {
             Kind::Classic4K => classic_chip(Classic::new(Layout::FourK, options.uid.as_deref())),
             Kind::Ultralight => {
                 // Card 0 of a stream by default, so the shipped demo images match a fresh card.
-                let uid = options.uid.as_deref().and_then(|u| <[u8; 7]>::try_from(u).ok());
-                ultralight_chip(Ultralight::new(uid.unwrap_or_else(|| Ultralight::uid_for(0))))
+                let uid = options
+                    .uid
+                    .as_deref()
+                    .and_then(|u| <[u8; 7]>::try_from(u).ok());
+                ultralight_chip(Ultralight::new(
+                    uid.unwrap_or_else(|| Ultralight::uid_for(0)),
+                ))
             }
         }
     }

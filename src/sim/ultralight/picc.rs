@@ -31,7 +31,10 @@ impl Tag {
 }
 
 fn page_of(address: u16) -> Result<u8, Refusal> {
-    u8::try_from(address).ok().filter(|&p| p < PAGE_COUNT).ok_or(Refusal::OutOfRange)
+    u8::try_from(address)
+        .ok()
+        .filter(|&p| p < PAGE_COUNT)
+        .ok_or(Refusal::OutOfRange)
 }
 
 /// Page range is checked before the chip is asked, so a NAK here means the chip's rules
@@ -83,7 +86,10 @@ impl Serialize for Tag {
 /// Checks a `--sim-uid` for an Ultralight: 7 bytes, not starting with the cascade tag.
 pub(crate) fn check_uid(uid: &[u8]) -> Result<(), String> {
     if uid.len() != 7 {
-        return Err(format!("a MIFARE Ultralight UID has 7 bytes, got {}", uid.len()));
+        return Err(format!(
+            "a MIFARE Ultralight UID has 7 bytes, got {}",
+            uid.len()
+        ));
     }
     if uid[0] == crate::mifare::ultralight::CASCADE_TAG {
         return Err("a UID cannot start with 88, the cascade tag".into());
