@@ -12,6 +12,7 @@
 mod classic;
 mod core;
 mod scriptor;
+mod ultralight;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
