@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use rhai::{Dynamic, EvalAltResult, ParseError, Position};
+use rhai::{Dynamic, EvalAltResult, NativeCallContext, ParseError, Position};
 
 /// The kind of a script failure, which decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +94,19 @@ impl From<Fault> for Box<EvalAltResult> {
             Position::NONE,
         ))
     }
+}
+
+/// Rhai gives errors raised in namespaced functions no position; this adds the call's.
+pub(crate) fn at<T>(
+    ctx: &NativeCallContext,
+    result: Result<T, Box<EvalAltResult>>,
+) -> Result<T, Box<EvalAltResult>> {
+    result.map_err(|mut e| {
+        if e.position().is_none() {
+            e.set_position(ctx.call_position());
+        }
+        e
+    })
 }
 
 fn location(position: Position) -> Option<(usize, usize)> {

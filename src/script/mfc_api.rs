@@ -26,7 +26,7 @@ mod data;
 use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Module, NativeCallContext};
 
 use super::bytes_api::bytes_of;
-use super::error::Fault;
+use super::error::{Fault, at};
 use super::session::Shared;
 use crate::apdu::Command;
 use crate::mifare::classic::{Layout, parse_value_block, value_block};
@@ -157,16 +157,6 @@ fn value(session: &Shared, block: INT) -> Fallible<INT> {
     let (value, _) = parse_value_block(&data)
         .map_err(|e| Fault::failed(format!("{what}: block {block} is not a value block: {e}")))?;
     Ok(INT::from(value))
-}
-
-/// Rhai gives errors raised in namespaced functions no position; this adds the call's.
-fn at<T>(ctx: &NativeCallContext, result: Fallible<T>) -> Fallible<T> {
-    result.map_err(|mut e| {
-        if e.position().is_none() {
-            e.set_position(ctx.call_position());
-        }
-        e
-    })
 }
 
 /// Builds the `mfc` module.

@@ -29,10 +29,10 @@
 
 mod generic;
 
-use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, INT, Module};
+use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, INT, Module, NativeCallContext};
 
 use super::bytes_api::bytes_of;
-use super::error::Fault;
+use super::error::{Fault, at};
 use super::session::{Session, Shared};
 use crate::apdu::{Command, hex};
 use crate::mifare::ultralight::{
@@ -251,32 +251,62 @@ fn locked(session: &mut Session) -> Fallible<Array> {
 pub(crate) fn module(session: &Shared) -> Module {
     let mut m = Module::new();
     let s = session.clone();
-    m.set_native_fn("read", move |page: INT| -> Fallible<Blob> {
-        let page = page_arg(page, "ul::read")?;
-        Ok(read(&mut s.borrow_mut(), page, "ul::read")?.to_vec())
+    m.set_native_fn(
+        "read",
+        move |ctx: NativeCallContext, page: INT| -> Fallible<Blob> {
+            at(
+                &ctx,
+                (|| -> Fallible<Blob> {
+                    let page = page_arg(page, "ul::read")?;
+                    Ok(read(&mut s.borrow_mut(), page, "ul::read")?.to_vec())
+                })(),
+            )
+        },
+    );
+    let s = session.clone();
+    m.set_native_fn(
+        "write",
+        move |ctx: NativeCallContext, page: INT, data: Dynamic| -> Fallible<()> {
+            at(
+                &ctx,
+                (|| -> Fallible<()> {
+                    let page = page_arg(page, "ul::write")?;
+                    let data = data_arg(&data, PAGE_SIZE, "ul::write: data")?;
+                    write(&mut s.borrow_mut(), page, data, "ul::write")
+                })(),
+            )
+        },
+    );
+    let s = session.clone();
+    m.set_native_fn(
+        "write_compat",
+        move |ctx: NativeCallContext, page: INT, data: Dynamic| {
+            at(
+                &ctx,
+                (|| {
+                    let page = page_arg(page, "ul::write_compat")?;
+                    let data = data_arg(&data, 16, "ul::write_compat: data")?;
+                    generic::write_compat(&mut s.borrow_mut(), page, &data)
+                })(),
+            )
+        },
+    );
+    let s = session.clone();
+    m.set_native_fn("uid", move |ctx: NativeCallContext| {
+        at(&ctx, uid(&mut s.borrow_mut()))
     });
     let s = session.clone();
-    m.set_native_fn("write", move |page: INT, data: Dynamic| -> Fallible<()> {
-        let page = page_arg(page, "ul::write")?;
-        let data = data_arg(&data, PAGE_SIZE, "ul::write: data")?;
-        write(&mut s.borrow_mut(), page, data, "ul::write")
+    m.set_native_fn("lock", move |ctx: NativeCallContext, pages: Array| {
+        at(&ctx, lock(&mut s.borrow_mut(), &pages))
     });
     let s = session.clone();
-    m.set_native_fn("write_compat", move |page: INT, data: Dynamic| {
-        let page = page_arg(page, "ul::write_compat")?;
-        let data = data_arg(&data, 16, "ul::write_compat: data")?;
-        generic::write_compat(&mut s.borrow_mut(), page, &data)
+    m.set_native_fn("otp", move |ctx: NativeCallContext, data: Dynamic| {
+        at(&ctx, otp(&mut s.borrow_mut(), &data))
     });
     let s = session.clone();
-    m.set_native_fn("uid", move || uid(&mut s.borrow_mut()));
-    let s = session.clone();
-    m.set_native_fn("lock", move |pages: Array| {
-        lock(&mut s.borrow_mut(), &pages)
+    m.set_native_fn("locked_pages", move |ctx: NativeCallContext| {
+        at(&ctx, locked(&mut s.borrow_mut()))
     });
-    let s = session.clone();
-    m.set_native_fn("otp", move |data: Dynamic| otp(&mut s.borrow_mut(), &data));
-    let s = session.clone();
-    m.set_native_fn("locked_pages", move || locked(&mut s.borrow_mut()));
     m
 }
 

@@ -190,6 +190,9 @@ fn wrong_pin_twice_then_blocked_persists_in_the_card_image() {
         "{}",
         r.stderr
     );
+    // Module functions fail at their call: `iso::verify` is at line 1, column 6.
+    let located = format!("error: {}:1:6: iso::verify: ", wrong.display());
+    assert!(r.stderr.starts_with(&located), "{}", r.stderr);
     let r = run(&wrong);
     assert!(r.stderr.contains("63C1"), "{}", r.stderr);
     // The right PIN still works with one try left, and restores the counter.
