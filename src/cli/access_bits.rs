@@ -11,7 +11,7 @@ use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::{Exit, Failure};
+use super::{Exit, Failure, outln};
 use crate::apdu::hex;
 use crate::mifare::access::{
     AccessBits, Classification, Explanation, Known, Permission, Triple, classify, data_use, encode,
@@ -199,45 +199,45 @@ fn tables(e: &Explanation) -> Vec<String> {
 
 fn print_text(r: &Report) {
     let range = if r.gpb.is_some() { "6-9" } else { "6-8" };
-    println!("bytes {range}: {}", hex::format(&r.raw));
+    outln!("bytes {range}: {}", hex::format(&r.raw));
     let Some(e) = &r.explanation else {
         // Malformed: the reason, what each copy says, then the consequence.
         if let Some((reason, rest)) = r.warnings.split_first() {
-            println!("{reason}");
-            r.copies.iter().chain(rest).for_each(|l| println!("{l}"));
+            outln!("{reason}");
+            r.copies.iter().chain(rest).for_each(|l| outln!("{l}"));
         }
         return;
     };
     let access = e.access;
     match Known::identify(&access) {
-        Some(k) => println!("conditions: {access} ({}: {})", k.name(), k.description()),
-        None => println!("conditions: {access}"),
+        Some(k) => outln!("conditions: {access} ({}: {})", k.name(), k.description()),
+        None => outln!("conditions: {access}"),
     }
-    println!();
-    tables(e).iter().for_each(|l| println!("{l}"));
-    println!();
+    outln!();
+    tables(e).iter().for_each(|l| outln!("{l}"));
+    outln!();
     if e.key_b_readable {
-        println!(
+        outln!(
             "note: key B is readable (trailer {}), so it cannot authenticate; the tables show what \
              is left (\"key A or B\" became key A, \"key B\" became never)",
             access.trailer()
         );
     }
-    println!(
+    outln!(
         "note: in the 16-block sectors of a 4K card (32-39), groups 0, 1, 2 are blocks 0-4, 5-9, \
          10-14 and the trailer is block 15"
     );
-    println!(
+    outln!(
         "irreversible: {}",
         if r.irreversible { "yes" } else { "no" }
     );
-    r.warnings.iter().for_each(|w| println!("warning: {w}"));
+    r.warnings.iter().for_each(|w| outln!("warning: {w}"));
 }
 
 fn print(r: &Report, json: bool) -> Result<Exit, Failure> {
     if json {
         let text = serde_json::to_string(r).map_err(|e| Failure::new(Exit::Failed, e))?;
-        println!("{text}");
+        outln!("{text}");
     } else {
         print_text(r);
     }
@@ -279,7 +279,7 @@ fn encode_args(conditions: [(&str, &str); 4], gpb: &str, json: bool) -> Result<E
     let r = report(encode(&AccessBits { blocks }), Some(gpb));
     if !json {
         // The bytes alone first, for copying into a trailer or a script.
-        println!("{}", hex::format(&r.raw));
+        outln!("{}", hex::format(&r.raw));
     }
     print(&r, json)
 }

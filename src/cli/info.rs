@@ -2,7 +2,7 @@
 
 use anyhow::anyhow;
 
-use super::{Exit, Failure};
+use super::{Exit, Failure, outln};
 use crate::apdu::{StatusWord, hex};
 use crate::reader::pcsc;
 
@@ -10,7 +10,7 @@ use crate::reader::pcsc;
 pub fn readers(json: bool) -> Result<Exit, Failure> {
     let readers = pcsc::list_readers().map_err(|e| Failure::new(Exit::Transport, e))?;
     if readers.is_empty() && !json {
-        println!("no readers");
+        outln!("no readers");
     }
     for reader in readers {
         let atr = reader.atr.as_deref().map(hex::format);
@@ -21,10 +21,10 @@ pub fn readers(json: bool) -> Result<Exit, Failure> {
                 "state": reader.state.to_string(),
                 "atr": atr.as_deref().map(|a| a.replace(' ', "")),
             });
-            println!("{value}");
+            outln!("{value}");
         } else {
             let atr = atr.map(|a| format!("  ATR {a}")).unwrap_or_default();
-            println!("{}  {}  {}{atr}", reader.index, reader.name, reader.state);
+            outln!("{}  {}  {}{atr}", reader.index, reader.name, reader.state);
         }
     }
     Ok(Exit::Ok)
@@ -48,6 +48,6 @@ pub fn sw(text: &str) -> Result<Exit, Failure> {
         ));
     };
     let sw = StatusWord::new(sw1, sw2);
-    println!("{sw}  {}", sw.describe());
+    outln!("{sw}  {}", sw.describe());
     Ok(Exit::Ok)
 }

@@ -16,6 +16,16 @@ use clap::Parser;
 pub use args::Cli;
 pub use exit::{Exit, Failure};
 
+/// Prints one line to stdout. A closed stdout (`apdu-run readers | head -1`) is not an
+/// error worth a panic: the rest of the output is dropped and the run goes on.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+pub(crate) use outln;
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 
 use super::args::{CardArgs, RunArgs};
-use super::{Exit, Failure, trace_out};
+use super::{Exit, Failure, outln, trace_out};
 use crate::apdu::hex;
 use crate::reader::guard::Guarded;
 use crate::reader::pcsc::{PcscReader, Protocol};
@@ -161,7 +161,7 @@ fn load_flow(file: &Path) -> Result<Flow, Failure> {
 /// `apdu-run check FILE`.
 pub fn check(file: &Path) -> Result<Exit, Failure> {
     load_flow(file)?;
-    println!("{}: ok", file.display());
+    outln!("{}: ok", file.display());
     Ok(Exit::Ok)
 }
 
@@ -219,7 +219,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
                 },
                 vars,
                 redactor,
-                output: Rc::new(|line: &str| println!("{line}")),
+                output: Rc::new(|line: &str| outln!("{line}")),
                 interrupt,
             };
             script
@@ -229,7 +229,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         }
         Flow::Scriptor(items) => {
             let mut card = card;
-            let mut print = |line: &str| println!("{line}");
+            let mut print = |line: &str| outln!("{line}");
             scriptor::run(&items, card.as_mut(), rules, args.show_secrets, &mut print).map_err(
                 |e| {
                     let exit = match &e {
