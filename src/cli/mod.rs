@@ -8,6 +8,7 @@ mod args;
 mod exit;
 mod info;
 mod run;
+mod sim_serve;
 mod trace_out;
 
 use clap::Parser;
@@ -45,5 +46,8 @@ fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Some(args::Command::Check { file }) => run::check(&file),
         Some(args::Command::Readers { json }) => info::readers(json),
         Some(args::Command::Sw { hex }) => info::sw(&hex.join(" ")),
+        Some(args::Command::Sim(args::SimCommand::Serve(serve_args))) => {
+            sim_serve::serve(serve_args)
+        }
     }
 }

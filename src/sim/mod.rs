@@ -16,6 +16,7 @@ mod image;
 mod iso7816;
 mod kind;
 mod serde_hex;
+pub mod vpcd;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -10,6 +10,7 @@
 )]
 
 mod core;
+mod stack;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
