@@ -3,24 +3,26 @@
 //!
 //! These need pcscd with the vpcd driver and run only with `APDU_RUN_PCSC=1`, under
 //! `tests/stack/with-pcscd.sh` (`make stack-test`); otherwise they print a note and pass.
-//! The argument checks and the fake-vpcd test at the end run always.
+//! The argument checks and the fake-vpcd test (`stack/offline.rs`) run always.
 //!
 //! ```text
 //! APDU_RUN_PCSC=1 tests/stack/with-pcscd.sh cargo test --test cli stack -- --test-threads=1
 //! ```
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::process::{Child, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread;
-use std::time::{Duration, Instant};
+mod offline;
+mod server;
 
-use apdu_run::reader::pcsc::{CardState, PcscReader, Protocol, list_readers};
+use std::process::Stdio;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use apdu_run::reader::pcsc::{CardState, PcscReader, Protocol};
 use apdu_run::reader::{Card, Reader};
 use apdu_run::sim::{Kind, Options, Simulator};
 
 use super::{Ran, apdu_run, bin, ran, script};
+use server::{Server, slot_state, wait_until};
 
 const READER: &str = "Virtual PCD 00 00";
 /// Time enough for pcscd (polling vpcd every 0.4 s) to notice a card come, go or power down.
@@ -37,114 +39,6 @@ fn stack() -> Option<MutexGuard<'static, ()>> {
         return None;
     }
     Some(STACK.lock().unwrap_or_else(PoisonError::into_inner))
-}
-
-/// The state pcscd reports for `Virtual PCD 00 00`.
-fn slot_state() -> CardState {
-    list_readers().unwrap()[0].state
-}
-
-#[track_caller]
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < NOTICE, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// `apdu-run sim serve …` in the background, its stderr collected line by line.
-struct Server {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-    /// Whether it serves the real vpcd, so that dropping it waits for pcscd to see the card go.
-    on_stack: bool,
-}
-
-impl Server {
-    fn start(args: &[&str]) -> Server {
-        Server::spawn(args, true)
-    }
-
-    /// A server for a fake vpcd in the test, not pcscd's.
-    fn off_stack(args: &[&str]) -> Server {
-        Server::spawn(args, false)
-    }
-
-    fn spawn(args: &[&str], on_stack: bool) -> Server {
-        let mut child = bin()
-            .args(["sim", "serve"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = BufReader::new(child.stderr.take().unwrap());
-        let sink = stderr.clone();
-        thread::spawn(move || {
-            for line in pipe.lines().map_while(Result::ok) {
-                sink.lock().unwrap().push_str(&format!("{line}\n"));
-            }
-        });
-        Server {
-            child,
-            stderr,
-            on_stack,
-        }
-    }
-
-    /// Starts the server and waits until pcscd sees its card.
-    fn present(args: &[&str]) -> Server {
-        let server = Server::start(args);
-        wait_until("the served card", || slot_state() == CardState::Present);
-        server
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Waits for the server to exit by itself.
-    fn exit(&mut self) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                start.elapsed() < NOTICE,
-                "server still running:\n{}",
-                self.stderr()
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Stops the server as Ctrl-C does.
-    fn interrupt(&mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let killed = std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        self.exit()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // The next test starts from an empty slot, not one pcscd has yet to poll. pcscd may
-        // report it empty before its polling thread has seen it so (after a failed reset of
-        // a vanished card); a card inserted before that poll would go unnoticed.
-        if self.on_stack && !thread::panicking() {
-            wait_until("the slot to empty", || slot_state() == CardState::Empty);
-            thread::sleep(Duration::from_millis(600));
-        }
-    }
 }
 
 /// Runs `args` plus a trace file; returns the run and the (dir, hex, sw) of each exchange.
@@ -344,91 +238,5 @@ fn a_command_too_long_for_vpcd_fails_cleanly_and_the_card_stays() {
         server
             .stderr()
             .contains("card 1: vpcd closed the connection")
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Without pcscd.
-
-#[test]
-fn serve_refuses_bad_arguments_with_exit_2() {
-    let cases: [(&[&str], &str); 6] = [
-        (&["--card", "classic-9k"], "classic-9k"),
-        (
-            &["--card", "iso7816", "--count", "3", "--state", "x.json"],
-            "--state keeps one card; it cannot be combined with --count 3",
-        ),
-        (
-            &["--card", "iso7816", "--count", "2", "--sim-uid", "04112233"],
-            "--sim-uid names one card's UID; with --count 2 each card gets its own",
-        ),
-        (
-            &["--card", "iso7816", "--sim-uid", "04A"],
-            "--sim-uid `04A`",
-        ),
-        (
-            &["--card", "iso7816", "--vpcd", "35963"],
-            "expected HOST:PORT",
-        ),
-        (&["--card", "iso7816", "--count", "0"], "--count"),
-    ];
-    for (args, message) in cases {
-        let mut all = vec!["sim", "serve"];
-        all.extend_from_slice(args);
-        let r = apdu_run(&all);
-        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert!(r.stderr.contains(message), "{args:?}: {}", r.stderr);
-    }
-}
-
-/// An address nothing listens on.
-fn closed_port() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
-
-#[test]
-fn serve_without_vpcd_exits_3_with_one_line() {
-    let address = closed_port();
-    let r = apdu_run(&["sim", "serve", "--card", "iso7816", "--vpcd", &address]);
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .starts_with(&format!("error: cannot reach vpcd at `{address}`: ")),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
-}
-
-#[test]
-fn serve_logs_a_malformed_frame_and_reconnects() {
-    let vpcd = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = vpcd.local_addr().unwrap().to_string();
-    let server = Server::off_stack(&["--card", "iso7816", "--vpcd", &address]);
-    let (mut first, _) = vpcd.accept().unwrap();
-    // A frame announcing 16 bytes, 3 of which arrive before the connection closes.
-    first.write_all(&[0x00, 0x10, 0x00, 0xA4, 0x00]).unwrap();
-    drop(first);
-    let (mut second, _) = vpcd.accept().unwrap();
-    second
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    second.write_all(&[0x00, 0x01, 0xAA]).unwrap();
-    let mut reply = [0; 4];
-    second.read_exact(&mut reply).unwrap();
-    assert_eq!(reply[..2], [0x00, 0x02], "one-byte commands are answered");
-    drop(second);
-    drop(vpcd);
-    wait_until("the log line", || {
-        server.stderr().contains("malformed frame")
-    });
-    let stderr = server.stderr();
-    assert!(
-        stderr.contains(
-            "card 1: malformed frame from vpcd (a frame announced 16 payload bytes, but the \
-             connection closed after 5 bytes of it); reconnecting\n"
-        ),
-        "{stderr}"
     );
 }

@@ -170,16 +170,9 @@ pub fn serve(
                 uid: uid.as_deref(),
                 atr: card.atr(),
             });
-            let mut session = Session {
-                stream,
-                card: &mut *card,
-                position,
-                removal,
-                quickack: config.quickack,
-                commands: 0,
-            };
+            let mut session = Session::new(stream, &mut *card, position, removal, config.quickack);
             let end = session.run(handler, stop);
-            commands += session.commands;
+            commands += session.commands();
             // Dropping the session closes the socket: for vpcd, the card is gone.
             drop(session);
             match end {

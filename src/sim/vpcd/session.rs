@@ -2,9 +2,10 @@
 //!
 //! The session answers every frame (protocols.md §7.2), counts commands, and decides when a
 //! used card leaves the reader. It sets TCP_NODELAY once and re-arms TCP_QUICKACK before
-//! every read: vpcd writes a frame in pieces, and with delayed ACKs on our side each piece
-//! waits out the peer's Nagle timer, ~40 ms per APDU instead of ~0.1 ms. It does not connect,
-//! reconnect or choose cards; `serve` does.
+//! every read: vpcd writes the length and the payload of a frame separately, Nagle makes
+//! the payload wait for the length's ACK, and a delayed ACK on our side makes every APDU
+//! cost ~50 ms instead of ~0.1 ms (BENCHMARKS.md). It does not connect, reconnect or choose
+//! cards; `serve` does.
 
 use std::io::{self, Write};
 use std::net::TcpStream;
@@ -53,39 +54,58 @@ pub(crate) enum End {
 
 /// One card on one connection.
 pub(crate) struct Session<'a> {
-    pub(crate) stream: TcpStream,
-    pub(crate) card: &'a mut dyn Card,
-    pub(crate) position: u32,
-    pub(crate) removal: Removal,
-    pub(crate) quickack: bool,
+    stream: TcpStream,
+    card: &'a mut dyn Card,
+    position: u32,
+    removal: Removal,
+    quickack: bool,
     /// Commands answered on this connection.
-    pub(crate) commands: u64,
+    commands: u64,
+    /// When the last command was answered; `None` while the card is unused.
+    last_command: Option<Instant>,
+    /// The framed answer being sent (kept to reuse its allocation).
+    reply: Vec<u8>,
 }
 
-impl Session<'_> {
-    /// Serves frames until the session ends.
+impl<'a> Session<'a> {
+    /// A session for `card` (at `position` in the stream) on a fresh connection.
+    pub(crate) fn new(
+        stream: TcpStream,
+        card: &'a mut dyn Card,
+        position: u32,
+        removal: Removal,
+        quickack: bool,
+    ) -> Session<'a> {
+        Session {
+            stream,
+            card,
+            position,
+            removal,
+            quickack,
+            commands: 0,
+            last_command: None,
+            reply: Vec::new(),
+        }
+    }
+
+    /// Commands answered on this connection so far.
+    pub(crate) fn commands(&self) -> u64 {
+        self.commands
+    }
+
+    /// Serves frames until the session ends; dropping the session then closes the connection.
     pub(crate) fn run(&mut self, handler: &mut dyn Handler, stop: &AtomicBool) -> End {
         if let Err(err) = self.stream.set_nodelay(true) {
             return End::Failed(err);
         }
-        let quickack = self.quickack;
         let mut framer = Framer::default();
-        let mut reply = Vec::new();
         let mut timeout = None;
-        let mut last_command: Option<Instant> = None;
         // A partial frame, and when it last grew: a frame whose rest never comes is malformed.
-        let mut last_partial = None;
-        let mut last_progress = Instant::now();
+        let mut partial = None;
+        let mut progress = Instant::now();
         loop {
-            let now = Instant::now();
-            let wait = match (self.removal, last_command) {
-                (Removal::AfterUse(dwell), Some(last)) => {
-                    let Some(left) = dwell.checked_sub(now - last).filter(|d| !d.is_zero()) else {
-                        return End::Removed;
-                    };
-                    left.min(TICK)
-                }
-                _ => TICK,
+            let Some(wait) = self.wait() else {
+                return End::Removed;
             };
             if timeout != Some(wait) {
                 if let Err(err) = self.stream.set_read_timeout(Some(wait)) {
@@ -93,96 +113,110 @@ impl Session<'_> {
                 }
                 timeout = Some(wait);
             }
+            let quickack = self.quickack;
+            let stream = &self.stream;
             let received = framer.read(&mut &self.stream, || {
                 if quickack {
                     // Best effort: without it the exchange is slow, not wrong.
-                    let _ = SockRef::from(&self.stream).set_tcp_quickack(true);
+                    let _ = SockRef::from(stream).set_tcp_quickack(true);
                 }
             });
-            let payload = match received {
-                Err(err) => return End::Failed(err),
-                Ok(Err(malformed)) => return End::Malformed(malformed),
-                Ok(Ok(Received::Closed)) => return End::Closed,
+            let end = match received {
+                Err(err) => Some(End::Failed(err)),
+                Ok(Err(malformed)) => Some(End::Malformed(malformed)),
+                Ok(Ok(Received::Closed)) => Some(End::Closed),
                 Ok(Ok(Received::Pending)) => {
-                    if stop.load(Ordering::Relaxed) {
-                        return End::Stopped;
+                    let now = framer.partial();
+                    if now != partial {
+                        partial = now;
+                        progress = Instant::now();
                     }
-                    let partial = framer.partial();
-                    if partial != last_partial {
-                        last_partial = partial;
-                        last_progress = Instant::now();
-                    } else if let Some((announced, received)) = partial {
-                        if last_progress.elapsed() >= STALL {
-                            return End::Malformed(FrameError::Stalled {
+                    match partial {
+                        Some((announced, received)) if progress.elapsed() >= STALL => {
+                            Some(End::Malformed(FrameError::Stalled {
                                 announced,
                                 received,
-                            });
+                            }))
                         }
+                        _ => None,
                     }
-                    continue;
                 }
-                Ok(Ok(Received::Frame(payload))) => payload,
+                Ok(Ok(Received::Frame(payload))) => {
+                    partial = None;
+                    self.answer(&payload, handler)
+                        .err()
+                        .map(End::Failed)
+                        .or_else(|| {
+                            // A power-off after use is the application letting go of the card.
+                            let released = classify(&payload) == Message::PowerOff;
+                            (released
+                                && self.removal != Removal::Never
+                                && self.last_command.is_some())
+                            .then_some(End::Removed)
+                        })
+                }
             };
-            last_partial = None;
-            match classify(&payload) {
-                Message::PowerOff => {
-                    handler.event(Event::PoweredOff {
-                        card: self.position,
-                    });
-                    if last_command.is_some() && self.removal != Removal::Never {
-                        return End::Removed;
-                    }
-                }
-                Message::PowerOn | Message::Reset => {
-                    // A power cycle clears volatile state as a warm reset does; the
-                    // simulated card's reset cannot fail, and a real one's error has nowhere
-                    // to go (vpcd expects no reply), so GET ATR reports what is left.
-                    let _ = self.card.reset();
-                }
-                Message::GetAtr => {
-                    let atr = self.card.atr().to_vec();
-                    if let Err(err) = self.send(&atr, &mut reply, handler) {
-                        return End::Failed(err);
-                    }
-                }
-                Message::Command(command) => {
-                    let answer = match self.card.transmit(command) {
-                        Ok(answer) => answer,
-                        Err(err) => {
-                            handler.event(Event::Fault {
-                                card: self.position,
-                                message: err.to_string(),
-                            });
-                            NO_DIAGNOSIS.to_vec()
-                        }
-                    };
-                    if let Err(err) = self.send(&answer, &mut reply, handler) {
-                        return End::Failed(err);
-                    }
-                    self.commands += 1;
-                    last_command = Some(Instant::now());
-                }
+            if let Some(end) = end {
+                return end;
             }
-            // Checked after each answer too: an application sending without pause never
-            // lets a read time out.
+            // Checked after every frame as well as on timeouts: an application sending
+            // without pause never lets a read time out.
             if stop.load(Ordering::Relaxed) {
                 return End::Stopped;
             }
         }
     }
 
+    /// How long the next read may wait; `None` when a used card's dwell time is over.
+    fn wait(&self) -> Option<Duration> {
+        match (self.removal, self.last_command) {
+            (Removal::AfterUse(dwell), Some(last)) => {
+                let left = dwell.checked_sub(last.elapsed()).filter(|d| !d.is_zero())?;
+                Some(left.min(TICK))
+            }
+            _ => Some(TICK),
+        }
+    }
+
+    /// Does what one frame asks and answers it when it expects an answer.
+    fn answer(&mut self, payload: &[u8], handler: &mut dyn Handler) -> io::Result<()> {
+        match classify(payload) {
+            Message::PowerOff => handler.event(Event::PoweredOff {
+                card: self.position,
+            }),
+            Message::PowerOn | Message::Reset => {
+                // A power cycle clears volatile state as a warm reset does. The simulated
+                // card's reset cannot fail, and a failure has nowhere to go anyway (vpcd
+                // expects no reply); the GET ATR that follows reports the card as it is.
+                let _ = self.card.reset();
+            }
+            Message::GetAtr => {
+                let atr = self.card.atr().to_vec();
+                self.send(&atr, handler)?;
+            }
+            Message::Command(command) => {
+                let answer = self.card.transmit(command).unwrap_or_else(|err| {
+                    handler.event(Event::Fault {
+                        card: self.position,
+                        message: err.to_string(),
+                    });
+                    NO_DIAGNOSIS.to_vec()
+                });
+                self.send(&answer, handler)?;
+                self.commands += 1;
+                self.last_command = Some(Instant::now());
+            }
+        }
+        Ok(())
+    }
+
     /// Frames and writes one answer. An empty answer would make vpcd eject the card and one
     /// over 65,535 bytes cannot be framed: both go out as `6F 00`, reported as a fault.
-    fn send(
-        &mut self,
-        answer: &[u8],
-        reply: &mut Vec<u8>,
-        handler: &mut dyn Handler,
-    ) -> io::Result<()> {
+    fn send(&mut self, answer: &[u8], handler: &mut dyn Handler) -> io::Result<()> {
         let framed = if answer.is_empty() {
             None
         } else {
-            encode(answer, reply)
+            encode(answer, &mut self.reply)
         };
         if framed.is_none() {
             handler.event(Event::Fault {
@@ -192,9 +226,9 @@ impl Session<'_> {
                     answer.len()
                 ),
             });
-            encode(&NO_DIAGNOSIS, reply);
+            encode(&NO_DIAGNOSIS, &mut self.reply);
         }
         // One write per frame: the length and the payload in one segment.
-        self.stream.write_all(reply)
+        self.stream.write_all(&self.reply)
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::thread::{self, JoinHandle};
 
-use super::frame::{Framer, Message, Received, classify, encode};
+use super::frame::encode;
 use super::*;
 use crate::reader;
 use crate::sim::{Kind, Options, Simulator};
@@ -325,6 +325,23 @@ fn answers_that_cannot_go_through_vpcd_become_6f00() {
 }
 
 #[test]
+fn insertion_reports_the_uid_the_card_gives_to_get_data() {
+    let vpcd = FakeVpcd::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let recorder = Recorder {
+        kind: Kind::Iso7816,
+        card: Some(Box::new(|| {
+            Box::new(Fixed(vec![0x04, 0x11, 0x22, 0x90, 0x00]))
+        })),
+        events: Vec::new(),
+    };
+    let served = spawn(config(vpcd.address(), None, 0), recorder, stop.clone());
+    let _peer = vpcd.accept();
+    let (_, events) = stop_and_join(&stop, served);
+    assert_eq!(events, ["inserted 1 uid Some([4, 17, 34])"]);
+}
+
+#[test]
 fn unreachable_vpcd_is_one_clear_error() {
     let address = {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -339,58 +356,4 @@ fn unreachable_vpcd_is_one_clear_error() {
     );
     assert!(message.ends_with("(is pcscd running with vsmartcard's vpcd driver?)"));
     assert!(!message.contains('\n'));
-}
-
-#[test]
-fn classify_reads_the_four_control_codes_and_everything_else_as_commands() {
-    assert_eq!(classify(&[0x00]), Message::PowerOff);
-    assert_eq!(classify(&[0x01]), Message::PowerOn);
-    assert_eq!(classify(&[0x02]), Message::Reset);
-    assert_eq!(classify(&[0x04]), Message::GetAtr);
-    for one in [0x03, 0x60, 0xAA, 0xFF] {
-        assert_eq!(classify(&[one]), Message::Command(&[one]));
-    }
-    assert_eq!(classify(&[0x00, 0x01]), Message::Command(&[0x00, 0x01]));
-}
-
-/// A source that hands out its bytes a few at a time.
-struct Trickle<'a>(&'a [u8], usize);
-
-impl Read for Trickle<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.1.min(self.0.len()).min(buf.len());
-        buf[..n].copy_from_slice(&self.0[..n]);
-        self.0 = &self.0[n..];
-        Ok(n)
-    }
-}
-
-#[test]
-fn framer_joins_pieces_and_splits_runs_of_frames() {
-    let stream = [
-        0x00, 0x01, 0x01, 0x00, 0x01, 0x04, 0x00, 0x03, 0xAA, 0xBB, 0xCC,
-    ];
-    for step in [1, 2, 3, stream.len()] {
-        let mut source = Trickle(&stream, step);
-        let mut framer = Framer::default();
-        let mut frames = Vec::new();
-        loop {
-            match framer.read(&mut source, || {}).unwrap().unwrap() {
-                Received::Frame(payload) => frames.push(payload),
-                Received::Pending => {}
-                Received::Closed => break,
-            }
-        }
-        assert_eq!(frames, [vec![0x01], vec![0x04], vec![0xAA, 0xBB, 0xCC]]);
-    }
-}
-
-#[test]
-fn encode_refuses_what_a_length_prefix_cannot_hold() {
-    let mut out = vec![0xEE];
-    assert_eq!(encode(&[0x90, 0x00], &mut out), Some(()));
-    assert_eq!(out, [0x00, 0x02, 0x90, 0x00]);
-    assert!(encode(&vec![0; 0xFFFF], &mut out).is_some());
-    assert_eq!(out[..2], [0xFF, 0xFF]);
-    assert!(encode(&vec![0; 0x1_0000], &mut out).is_none());
 }
