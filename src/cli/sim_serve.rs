@@ -24,6 +24,15 @@ use crate::reader::Card;
 use crate::sim::vpcd::{self, Event, Finish};
 use crate::sim::{self, Simulator};
 
+/// One line on stderr. A closed stderr (`sim serve 2>&1 | head`) loses the line rather than
+/// stopping the card with a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 fn invalid(error: impl Into<anyhow::Error>) -> Failure {
     Failure::new(Exit::Invalid, error)
 }
@@ -147,7 +156,7 @@ impl Cards {
         };
         if let Err(error) = simulator.save(path) {
             if self.save_error.is_none() {
-                eprintln!("warning: cannot save the simulated card: {error}");
+                say!("warning: cannot save the simulated card: {error}");
                 self.save_error = Some(error);
             }
         }
@@ -170,12 +179,12 @@ impl vpcd::Handler for Cards {
     fn event(&mut self, event: Event<'_>) {
         match event {
             Event::Inserted { card, uid, atr } => match uid {
-                Some(uid) => eprintln!("card {card}: inserted (UID {})", hex::format(uid)),
-                None => eprintln!("card {card}: inserted (ATR {})", hex::format(atr)),
+                Some(uid) => say!("card {card}: inserted (UID {})", hex::format(uid)),
+                None => say!("card {card}: inserted (ATR {})", hex::format(atr)),
             },
             Event::PoweredOff { .. } => self.save(),
             Event::Removed { card, commands } => {
-                eprintln!("card {card}: removed after {}", plural(commands, "command"));
+                say!("card {card}: removed after {}", plural(commands, "command"));
                 self.save();
             }
             Event::Closed {
@@ -183,19 +192,19 @@ impl vpcd::Handler for Cards {
                 commands,
                 error,
             } => match error {
-                Some(error) => eprintln!(
+                Some(error) => say!(
                     "card {card}: connection to vpcd failed after {} ({error}); reconnecting",
                     plural(commands, "command")
                 ),
-                None => eprintln!(
+                None => say!(
                     "card {card}: vpcd closed the connection after {}; reconnecting",
                     plural(commands, "command")
                 ),
             },
             Event::Dropped { card, error } => {
-                eprintln!("card {card}: malformed frame from vpcd ({error}); reconnecting")
+                say!("card {card}: malformed frame from vpcd ({error}); reconnecting")
             }
-            Event::Fault { card, message } => eprintln!("card {card}: {message}"),
+            Event::Fault { card, message } => say!("card {card}: {message}"),
         }
     }
 }
