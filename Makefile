@@ -2,14 +2,14 @@
 #
 # System packages are installed here (not by hand) so a fresh Debian 12 machine works:
 #   build:  pkgconf libpcsclite-dev  (the pcsc crate links libpcsclite)
-#   stack:  pcscd vsmartcard-vpcd vsmartcard-vpicc  (PC/SC tests through the real daemon)
+#   stack:  pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc  (PC/SC tests through the real daemon)
 
 BUILD_PACKAGES := pkgconf libpcsclite-dev
-STACK_PACKAGES := pcscd vsmartcard-vpcd vsmartcard-vpicc python3-pycryptodome
+STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3-pycryptodome
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: all build demo test lint unit stack-test bench deps stack-deps
+.PHONY: all build demo test lint unit stack-test bench bench-stack deps stack-deps
 
 all: build
 
@@ -42,11 +42,18 @@ lint: deps
 unit: deps
 	$(CARGO) test
 
-# The PC/SC backend against pcscd + vpcd, with pcscd started and stopped around the tests.
+# Against pcscd + vpcd, with pcscd started and stopped around the tests: the PC/SC backend
+# (cards played by vicc), then `apdu-run sim serve` end to end (tests/cli/stack.rs).
 stack-test: stack-deps
-	APDU_RUN_PCSC=1 tests/stack/with-pcscd.sh $(CARGO) test --lib reader::pcsc -- --test-threads=1
+	APDU_RUN_PCSC=1 tests/stack/with-pcscd.sh sh -c '\
+		$(CARGO) test --lib reader::pcsc -- --test-threads=1 && \
+		$(CARGO) test --test cli stack -- --test-threads=1'
 
 test: lint unit stack-test
 
 bench: deps
 	$(CARGO) bench --bench exchange
+
+# The served simulator through pcscd: a Rust PC/SC loop, apdu-run, scriptor (BENCHMARKS.md).
+bench-stack: stack-deps
+	benches/stack.sh

@@ -51,6 +51,52 @@ pub enum Command {
         #[arg(value_name = "HEX", num_args = 1.., required = true)]
         hex: Vec<String>,
     },
+    /// Simulated cards outside a run.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+/// The `sim` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Put a simulated card into pcscd's virtual reader (vsmartcard vpcd) until stopped, or
+    /// `--count` fresh cards one after another, each removed once used.
+    Serve(SimServeArgs),
+}
+
+/// Options of `sim serve`.
+#[derive(Debug, Args)]
+pub struct SimServeArgs {
+    /// The kind of card, as for `--sim` (iso7816, iso7816-t0, ...).
+    #[arg(long, value_name = "KIND")]
+    pub card: String,
+
+    /// Load the card from this JSON image if it exists; save it whenever pcscd powers it off
+    /// and when the server stops (one card only).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+
+    /// vpcd's address: port 35963 is `Virtual PCD 00 00`, 35964 is `Virtual PCD 00 01`.
+    #[arg(long, value_name = "HOST:PORT", default_value = crate::sim::vpcd::DEFAULT_ADDRESS)]
+    pub vpcd: String,
+
+    /// Present N fresh cards one after another (distinct UIDs), each removed once used; exit
+    /// after the last. Without it, one card stays in the reader until Ctrl-C.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: Option<u32>,
+
+    /// With --count: a used card leaves when pcscd powers it off, or after this many
+    /// milliseconds without a command, whichever is first.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub dwell_ms: u64,
+
+    /// Give the card this UID (hex), for kinds that have one (one card only).
+    #[arg(long, value_name = "HEX")]
+    pub sim_uid: Option<String>,
+
+    /// Do not re-arm TCP_QUICKACK before each read (only to measure what it saves).
+    #[arg(long, hide = true)]
+    pub no_quickack: bool,
 }
 
 /// Options of `run`.

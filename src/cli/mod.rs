@@ -9,6 +9,7 @@ mod args;
 mod exit;
 mod info;
 mod run;
+mod sim_serve;
 mod trace_out;
 
 use clap::Parser;
@@ -57,5 +58,8 @@ fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Some(args::Command::Readers { json }) => info::readers(json),
         Some(args::Command::Sw { hex }) => info::sw(&hex.join(" ")),
         Some(args::Command::AccessBits(args)) => access_bits::run(args),
+        Some(args::Command::Sim(args::SimCommand::Serve(serve_args))) => {
+            sim_serve::serve(serve_args)
+        }
     }
 }

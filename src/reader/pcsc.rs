@@ -442,7 +442,15 @@ impl Card for PcscCard {
             }
             other => other,
         };
-        response.map_err(|err| self.transmit_error(err))
+        let response = response.map_err(|err| self.transmit_error(err))?;
+        // vpcd answers a command to a card that vanished mid-exchange with an empty
+        // "success"; no card answers nothing, so check whether it left before calling it short.
+        if response.is_empty() && self.left_within(REMOVAL_NOTICE) {
+            return Err(Error::CardRemoved {
+                reader: self.reader.clone(),
+            });
+        }
+        Ok(response)
     }
 
     /// Warm-resets the card (`SCardReconnect` with `SCARD_RESET_CARD`) and returns its ATR.

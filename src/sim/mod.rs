@@ -21,6 +21,7 @@ mod iso7816;
 mod kind;
 mod serde_hex;
 pub mod ultralight;
+pub mod vpcd;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -12,6 +12,7 @@
 mod classic;
 mod core;
 mod scriptor;
+mod stack;
 mod ultralight;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,219 @@
+//! `sim serve`: put simulated cards into pcscd's virtual reader, one line per card event.
+//!
+//! Validates everything first (kind, UID, address, `--state` and `--sim-uid` only with one
+//! card; exit 2), then hands the cards to [`vpcd::serve`] and prints its events to stderr.
+//! A single card (no `--count`, or `--count 1`) is the card `--sim KIND` would be: its
+//! default UID or `--sim-uid`, loaded from and saved to `--state`. A stream of several cards
+//! gets fresh cards with distinct UIDs derived from their position
+//! ([`vpcd::position_uid`]), for the kinds whose cards report one.
+//!
+//! The card state is saved whenever pcscd powers the card off (no application holds it, so
+//! the image is consistent) and once more when the server stops.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::anyhow;
+
+use super::args::SimServeArgs;
+use super::{Exit, Failure};
+use crate::apdu::hex;
+use crate::reader::Card;
+use crate::sim::vpcd::{self, Event, Finish};
+use crate::sim::{self, Simulator};
+
+/// One line on stderr. A closed stderr (`sim serve 2>&1 | head`) loses the line rather than
+/// stopping the card with a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+fn invalid(error: impl Into<anyhow::Error>) -> Failure {
+    Failure::new(Exit::Invalid, error)
+}
+
+/// `apdu-run sim serve`.
+pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
+    let kind: sim::Kind = args.card.parse().map_err(invalid)?;
+    let many = args.count.filter(|&count| count > 1);
+    if let Some(count) = many {
+        if args.state.is_some() {
+            return Err(invalid(anyhow!(
+                "--state keeps one card; it cannot be combined with --count {count}"
+            )));
+        }
+        if args.sim_uid.is_some() {
+            return Err(invalid(anyhow!(
+                "--sim-uid names one card's UID; with --count {count} each card gets its own"
+            )));
+        }
+    }
+    let uid = match &args.sim_uid {
+        Some(text) => {
+            Some(hex::parse(text).map_err(|e| invalid(anyhow!("--sim-uid `{text}`: {e}")))?)
+        }
+        None => None,
+    };
+    check_address(&args.vpcd)?;
+
+    let mut cards = if many.is_some() {
+        // The stream's UIDs are as long as the kind's default UID, if it reports one.
+        let probe = Simulator::new(kind, &sim::Options::default());
+        let uid_len = vpcd::reported_uid(&mut *probe.card()).map(|uid| uid.len());
+        Cards::stream(kind, uid_len)
+    } else {
+        let options = sim::Options { uid };
+        let simulator = Simulator::open(kind, &options, args.state.as_deref()).map_err(invalid)?;
+        Cards::single(kind, simulator, args.state.clone())
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // Failing to install the handler only loses the graceful Ctrl-C (state saved on the way
+    // out); the state is still saved at every power-off.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+
+    let config = vpcd::Config {
+        address: args.vpcd.clone(),
+        count: args.count,
+        dwell: Duration::from_millis(args.dwell_ms),
+        quickack: !args.no_quickack,
+    };
+    let finish =
+        vpcd::serve(&config, &mut cards, &stop).map_err(|e| Failure::new(Exit::Transport, e));
+    cards.save();
+    let finish = finish?;
+    if let Some(error) = cards.save_error.take() {
+        return Err(Failure::new(
+            Exit::Failed,
+            anyhow!(error).context("cannot save the simulated card"),
+        ));
+    }
+    Ok(match finish {
+        Finish::Done => Exit::Ok,
+        // Ctrl-C is how a single card's server ends; a stream cut short is interrupted.
+        Finish::Stopped if args.count.is_none() => Exit::Ok,
+        Finish::Stopped => Exit::Interrupted,
+    })
+}
+
+/// `--vpcd` must be `HOST:PORT`; the name is resolved when connecting.
+fn check_address(address: &str) -> Result<(), Failure> {
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+        _ => Err(invalid(anyhow!(
+            "--vpcd `{address}`: expected HOST:PORT, e.g. {}",
+            vpcd::DEFAULT_ADDRESS
+        ))),
+    }
+}
+
+/// The cards to present, and what the command line does with their events.
+struct Cards {
+    kind: sim::Kind,
+    /// The single card, until `card(1)` takes it.
+    single: Option<Simulator>,
+    /// For a stream: the UID length of the kind (`None`: its cards have no UID).
+    uid_len: Option<usize>,
+    /// The card in the reader now, kept for saving.
+    current: Option<Simulator>,
+    state: Option<PathBuf>,
+    save_error: Option<sim::Error>,
+}
+
+impl Cards {
+    fn single(kind: sim::Kind, simulator: Simulator, state: Option<PathBuf>) -> Cards {
+        Cards {
+            kind,
+            single: Some(simulator),
+            uid_len: None,
+            current: None,
+            state,
+            save_error: None,
+        }
+    }
+
+    fn stream(kind: sim::Kind, uid_len: Option<usize>) -> Cards {
+        Cards {
+            kind,
+            single: None,
+            uid_len,
+            current: None,
+            state: None,
+            save_error: None,
+        }
+    }
+
+    /// Saves the current card to `--state`, if given; reports a failure once, keeps the first.
+    fn save(&mut self) {
+        let (Some(path), Some(simulator)) = (&self.state, &self.current) else {
+            return;
+        };
+        if let Err(error) = simulator.save(path) {
+            if self.save_error.is_none() {
+                say!("warning: cannot save the simulated card: {error}");
+                self.save_error = Some(error);
+            }
+        }
+    }
+}
+
+impl vpcd::Handler for Cards {
+    fn card(&mut self, position: u32) -> Box<dyn Card> {
+        let simulator = self.single.take().unwrap_or_else(|| {
+            let uid = self
+                .uid_len
+                .map(|len| vpcd::position_uid(u64::from(position), len));
+            Simulator::new(self.kind, &sim::Options { uid })
+        });
+        let card = simulator.card();
+        self.current = Some(simulator);
+        card
+    }
+
+    fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::Inserted { card, uid, atr } => match uid {
+                Some(uid) => say!("card {card}: inserted (UID {})", hex::format(uid)),
+                None => say!("card {card}: inserted (ATR {})", hex::format(atr)),
+            },
+            Event::PoweredOff { .. } => self.save(),
+            Event::Removed { card, commands } => {
+                say!("card {card}: removed after {}", plural(commands, "command"));
+                self.save();
+            }
+            Event::Closed {
+                card,
+                commands,
+                error,
+            } => match error {
+                Some(error) => say!(
+                    "card {card}: connection to vpcd failed after {} ({error}); reconnecting",
+                    plural(commands, "command")
+                ),
+                None => say!(
+                    "card {card}: vpcd closed the connection after {}; reconnecting",
+                    plural(commands, "command")
+                ),
+            },
+            Event::Dropped { card, error } => {
+                say!("card {card}: malformed frame from vpcd ({error}); reconnecting")
+            }
+            Event::Fault { card, message } => say!("card {card}: {message}"),
+        }
+    }
+}
+
+/// `1 command`, `12 commands`.
+fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
