@@ -65,3 +65,46 @@ pub(crate) fn run_sim(kind: &str, text: &str, extra: &[&str]) -> (Ran, Vec<serde
         .collect();
     (r, lines)
 }
+
+/// The `apdu-run …` command in a script's header comment, as words.
+pub(crate) fn documented_command(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let line = text
+        .lines()
+        .take_while(|l| l.starts_with("//") || l.starts_with('#'))
+        .find_map(|l| {
+            l.trim_start_matches(['/', '#'])
+                .trim()
+                .strip_prefix("apdu-run ")
+        })
+        .unwrap_or_else(|| panic!("{} documents no `apdu-run --sim …` command", path.display()));
+    line.split_whitespace().map(str::to_string).collect()
+}
+
+/// Every script in `scripts/` (`.rhai` and `.apdu`), sorted.
+pub(crate) fn shipped_scripts() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir("scripts")
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("rhai" | "apdu")
+            )
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// `args` with the file after `--sim-state` replaced by a copy in `dir`.
+pub(crate) fn with_copied_state(mut args: Vec<String>, dir: &Path) -> Vec<String> {
+    if let Some(i) = args.iter().position(|a| a == "--sim-state") {
+        let copy = dir.join("card.json");
+        if let Some(original) = args.get(i + 1) {
+            let _ = std::fs::copy(original, &copy);
+            args[i + 1] = copy.to_string_lossy().into_owned();
+        }
+    }
+    args
+}

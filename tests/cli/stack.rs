@@ -21,7 +21,9 @@ use apdu_run::reader::pcsc::{CardState, PcscReader, Protocol};
 use apdu_run::reader::{Card, Reader};
 use apdu_run::sim::{Kind, Options, Simulator};
 
-use super::{Ran, apdu_run, bin, ran, script};
+use super::{
+    Ran, apdu_run, bin, documented_command, ran, script, shipped_scripts, with_copied_state,
+};
 use server::{Server, slot_state, wait_until};
 
 const READER: &str = "Virtual PCD 00 00";
@@ -237,4 +239,55 @@ fn a_command_too_long_for_vpcd_fails_cleanly_and_the_card_stays() {
             .stderr()
             .contains("card 1: vpcd closed the connection")
     );
+}
+
+/// Every shipped script, run as its header documents on `--sim KIND`, and again with the
+/// same card served into pcscd: the same exit code, output and exchanges, for every kind.
+#[test]
+fn every_shipped_script_through_pcscd_matches_the_simulator() {
+    let Some(_stack) = stack() else { return };
+    for path in shipped_scripts() {
+        let dir = tempfile::tempdir().unwrap();
+        let sim_args = with_copied_state(documented_command(&path), dir.path());
+        let at = |flag: &str| sim_args.iter().position(|a| a == flag);
+        let kind = sim_args[at("--sim").unwrap() + 1].clone();
+        // The served card starts from the same image; the client names the reader instead.
+        let mut server_args = vec!["--card".to_string(), kind.clone()];
+        let mut reader_args = Vec::new();
+        let mut skip = 0;
+        for (i, arg) in sim_args.iter().enumerate() {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            match arg.as_str() {
+                "--sim" => {
+                    reader_args.extend(["--reader".to_string(), READER.to_string()]);
+                    skip = 1;
+                }
+                "--sim-state" => {
+                    let copy = dir.path().join("served.json");
+                    std::fs::copy(&sim_args[i + 1], &copy).unwrap();
+                    server_args
+                        .extend(["--state".to_string(), copy.to_string_lossy().into_owned()]);
+                    skip = 1;
+                }
+                _ => reader_args.push(arg.clone()),
+            }
+        }
+        let server_args: Vec<&str> = server_args.iter().map(String::as_str).collect();
+        let server = Server::present(&server_args);
+        let reader_args: Vec<&str> = reader_args.iter().map(String::as_str).collect();
+        let (served, served_trace) = traced(&reader_args);
+        drop(server);
+        let sim_args: Vec<&str> = sim_args.iter().map(String::as_str).collect();
+        let (simulated, simulated_trace) = traced(&sim_args);
+        let name = path.display();
+        assert_eq!(simulated.code, 0, "{name}: {}", simulated.stderr);
+        assert_eq!(served.code, 0, "{name} through pcscd: {}", served.stderr);
+        assert_eq!(served.stdout, simulated.stdout, "{name}");
+        assert_eq!(served_trace, simulated_trace, "{name}");
+        // Let pcscd see the slot empty before the next card is served.
+        wait_until("the slot to empty", || slot_state() == CardState::Empty);
+    }
 }
