@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Throughput of a simulated card served to pcscd (`apdu-run sim serve`), three ways:
+# Throughput of a simulated card served to pcscd (`apdu-run sim serve`), four ways:
 #   (a) a bare Rust loop of pcsc::Card::transmit   (benches/pcsc_loop.rs)
 #   (b) apdu-run running a Rhai loop of send()     (--reader "Virtual PCD 00 00")
-#   (c) scriptor (pcsc-tools) running the same APDUs from a file
+#   (c) apdu-run running the same APDUs as a scriptor file (FILE.apdu)
+#   (d) scriptor (pcsc-tools) itself, on that file
 # and (a) again with TCP_QUICKACK not re-armed, to show what it saves.
 #
 #   benches/stack.sh            # N=2000 APDUs per run, 5 runs, best and median
 #   N=5000 RUNS=5 benches/stack.sh
 #
 # Every run sends SELECT EF 2F00 once, then N times READ BINARY `00 B0 00 00 10` (16 bytes +
-# 90 00) to the demo card (`--card iso7816`). (a) times the loop alone; (b) and (c) time the
+# 90 00) to the demo card (`--card iso7816`). (a) times the loop alone; (b), (c), (d) time the
 # whole process, so the script also times runs with no READ BINARY and subtracts that
 # start-up cost (connecting, compiling the script). Runs pcscd through tests/stack/with-pcscd.sh;
 # needs pcscd, vsmartcard-vpcd and pcsc-tools (`make stack-deps`).
@@ -100,7 +101,10 @@ echo "(a) $(cargo bench --quiet --bench pcsc_loop -- "$N" "$RUNS")"
 report "(b) apdu-run, Rhai loop of send()" "$N" \
     "$(times "$bin" --reader "$reader" "$work/loop.rhai")" \
     "$(times "$bin" --reader "$reader" "$work/none.rhai")"
-report "(c) scriptor -r \"$reader\"" "$N" \
+report "(c) apdu-run, scriptor file" "$N" \
+    "$(times "$bin" --reader "$reader" "$work/loop.apdu")" \
+    "$(times "$bin" --reader "$reader" "$work/none.apdu")"
+report "(d) scriptor -r \"$reader\"" "$N" \
     "$(times scriptor -r "$reader" "$work/loop.apdu")" \
     "$(times scriptor -r "$reader" "$work/none.apdu")"
 stop_serving

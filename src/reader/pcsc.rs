@@ -380,7 +380,16 @@ impl PcscCard {
     }
 
     fn transmit_once(&mut self, command: &[u8]) -> Result<Vec<u8>, pcsc::Error> {
-        let response = self.card.transmit(command, &mut self.buffer)?;
+        // A short APDU cannot be answered with more than 256 data bytes and the SW, so it gets
+        // the short receive buffer: pcsc-lite moves the whole buffer length through pcscd on
+        // every exchange, and the 64 KiB extended buffer cost about a quarter of the
+        // throughput through vpcd (BENCHMARKS.md).
+        let limit = if is_extended(command) {
+            self.buffer.len()
+        } else {
+            pcsc::MAX_BUFFER_SIZE
+        };
+        let response = self.card.transmit(command, &mut self.buffer[..limit])?;
         Ok(response.to_vec())
     }
 
@@ -415,6 +424,12 @@ impl PcscCard {
             state[0].sync_current_state();
         }
     }
+}
+
+/// Whether a command uses extended length fields (ISO 7816-4: a 0 byte where a short Lc or
+/// Le would be, followed by at least two more bytes).
+fn is_extended(command: &[u8]) -> bool {
+    command.len() >= 7 && command[4] == 0
 }
 
 /// How long a failed exchange waits for pcscd to report the card gone: two and a half of its
