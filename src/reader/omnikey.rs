@@ -51,7 +51,7 @@ pub enum Error {
         len: usize,
     },
     /// The reader answered `64 00`: the card did not answer the frame.
-    #[error("the card did not answer `{}` (reader status 64 00){}", hex::format(.frame), hint(.frame, *.iso14443_4))]
+    #[error("the card did not answer (reader status 64 00){}", hint(.frame, *.iso14443_4))]
     NoAnswer {
         /// The frame sent.
         frame: Vec<u8>,

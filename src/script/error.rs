@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use rhai::{Dynamic, EvalAltResult, ParseError, Position};
+use rhai::{Dynamic, EvalAltResult, NativeCallContext, ParseError, Position};
 
 /// The kind of a script failure, which decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +96,19 @@ impl From<Fault> for Box<EvalAltResult> {
     }
 }
 
+/// Rhai gives errors raised in namespaced functions no position; this adds the call's.
+pub(crate) fn at<T>(
+    ctx: &NativeCallContext,
+    result: Result<T, Box<EvalAltResult>>,
+) -> Result<T, Box<EvalAltResult>> {
+    result.map_err(|mut e| {
+        if e.position().is_none() {
+            e.set_position(ctx.call_position());
+        }
+        e
+    })
+}
+
 fn location(position: Position) -> Option<(usize, usize)> {
     match (position.line(), position.position()) {
         (Some(line), Some(column)) => Some((line, column)),
@@ -150,4 +163,25 @@ fn strip_position(message: &str) -> String {
         Some(at) if message.ends_with(')') => message[..at].to_string(),
         _ => message.to_string(),
     }
+}
+
+/// Registers the `Fault` type, so that a script that catches an error can show it:
+/// `try { … } catch (e) { print(e) }` prints the message, and `e.message` and `e.kind`
+/// (`"failed"`, `"transport"`, `"refused"`, …) read its parts.
+pub(crate) fn register(engine: &mut rhai::Engine) {
+    engine
+        .register_type_with_name::<Fault>("Error")
+        .register_fn("to_string", |f: &mut Fault| f.message.clone())
+        .register_fn("to_debug", |f: &mut Fault| f.message.clone())
+        .register_get("message", |f: &mut Fault| f.message.clone())
+        .register_get("kind", |f: &mut Fault| {
+            match f.kind {
+                ErrorKind::Invalid => "invalid",
+                ErrorKind::Failed => "failed",
+                ErrorKind::Transport => "transport",
+                ErrorKind::Refused => "refused",
+                ErrorKind::Interrupted => "interrupted",
+            }
+            .to_string()
+        });
 }

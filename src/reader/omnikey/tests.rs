@@ -85,7 +85,9 @@ fn no_answer_from_an_iso4_card_explains_the_forum_case() {
     let err = transceive(&mut card, &hex::parse("A8 00 90 11").unwrap()).unwrap_err();
     let text = err.to_string();
     assert!(
-        text.starts_with("the card did not answer `A8 00 90 11` (reader status 64 00); the ATR shows an ISO 14443-4 card"),
+        text.starts_with(
+            "the card did not answer (reader status 64 00); the ATR shows an ISO 14443-4 card"
+        ),
         "{text}"
     );
     assert!(
@@ -108,10 +110,7 @@ fn no_answer_from_an_iso4_card_explains_the_forum_case() {
     let text = transceive(&mut card, &[0x30, 0x04])
         .unwrap_err()
         .to_string();
-    assert_eq!(
-        text,
-        "the card did not answer `30 04` (reader status 64 00)"
-    );
+    assert_eq!(text, "the card did not answer (reader status 64 00)");
 }
 
 #[test]

@@ -11,7 +11,7 @@
 //!
 //! `perso` is every address WritePerso stored (keys included: an image is the card, secrets
 //! and all, like the Classic image). In SL1 `classic` is the MIFARE Classic image the card
-//! behaves as. An image saved after CommitPerso but before a reset has `level` 0 and
+//! behaves as, and `perso` keeps the addresses outside it (AES keys, configuration). An image saved after CommitPerso but before a reset has `level` 0 and
 //! `committed` true; loading it is a new insertion, so the card comes up in SL1.
 
 use std::collections::BTreeMap;

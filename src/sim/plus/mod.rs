@@ -53,8 +53,8 @@ struct Sl0 {
 enum Level {
     /// Personalisation.
     Sl0(Sl0),
-    /// MIFARE Classic behaviour; `written` keeps what SL0 stored (the AES keys, which SL1
-    /// keeps for a later switch to SL3).
+    /// MIFARE Classic behaviour; `written` keeps what SL0 stored outside the Classic image
+    /// (the AES keys and configuration, which SL1 keeps for a later switch to SL3).
     Sl1 {
         classic: Classic,
         written: BTreeMap<u16, [u8; 16]>,
@@ -84,10 +84,12 @@ impl Plus {
     fn activate(&mut self) {
         match &mut self.level {
             Level::Sl0(sl0) if sl0.committed => {
-                let written = std::mem::take(&mut sl0.written);
-                let blocks = written
-                    .iter()
-                    .filter_map(|(&addr, data)| Some((u8::try_from(addr).ok()?, *data)));
+                let (blocks, written): (BTreeMap<u16, _>, _) = std::mem::take(&mut sl0.written)
+                    .into_iter()
+                    .partition(|(addr, _)| *addr < 0x100);
+                let blocks = blocks
+                    .into_iter()
+                    .filter_map(|(addr, data)| Some((u8::try_from(addr).ok()?, data)));
                 let classic = Classic::with_blocks(self.layout, &self.uid, blocks);
                 self.level = Level::Sl1 { classic, written };
             }
