@@ -133,3 +133,42 @@ pub(super) fn level_of_probe(answer: &[u8], what: &str) -> Fallible<INT> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_answer_gives_the_level() {
+        assert_eq!(hex::format(&probe()[..3]), "A8 90 90");
+        assert_eq!(probe().len(), 19);
+        // Omnikey (status byte) and ACS (status byte + 90 00) framings.
+        for (answer, level) in [(&[0x09][..], 0), (&[0x09, 0x90, 0x00], 0), (&[0x0B], 3)] {
+            assert_eq!(
+                level_of_probe(answer, "t").ok(),
+                Some(level),
+                "{answer:02X?}"
+            );
+        }
+        // DESFire answers (§3.1), a write that took, nothing.
+        for answer in [&[0x67, 0x00][..], &[0x1C, 0x83, 0x0C], &[0x90], &[]] {
+            assert!(level_of_probe(answer, "t").is_err(), "{answer:02X?}");
+        }
+    }
+
+    #[test]
+    fn storage_card_atrs_give_the_level_without_a_probe() {
+        let atr = |name: u16| {
+            let [hi, lo] = name.to_be_bytes();
+            let mut atr = hex::parse("3B 8F 80 01 80 4F 0C A0 00 00 03 06 03").unwrap();
+            atr.extend([hi, lo, 0, 0, 0, 0, 0]);
+            atr
+        };
+        for (name, level) in [(0x0036, 1), (0x0037, 1), (0x0001, 1), (0x0038, 2)] {
+            assert_eq!(level_of_atr(&atr(name), "t").ok(), Some(Some(level)));
+        }
+        assert!(level_of_atr(&atr(0x0003), "t").is_err());
+        let sl0 = hex::parse("3B 87 80 01 C1 05 2F 2F 01 BC D6 A9").unwrap();
+        assert_eq!(level_of_atr(&sl0, "t").ok(), Some(None));
+    }
+}

@@ -17,8 +17,9 @@
 //! `64 00`), and answers correctly framed I-blocks (workaround B). That reproduces the forum
 //! case of §3.6.
 //!
-//! Files: `sl0.rs` (WritePerso, CommitPerso, generic-session frames), `image.rs` (UIDs, the
-//! ATRs, the level switch and card images). Not simulated: SL2/SL3, AES authentication
+//! Files: this one (the level switch, and each reader operation sent to the level's
+//! behaviour), `sl0.rs` (WritePerso, CommitPerso, generic-session frames, the ATS),
+//! `image.rs` (fresh cards, UIDs, the SL0 ATR, card images). Not simulated: SL2/SL3, AES authentication
 //! (including SL1 AES authentication with 9004), EV1 commands, the `FF CA 01` ATS query,
 //! ISO 14443-4 chaining, R- and S-blocks (the card stays silent), timing.
 
