@@ -138,7 +138,8 @@ pub struct RunArgs {
 /// Choice of reader: a PC/SC reader or the simulator.
 #[derive(Debug, Args)]
 pub struct CardArgs {
-    /// Use a simulated reader and card of this kind (iso7816, iso7816-t0, classic-1k, classic-4k).
+    /// Use a simulated reader and card of this kind (iso7816, iso7816-t0, classic-1k,
+    /// classic-4k, ultralight, plus-2k, plus-4k).
     #[arg(long, value_name = "KIND", conflicts_with = "reader")]
     pub sim: Option<String>,
 

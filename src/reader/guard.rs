@@ -12,7 +12,8 @@
 //!   (protocols.md §4.3: trailer conditions 000, 010, 100, 110, 111).
 //! - MIFARE Ultralight: lock bits (page 2 bytes 2-3) and OTP bits (page 3) set through
 //!   `FF D6`, or through the Omnikey generic session's `A2`/`A0` frames (protocols.md §6.3).
-//! - MIFARE Plus: CommitPerso `AA`, sent directly or as an I-block in the generic session.
+//! - MIFARE Plus: CommitPerso `AA`, sent directly or as an I-block in the generic session;
+//!   WritePerso of a sector trailer with malformed access bits (always refused, `perso.rs`).
 //!
 //! This module does not know about scripts; it refuses with [`Error::Refused`].
 
@@ -21,6 +22,8 @@ use crate::apdu::{Command, hex};
 use crate::mifare::access;
 use crate::mifare::classic::Layout;
 use crate::mifare::ultralight;
+
+mod perso;
 
 /// The card family, as far as the guard needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +70,9 @@ pub enum Verdict {
 /// Classifies a command for a card of `family`.
 pub fn classify(family: Family, command: &[u8]) -> Verdict {
     if let Some(verdict) = commit_perso(command) {
+        return verdict;
+    }
+    if let Some(verdict) = perso::write_perso_trailer(command) {
         return verdict;
     }
     match family {

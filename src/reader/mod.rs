@@ -6,9 +6,11 @@
 //! than 9000 is data here, never an `Err`; `Err` means the transport failed.
 //!
 //! This module does not know which backends exist: the PC/SC one lives in [`pcsc`], the
-//! simulated ones in `crate::sim`, and the command line picks one.
+//! simulated ones in `crate::sim`, and the command line picks one. [`omnikey`] wraps raw
+//! frames in the HID Omnikey generic session over any [`Card`].
 
 pub mod guard;
+pub mod omnikey;
 pub mod pcsc;
 pub mod trace;
 

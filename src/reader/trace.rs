@@ -2,8 +2,9 @@
 //!
 //! [`Traced`] wraps a card and hands each command and response to a sink as a
 //! [`TraceEvent`], with secret bytes already masked: the data of VERIFY, CHANGE REFERENCE
-//! DATA and RESET RETRY COUNTER (INS 20, 24, 2C), of LOAD KEYS (`FF 82`), and any run of
-//! bytes equal to a secret the run has loaded ([`Redactor`]). Masked runs read `(secret)`.
+//! DATA and RESET RETRY COUNTER (INS 20, 24, 2C), of LOAD KEYS (`FF 82`), of MIFARE Plus
+//! WritePerso to key addresses (direct or in the Omnikey generic session, `perso.rs`), and
+//! any run of bytes equal to a secret the run has loaded ([`Redactor`]). Masked runs read `(secret)`.
 //! This module formats nothing for a terminal and writes nowhere: the command line decides
 //! whether events become `>>`/`<<` lines on stderr or JSON Lines in a file.
 
@@ -12,6 +13,8 @@ use std::time::{Instant, SystemTime};
 
 use super::{Card, Error};
 use crate::apdu::{Command, StatusWord, hex};
+
+mod perso;
 
 /// Secrets shorter than this are not searched for in traffic: they would mask innocent
 /// bytes, and the command rules already cover PINs sent with VERIFY.
@@ -68,6 +71,9 @@ impl Redactor {
 
 /// The byte range of a command that carries secret data by its kind, if any.
 pub fn sensitive_data(command: &[u8]) -> Option<std::ops::Range<usize>> {
+    if let Some(range) = perso::write_perso_key_data(command) {
+        return Some(range);
+    }
     let (cla, ins) = (*command.first()?, *command.get(1)?);
     let sensitive = match (cla, ins) {
         // LOAD KEYS, PC/SC Part 3 (protocols.md §2.1).
@@ -298,5 +304,52 @@ mod tests {
             "FF D6 00 07 10 (secret) FF 07 80 69 01 02 03 04 05 06"
         );
         assert_eq!(masked.compact, "FFD6000710(secret)FF078069010203040506");
+    }
+}
+
+#[cfg(test)]
+mod perso_tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(command: &str, expected: &str) {
+        let bytes = hex::parse(command).unwrap();
+        assert_eq!(mask_command(&bytes, &Redactor::default()).spaced, expected);
+    }
+
+    const KEY: &str = "00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F";
+
+    #[test]
+    fn write_perso_key_data_is_masked_in_every_form() {
+        // Direct, to the card master key and an AES sector key (protocols.md §3.6 A).
+        check(&format!("A8 00 90 {KEY}"), "A8 00 90 (secret)");
+        check(&format!("A8 01 40 {KEY}"), "A8 01 40 (secret)");
+        check(&format!("A8 81 A0 {KEY}"), "A8 81 A0 (secret)");
+        check(&format!("A8 00 C0 {KEY}"), "A8 00 C0 (secret)");
+        // Generic session: unframed (the forum), as an I-block, with a CID (§3.6 B).
+        check(
+            &format!("FF A0 00 05 19 01 00 F3 00 00 64 A8 03 90 {KEY} 00"),
+            "FF A0 00 05 19 01 00 F3 00 00 64 A8 03 90 (secret) 00",
+        );
+        check(
+            &format!("FF A0 00 05 1A 01 00 F3 00 00 64 02 A8 00 90 {KEY} 00"),
+            "FF A0 00 05 1A 01 00 F3 00 00 64 02 A8 00 90 (secret) 00",
+        );
+        check(
+            &format!("FF A0 00 05 1B 01 00 F3 00 00 64 0B 00 A8 04 90 {KEY}"),
+            "FF A0 00 05 1B 01 00 F3 00 00 64 0B 00 A8 04 90 (secret)",
+        );
+    }
+
+    #[test]
+    fn block_data_and_other_commands_are_not_masked() {
+        check(&format!("A8 04 00 {KEY}"), &format!("A8 04 00 {KEY}"));
+        check(&format!("A8 00 B0 {KEY}"), &format!("A8 00 B0 {KEY}"));
+        check("A8 00 90", "A8 00 90");
+        check("AA", "AA");
+        check(
+            &format!("FF A0 00 05 1A 01 00 F3 00 00 64 02 A8 05 00 {KEY} 00"),
+            &format!("FF A0 00 05 1A 01 00 F3 00 00 64 02 A8 05 00 {KEY} 00"),
+        );
     }
 }

@@ -164,3 +164,24 @@ fn strip_position(message: &str) -> String {
         _ => message.to_string(),
     }
 }
+
+/// Registers the `Fault` type, so that a script that catches an error can show it:
+/// `try { … } catch (e) { print(e) }` prints the message, and `e.message` and `e.kind`
+/// (`"failed"`, `"transport"`, `"refused"`, …) read its parts.
+pub(crate) fn register(engine: &mut rhai::Engine) {
+    engine
+        .register_type_with_name::<Fault>("Error")
+        .register_fn("to_string", |f: &mut Fault| f.message.clone())
+        .register_fn("to_debug", |f: &mut Fault| f.message.clone())
+        .register_get("message", |f: &mut Fault| f.message.clone())
+        .register_get("kind", |f: &mut Fault| {
+            match f.kind {
+                ErrorKind::Invalid => "invalid",
+                ErrorKind::Failed => "failed",
+                ErrorKind::Transport => "transport",
+                ErrorKind::Refused => "refused",
+                ErrorKind::Interrupted => "interrupted",
+            }
+            .to_string()
+        });
+}

@@ -3,7 +3,8 @@
 //! [`Script::compile`] reads and compiles a file without touching any card, so syntax
 //! errors stop a run before its first APDU. [`Script::run`] builds an engine around a
 //! [`Card`], registers the script API (one file per module: `card_api`, `bytes_api`,
-//! `iso_api`, `crypto_api`, `mfc_api`) and evaluates the script. Output from `print`/`debug` goes to a caller-given
+//! `iso_api`, `crypto_api`, `mfc_api`, `ul_api`, `mfp_api`, `omnikey_api`, `iso14443_api`)
+//! and evaluates the script. Output from `print`/`debug` goes to a caller-given
 //! [`Output`]; Ctrl-C is honoured through an interrupt flag polled by the engine.
 //!
 //! This is the only module that names `rhai`. It does not print, pick readers or decide exit
@@ -13,8 +14,11 @@ mod bytes_api;
 mod card_api;
 mod crypto_api;
 mod error;
+mod iso14443_api;
 mod iso_api;
 mod mfc_api;
+mod mfp_api;
+mod omnikey_api;
 mod parse_cache;
 mod session;
 mod ul_api;
@@ -150,6 +154,10 @@ impl Script {
         mfc_api::register(&mut engine, session);
         crypto_api::register(&mut engine);
         ul_api::register(&mut engine, session);
+        mfp_api::register(&mut engine, session);
+        omnikey_api::register(&mut engine, session);
+        iso14443_api::register(&mut engine);
+        error::register(&mut engine);
         let out = output.clone();
         engine.on_print(move |text| out(text));
         let out = output.clone();

@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 use super::classic::{self, Classic};
 use super::frontend::Frontend;
 use super::iso7816::{FileCard, Protocol};
+use super::plus::{self, Plus};
 use super::ultralight::{self, Tag, Ultralight};
 use super::{Kind, Options};
 use crate::mifare::classic::Layout;
@@ -21,6 +22,8 @@ pub(crate) enum Chip {
     Classic(Frontend<Classic>),
     /// MIFARE Ultralight behind the simulated reader.
     Ultralight(Frontend<Tag>),
+    /// MIFARE Plus S 2K or 4K behind the simulated reader.
+    Plus(Frontend<Plus>),
 }
 
 impl Chip {
@@ -42,13 +45,17 @@ impl Chip {
                     uid.unwrap_or_else(|| Ultralight::uid_for(0)),
                 ))
             }
+            Kind::Plus2K => plus_chip(Plus::new(Layout::TwoK, options.uid.as_deref())),
+            Kind::Plus4K => plus_chip(Plus::new(Layout::FourK, options.uid.as_deref())),
         }
     }
 
     /// Whether `options` suit a card of `kind` (a UID the chip can have).
     pub(crate) fn check_options(kind: Kind, options: &Options) -> Result<(), String> {
         match (kind, &options.uid) {
-            (Kind::Classic1K | Kind::Classic4K, Some(uid)) => classic::check_uid(uid),
+            (Kind::Classic1K | Kind::Classic4K | Kind::Plus2K | Kind::Plus4K, Some(uid)) => {
+                classic::check_uid(uid)
+            }
             (Kind::Ultralight, Some(uid)) => ultralight::check_uid(uid),
             _ => Ok(()),
         }
@@ -59,6 +66,7 @@ impl Chip {
         match kind {
             Kind::Classic1K | Kind::Classic4K => Some(classic::uid_for_position(n).to_vec()),
             Kind::Ultralight => Some(Ultralight::uid_for(u64::from(n)).to_vec()),
+            Kind::Plus2K | Kind::Plus4K => Some(plus::uid_for_position(n).to_vec()),
             _ => None,
         }
     }
@@ -71,6 +79,8 @@ impl Chip {
             Kind::Classic1K => Classic::from_image(Layout::OneK, card).map(classic_chip),
             Kind::Classic4K => Classic::from_image(Layout::FourK, card).map(classic_chip),
             Kind::Ultralight => Ultralight::from_image(card).map(ultralight_chip),
+            Kind::Plus2K => Plus::from_image(Layout::TwoK, card).map(plus_chip),
+            Kind::Plus4K => Plus::from_image(Layout::FourK, card).map(plus_chip),
         }
     }
 
@@ -80,6 +90,7 @@ impl Chip {
             Chip::File(card) => card.atr(),
             Chip::Classic(reader) => reader.atr(),
             Chip::Ultralight(reader) => reader.atr(),
+            Chip::Plus(reader) => reader.atr(),
         }
     }
 
@@ -89,6 +100,7 @@ impl Chip {
             Chip::File(card) => card.transmit(command),
             Chip::Classic(reader) => reader.transmit(command),
             Chip::Ultralight(reader) => reader.transmit(command),
+            Chip::Plus(reader) => reader.transmit(command),
         }
     }
 
@@ -98,6 +110,7 @@ impl Chip {
             Chip::File(card) => card.reset(),
             Chip::Classic(reader) => reader.reset(),
             Chip::Ultralight(reader) => reader.reset(),
+            Chip::Plus(reader) => reader.reset(),
         }
     }
 }
@@ -109,6 +122,7 @@ impl Serialize for Chip {
             Chip::File(card) => card.serialize(serializer),
             Chip::Classic(reader) => reader.serialize(serializer),
             Chip::Ultralight(reader) => reader.serialize(serializer),
+            Chip::Plus(reader) => reader.serialize(serializer),
         }
     }
 }
@@ -119,4 +133,8 @@ fn classic_chip(card: Classic) -> Chip {
 
 fn ultralight_chip(chip: Ultralight) -> Chip {
     Chip::Ultralight(Frontend::new(Tag::new(chip)))
+}
+
+fn plus_chip(card: Plus) -> Chip {
+    Chip::Plus(Frontend::new(card))
 }

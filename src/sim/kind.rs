@@ -21,6 +21,10 @@ pub enum Kind {
     Classic4K,
     /// MIFARE Ultralight (MF0ICU1) behind an Omnikey-like PC/SC reader.
     Ultralight,
+    /// MIFARE Plus S 2K, fresh in security level 0, behind an Omnikey-like PC/SC reader.
+    Plus2K,
+    /// MIFARE Plus S 4K, fresh in security level 0, behind an Omnikey-like PC/SC reader.
+    Plus4K,
 }
 
 impl Kind {
@@ -32,6 +36,8 @@ impl Kind {
             Kind::Classic1K => "classic-1k",
             Kind::Classic4K => "classic-4k",
             Kind::Ultralight => "ultralight",
+            Kind::Plus2K => "plus-2k",
+            Kind::Plus4K => "plus-4k",
         }
     }
 
@@ -43,6 +49,8 @@ impl Kind {
             Kind::Classic1K,
             Kind::Classic4K,
             Kind::Ultralight,
+            Kind::Plus2K,
+            Kind::Plus4K,
         ]
     }
 

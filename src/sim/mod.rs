@@ -6,8 +6,9 @@
 //! and from a JSON card image (`--sim-state`), so several runs can act on the same card.
 //!
 //! The chips live in submodules (`iso7816` is the ISO 7816-4 file card, `classic` MIFARE
-//! Classic 1K/4K); contactless chips sit behind `frontend`, the simulated PC/SC reader
-//! (Omnikey 5421-like) that answers the pseudo-APDUs. Nothing here prints,
+//! Classic 1K/4K, `plus` MIFARE Plus S 2K/4K from SL0 to SL1); contactless chips sit behind
+//! `frontend`, the simulated PC/SC reader (Omnikey 5421-like) that answers the pseudo-APDUs
+//! and passes ISO 14443-4 commands through. Nothing here prints,
 //! reads a clock or uses OS randomness: a simulated card is a deterministic function of its
 //! image and the APDUs it receives. Card answers are status words, never `Err`.
 
@@ -19,6 +20,7 @@ mod frontend;
 mod image;
 mod iso7816;
 mod kind;
+mod plus;
 mod serde_hex;
 pub mod ultralight;
 pub mod vpcd;

@@ -11,6 +11,7 @@
 
 mod classic;
 mod core;
+mod plus;
 mod scriptor;
 mod stack;
 mod ultralight;

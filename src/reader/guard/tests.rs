@@ -178,3 +178,49 @@ fn the_decorator_refuses_unless_armed() {
     let mut armed = Guarded::new(Box::new(Echo), true);
     assert_eq!(armed.transmit(&otp).unwrap(), [0x90, 0x00]);
 }
+
+#[test]
+fn write_perso_of_a_malformed_trailer_is_forbidden_in_every_form() {
+    let iso4 = family("3B 87 80 01 C1 05 2F 2F 01 BC D6 A9");
+    assert_eq!(iso4, Family::Other);
+    let keys = |bits: &str| format!("FF FF FF FF FF FF {bits} 69 FF FF FF FF FF FF");
+    // Inverted copies that disagree (protocols.md §4.1): sector 1 would be dead in SL1.
+    let bad = keys("FF 07 81");
+    for command in [
+        format!("A8 07 00 {bad}"),
+        format!("FF A0 00 05 19 01 00 F3 00 00 64 A8 07 00 {bad} 00"),
+        format!("FF A0 00 05 1A 01 00 F3 00 00 64 02 A8 07 00 {bad} 00"),
+    ] {
+        let v = verdict(iso4, &command);
+        assert_eq!(kind(&v), "forbidden", "{command}");
+        let Verdict::Forbidden(why) = v else { continue };
+        assert!(
+            why.starts_with("write to sector 1 trailer (block 7) refused"),
+            "{why}"
+        );
+    }
+    // 4K large sectors: block 143 is sector 32's trailer.
+    assert_eq!(
+        kind(&verdict(iso4, &format!("A8 8F 00 {bad}"))),
+        "forbidden"
+    );
+    // Valid bits, even ones that freeze the trailer, are fine in SL0; data blocks and keys
+    // are not trailers.
+    for command in [
+        format!("A8 07 00 {}", keys("FF 07 80")),
+        format!("A8 07 00 {}", keys("07 8F 0F")),
+        format!("A8 06 00 {bad}"),
+        format!("A8 07 40 {bad}"),
+        "A8 07 00 FF FF".to_string(),
+    ] {
+        assert_eq!(kind(&verdict(iso4, &command)), "allow", "{command}");
+    }
+}
+
+#[test]
+fn commit_perso_is_irreversible_on_any_card() {
+    let iso4 = family("3B 87 80 01 C1 05 2F 2F 01 BC D6 A9");
+    for command in ["AA", "FF A0 00 05 08 01 00 F3 00 00 64 03 AA 00"] {
+        assert_eq!(kind(&verdict(iso4, command)), "irreversible", "{command}");
+    }
+}

@@ -109,6 +109,24 @@ impl Classic {
         }
     }
 
+    /// A fresh card whose blocks in `written` replace the defaults, as a MIFARE Plus in SL1
+    /// holds the image written in SL0 (protocols.md §3.4). Block 0 stays the one built from
+    /// the UID; blocks the layout does not have are ignored. That blocks SL0 never wrote
+    /// keep the fresh-card contents (transport trailers, zeros) is UNCONFIRMED.
+    pub(crate) fn with_blocks(
+        layout: Layout,
+        uid: &[u8],
+        written: impl IntoIterator<Item = (u8, [u8; 16])>,
+    ) -> Classic {
+        let mut card = Classic::new(layout, Some(uid));
+        for (block, data) in written {
+            if block != 0 && layout.has_block(block) {
+                card.blocks[usize::from(block)] = data;
+            }
+        }
+        card
+    }
+
     /// Rebuilds a card from the `card` part of an image, checking its shape and block 0.
     pub(crate) fn from_image(layout: Layout, card: serde_json::Value) -> Result<Classic, String> {
         let image: ImageIn = serde_json::from_value(card).map_err(|e| e.to_string())?;

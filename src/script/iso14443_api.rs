@@ -1,0 +1,93 @@
+//! `iso14443::` — CRC_A and ISO 14443-4 I-block framing for scripts, for readers in raw or
+//! transparent mode where the host frames blocks itself (protocols.md Appendices A and B,
+//! §3.6 B).
+//!
+//! ```rhai
+//! let frame = iso14443::i_block(1, "AA");          // 03 AA
+//! print(iso14443::crc_a(frame));                   // 15992 (0x3E98, sent as 98 3E)
+//! print(hex(iso14443::append_crc_a(frame)));       // 03AA983E
+//! ```
+//!
+//! | function | returns |
+//! |---|---|
+//! | `iso14443::crc_a(bytes)` | the CRC_A as an integer (`E0 80` gives `0x7331`); it goes on the air least significant byte first |
+//! | `iso14443::append_crc_a(bytes)` | a Blob: `bytes` then the CRC_A, LSB first |
+//! | `iso14443::i_block(n, payload)` | a Blob: PCB `02` (n = 0) or `03` (n = 1), then `payload` |
+//!
+//! A frame built around a secret (a key sent with WritePerso) is a secret too, so it never
+//! prints; `crc_a` of a secret is refused. Nothing here talks to the card; the arithmetic is
+//! `crate::iso14443`.
+
+use rhai::{Dynamic, Engine, EvalAltResult, INT, Module, NativeCallContext};
+
+use super::bytes_api::bytes_of;
+use super::error::{Fault, at};
+use crate::iso14443::{BlockNumber, append_crc_a, crc_a, i_block};
+use crate::secret::Secret;
+
+type Fallible<T> = Result<T, Box<EvalAltResult>>;
+
+/// Bytes that are a secret when `secret` is set: a frame around a key stays masked.
+fn bytes_result(bytes: Vec<u8>, secret: bool) -> Dynamic {
+    if secret {
+        Dynamic::from(Secret::new(bytes))
+    } else {
+        Dynamic::from_blob(bytes)
+    }
+}
+
+/// `iso14443::i_block(n, payload)`: an I-block without CID or chaining (Appendix B).
+fn block(n: INT, payload: &Dynamic) -> Fallible<Dynamic> {
+    let what = "iso14443::i_block";
+    let number = u8::try_from(n)
+        .ok()
+        .and_then(|n| BlockNumber::try_from(n).ok())
+        .ok_or_else(|| Fault::failed(format!("{what}: block number must be 0 or 1, got {n}")))?;
+    let payload = bytes_of(payload, &format!("{what}: payload"))?;
+    Ok(bytes_result(
+        i_block(number, &payload.bytes),
+        payload.secret,
+    ))
+}
+
+/// `iso14443::crc_a(bytes)`: refused for a secret, whose CRC would tell 16 bits of it.
+fn crc(bytes: &Dynamic) -> Fallible<INT> {
+    let what = "iso14443::crc_a";
+    let bytes = bytes_of(bytes, what)?;
+    if bytes.secret {
+        return Err(Fault::failed(format!(
+            "{what}: the bytes are a secret and their CRC would tell part of it; use \
+             iso14443::append_crc_a, which keeps the frame secret"
+        )));
+    }
+    Ok(INT::from(crc_a(&bytes.bytes)))
+}
+
+/// `iso14443::append_crc_a(bytes)`: a secret stays a secret.
+fn with_crc(bytes: &Dynamic) -> Fallible<Dynamic> {
+    let bytes = bytes_of(bytes, "iso14443::append_crc_a")?;
+    let mut frame = bytes.bytes;
+    append_crc_a(&mut frame);
+    Ok(bytes_result(frame, bytes.secret))
+}
+
+/// Builds the `iso14443` module.
+pub(crate) fn module() -> Module {
+    let mut m = Module::new();
+    m.set_native_fn("crc_a", |ctx: NativeCallContext, bytes: Dynamic| {
+        at(&ctx, crc(&bytes))
+    });
+    m.set_native_fn("append_crc_a", |ctx: NativeCallContext, bytes: Dynamic| {
+        at(&ctx, with_crc(&bytes))
+    });
+    m.set_native_fn(
+        "i_block",
+        |ctx: NativeCallContext, n: INT, payload: Dynamic| at(&ctx, block(n, &payload)),
+    );
+    m
+}
+
+/// Registers the `iso14443` module under its name.
+pub(crate) fn register(engine: &mut Engine) {
+    engine.register_static_module("iso14443", module().into());
+}
