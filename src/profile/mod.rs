@@ -7,8 +7,9 @@
 //! `file:line:column: message` ([`ProfileError`]). A [`Profile`] holds no text left to
 //! parse, so running it cannot fail on input.
 //!
-//! This module does not touch cards, load secrets or run anything yet; it does not print
-//! and does not choose exit codes.
+//! [`run`] then drives one card through the steps of a validated profile (`run.rs`). This
+//! module does not wait for cards, choose data rows or load secrets (the batch does); it
+//! does not print and does not choose exit codes.
 
 mod error;
 mod hash;
@@ -16,6 +17,7 @@ mod include;
 mod kinds;
 mod model;
 mod position;
+mod run;
 mod scripts;
 mod steps;
 mod template;
@@ -30,6 +32,7 @@ use crate::secret::SecretSource;
 
 pub use error::{Problem, ProfileError};
 pub use kinds::{CardKind, Irreversible, OnError, Vocabulary};
+pub use run::{Environment, Failure, FailureKind, Inputs, Outcome, StepResult, run};
 pub use template::{Piece, RenderError, Template, TemplateError};
 pub use validate::{load, load_str};
 

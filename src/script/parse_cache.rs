@@ -85,7 +85,10 @@ mod tests {
         for _ in 0..2 {
             let e = cache.command(&"00 B0 0".into()).unwrap_err();
             let message = super::super::error::from_eval("t.rhai", &e).message;
-            assert_eq!(message, "send: bad hex `00 B0 0`: column 7: odd number of hex digits (5)");
+            assert_eq!(
+                message,
+                "send: bad hex `00 B0 0`: column 7: odd number of hex digits (5)"
+            );
         }
         for i in 0..CAPACITY + 5 {
             cache

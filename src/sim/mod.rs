@@ -5,6 +5,9 @@
 //! simulated card. [`Simulator::open`] and [`Simulator::save`] move the persistent state to
 //! and from a JSON card image (`--sim-state`), so several runs can act on the same card.
 //!
+//! [`SimReader`] presents a stream of fresh cards with deterministic UIDs ([`uid_for`]),
+//! so batches run without hardware.
+//!
 //! The chips live in submodules (`iso7816` is the ISO 7816-4 file card). Nothing here prints,
 //! reads a clock or uses OS randomness: a simulated card is a deterministic function of its
 //! image and the APDUs it receives. Card answers are status words, never `Err`.
@@ -16,12 +19,14 @@ mod image;
 mod iso7816;
 mod kind;
 mod serde_hex;
+mod stream;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 pub use error::Error;
 pub use kind::Kind;
+pub use stream::{SimReader, synthetic_identity, uid_for};
 
 use crate::reader;
 use card::{SimCard, lock};
