@@ -237,7 +237,8 @@ fn one_card(
         reader: reader.name().to_string(),
         atr: card.atr().to_vec(),
         uid: None,
-        identity: None,
+        // A simulated card's name costs no command, so even a rejected card shows it.
+        identity: reader.card_identity(),
     };
     // Every command of the batch, identification included, goes through the guard.
     let mut card: Box<dyn Card> = Box::new(Guarded::new(card, config.armed));
@@ -253,11 +254,9 @@ fn one_card(
             return Ok(None);
         }
     }
-    presented.identity = presented
-        .uid
-        .as_deref()
-        .map(hex::format_compact)
-        .or_else(|| reader.card_identity());
+    if let Some(uid) = &presented.uid {
+        presented.identity = Some(hex::format_compact(uid));
+    }
     let Some(identity) = presented.identity.clone() else {
         let message = "the card has no UID (GET DATA `FF CA` gave none), and a batch tells cards apart by UID: without one it cannot make sure the card is not issued twice".to_string();
         shared.report(&presented.report(Verdict::Skipped, Some(message)), false);

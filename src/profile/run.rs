@@ -19,7 +19,7 @@ use super::{Action, Profile, Step, Template};
 use crate::apdu::{Command, StatusWord, hex};
 use crate::reader::trace::{Redactor, mask_response};
 use crate::reader::{Card, Error as ReaderError};
-use crate::script::{ErrorKind, Output, RunOptions, Script, Settings, Value};
+use crate::script::{ErrorKind, Output, RunOptions, Script, ScriptError, Settings, Value};
 use crate::secret::Secret;
 
 /// What a run needs that stays the same from card to card.
@@ -163,7 +163,8 @@ pub fn run(
                 (result.map(|_| ()), sw)
             }
             Action::Script(script) | Action::Run(script) => {
-                let (back, result) = script_step(card, script, &names, env);
+                let inline = matches!(step.action, Action::Script(_));
+                let (back, result) = script_step(card, script, inline, &names, env);
                 card = back;
                 (result, None)
             }
@@ -336,6 +337,7 @@ fn transport(error: &ReaderError) -> StepError {
 fn script_step(
     card: Box<dyn Card>,
     script: &Script,
+    inline: bool,
     names: &Names<'_>,
     env: &Environment,
 ) -> (Box<dyn Card>, Result<(), StepError>) {
@@ -354,7 +356,25 @@ fn script_step(
             ErrorKind::Refused => FailureKind::Refused,
             ErrorKind::Interrupted => FailureKind::Interrupted,
         };
-        (kind, e.to_string())
+        (
+            kind,
+            format!("{} ({})", e.message, where_in_file(inline, &e)),
+        )
     });
     (card, result)
+}
+
+/// Where a script error is, in the file the user edits: an inline script is named
+/// `profile.yaml:START` after the line its text starts on, so its line `n` is file line
+/// `START + n - 1` (exact for `script: |` blocks, the form inline scripts are written in).
+fn where_in_file(inline: bool, e: &ScriptError) -> String {
+    let start = e
+        .file
+        .rsplit_once(':')
+        .and_then(|(file, start)| Some((file, start.parse::<usize>().ok()?)));
+    match (inline, start, e.position) {
+        (true, Some((file, start)), Some((line, _))) => format!("{file}:{}", start + line - 1),
+        (true, _, _) | (false, _, None) => e.file.clone(),
+        (false, _, Some((line, column))) => format!("{}:{line}:{column}", e.file),
+    }
 }
