@@ -26,14 +26,14 @@ mod validate;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::apdu::{DataMask, SwExpectation};
+use crate::apdu::SwExpectation;
 use crate::script::Script;
 use crate::secret::SecretSource;
 
 pub use error::{Problem, ProfileError};
 pub use kinds::{CardKind, Irreversible, OnError, Vocabulary};
 pub use run::{Environment, Failure, FailureKind, Inputs, Outcome, StepResult, run};
-pub use template::{Piece, RenderError, Template, TemplateError};
+pub use template::{MaskTemplate, Piece, RenderError, Template, TemplateError};
 pub use validate::{load, load_str};
 
 /// Names every profile can use without defining them: the card's UID and ATR, the data row
@@ -92,8 +92,9 @@ pub struct Step {
     pub action: Action,
     /// Accepted status words (`9000` unless `expect:` says otherwise). APDU steps only.
     pub expect: SwExpectation,
-    /// Mask the response data must match. APDU steps only.
-    pub response: Option<DataMask>,
+    /// Mask the response data must match, `${name}`s standing for their bytes. APDU steps
+    /// only.
+    pub response: Option<MaskTemplate>,
     /// Variable that receives the response data. APDU steps only.
     pub capture: Option<String>,
 }

@@ -226,6 +226,18 @@ impl Names<'_> {
         }
     }
 
+    /// The bytes of every placeholder, looked up once; the first that has none is an error.
+    fn resolve<'p>(
+        &self,
+        placeholders: impl Iterator<Item = (&'p str, usize)>,
+    ) -> Result<Resolved<'p>, String> {
+        let mut values = Vec::new();
+        for (name, _) in placeholders {
+            values.push((name, self.bytes(name)?));
+        }
+        Ok(Resolved(values))
+    }
+
     /// Every name as a script sees it.
     fn values(&self) -> Vec<(String, Value)> {
         let inputs = self.inputs;
@@ -252,6 +264,18 @@ impl Names<'_> {
     }
 }
 
+/// Placeholder values of one template.
+struct Resolved<'p>(Vec<(&'p str, Vec<u8>)>);
+
+impl Resolved<'_> {
+    fn get(&self, name: &str) -> Option<Vec<u8>> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| b.clone())
+    }
+}
+
 fn u32_bytes(n: u64) -> Vec<u8> {
     u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes().to_vec()
 }
@@ -275,20 +299,11 @@ fn apdu_step(
     env: &Environment,
 ) -> (Result<Option<Vec<u8>>, StepError>, Option<StatusWord>) {
     let failed = |message: String| (Err((FailureKind::Failed, message)), None);
-    let mut values = Vec::new();
-    for (name, _) in template.placeholders() {
-        match names.bytes(name) {
-            Ok(bytes) => values.push((name.to_string(), bytes)),
-            Err(message) => return failed(message),
-        }
-    }
-    let lookup = |name: &str| {
-        values
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, b)| b.clone())
+    let values = match names.resolve(template.placeholders()) {
+        Ok(values) => values,
+        Err(message) => return failed(message),
     };
-    let bytes = match template.render(&lookup) {
+    let bytes = match template.render(&|name| values.get(name)) {
         Ok(bytes) => bytes,
         Err(e) => return failed(e.to_string()),
     };
@@ -314,11 +329,19 @@ fn apdu_step(
         );
         return (Err((FailureKind::Failed, message)), sw);
     }
-    if let Some(mask) = &step.response {
+    if let Some(template) = &step.response {
+        let values = match names.resolve(template.placeholders()) {
+            Ok(values) => values,
+            Err(message) => return (Err((FailureKind::Failed, message)), sw),
+        };
+        let mask = match template.render(&|name| values.get(name)) {
+            Ok(mask) => mask,
+            Err(e) => return (Err((FailureKind::Failed, e.to_string())), sw),
+        };
         if let Some(at) = mask.first_mismatch(&response.data) {
             let shown = mask_response(&response.data, &env.redactor).spaced;
             let message = format!(
-                "response data `{shown}` does not match `{mask}` (first difference at byte {})",
+                "response data `{shown}` does not match `{template}` (first difference at byte {})",
                 at + 1
             );
             return (Err((FailureKind::Failed, message)), sw);
