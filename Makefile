@@ -50,3 +50,4 @@ test: lint unit stack-test
 
 bench: deps
 	$(CARGO) bench --bench exchange
+	$(CARGO) bench --bench batch > /dev/null

@@ -91,9 +91,9 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().expect("temporary directory");
     let data_path = dir.path().join("data.csv");
-    let mut csv = String::from("serial\n");
+    let mut csv = String::from("serial,holder\n");
     for i in 1..=CARDS {
-        csv.push_str(&format!("{i:08X}\n"));
+        csv.push_str(&format!("{i:08X},holder {i}\n"));
     }
     std::fs::write(&data_path, csv).expect("data written");
     let data = DataSet::load(&data_path).expect("data loads");
@@ -127,7 +127,7 @@ fn main() {
     )
     .expect("batch runs");
     let elapsed = started.elapsed();
-    assert_eq!(summary.tally.ok, CARDS, "every card issued");
+    assert_eq!(summary.tally.ok, CARDS, "every card issued: {summary:?}");
 
     // The last presentation call returns no card; it closes the last card's cycle.
     let cards = clock.cards.lock().map(|c| c.clone()).unwrap_or_default();

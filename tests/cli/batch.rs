@@ -467,10 +467,7 @@ fn random_delays(count: usize, max_ms: u64) -> Vec<u64> {
 
 #[test]
 fn kill_9_at_random_moments_never_reuses_a_row_or_issues_a_card_twice() {
-    for (round, delays) in [random_delays(4, 400), random_delays(4, 400)]
-        .into_iter()
-        .enumerate()
-    {
+    for (round, delays) in (0..3).map(|_| random_delays(5, 500)).enumerate() {
         let dir = Dir::new();
         let profile = dir.write("t.yaml", PROFILE);
         let data = dir.data(40);
