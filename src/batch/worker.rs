@@ -241,7 +241,8 @@ fn one_card(
         identity: reader.card_identity(),
     };
     // Every command of the batch, identification included, goes through the guard.
-    let mut card: Box<dyn Card> = Box::new(Guarded::new(card, config.armed));
+    let guarded = Guarded::new(card, config.armed).only(profile.guard_operations());
+    let mut card: Box<dyn Card> = Box::new(guarded);
     if let Err(why) = check_kind(profile.card, &presented.atr) {
         shared.report(&presented.report(Verdict::Skipped, Some(why)), false);
         return Ok(None);

@@ -79,7 +79,9 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
         Some(sink) => Box::new(Traced::new(card, sink, redactor.clone(), args.show_secrets)),
         None => card,
     };
-    let mut card: Box<dyn Card> = Box::new(Guarded::new(card, args.arm_irreversible));
+    // Armed or not, only the kinds the profile lists in `irreversible:` may pass.
+    let guarded = Guarded::new(card, args.arm_irreversible).only(profile.guard_operations());
+    let mut card: Box<dyn Card> = Box::new(guarded);
     let uid = read_uid(card.as_mut()).map_err(|e| Failure::new(Exit::Transport, e))?;
     let inputs = Inputs {
         data: &[],

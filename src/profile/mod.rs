@@ -27,6 +27,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::apdu::SwExpectation;
+use crate::reader::guard::Operation;
 use crate::script::Script;
 use crate::secret::SecretSource;
 
@@ -78,6 +79,14 @@ impl Profile {
     /// Whether the profile allows the irreversible operation `kind`.
     pub fn allows(&self, kind: Irreversible) -> bool {
         self.irreversible.contains(&kind)
+    }
+
+    /// The irreversible operations the guard may let through when the run is armed.
+    pub fn guard_operations(&self) -> Vec<Operation> {
+        self.irreversible
+            .iter()
+            .filter_map(|kind| kind.operation())
+            .collect()
     }
 }
 
