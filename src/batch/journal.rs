@@ -6,6 +6,8 @@
 //! process died mid-write) is cut off, and the caller is told so; anything else that does
 //! not parse is an error, because guessing could issue a card twice.
 //!
+//! The journal is locked (advisory, released when the process ends) while a batch has it
+//! open, so a second batch on the same journal is refused instead of racing the first.
 //! Every record is one `write` of one line followed by `fsync`: once [`Journal::append`]
 //! returns, the record survives a crash or a power cut. This file knows nothing of cards or
 //! readers beyond the records.
@@ -13,6 +15,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+
+use fs4::{FileExt, TryLockError};
 
 use super::ledger::{Inconsistent, Ledger};
 use super::record::{Header, Record};
@@ -55,6 +59,15 @@ pub enum JournalError {
         journal: String,
         /// What this run gives.
         given: String,
+    },
+    /// Another process has the journal open.
+    #[error(
+        "journal `{}` is in use by another batch; two batches on one journal could issue a card twice",
+        path.display()
+    )]
+    Busy {
+        /// The journal.
+        path: PathBuf,
     },
     /// A line is not a record, or contradicts the lines before it.
     #[error("journal `{}` line {line}: {message}", path.display())]
@@ -111,6 +124,18 @@ impl Journal {
             .create(true)
             .open(path)
             .map_err(io)?;
+        // An advisory lock for as long as the file is open; the system drops it when the
+        // process dies, so a killed batch never leaves the journal locked.
+        // `fs4` rather than `File::try_lock`, which needs Rust 1.89 (this crate builds on 1.85).
+        match FileExt::try_lock(&file) {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(JournalError::Busy {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);

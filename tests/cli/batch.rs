@@ -528,6 +528,14 @@ fn ctrl_c_records_the_card_and_exits_130_then_the_card_is_resumed() {
     while dir.journal().len() < 2 && started.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(10));
     }
+    // A second batch on the same journal is refused while the first runs.
+    let second = dir.run(&args);
+    assert_eq!(second.code, 2, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("is in use by another batch"),
+        "{}",
+        second.stderr
+    );
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
