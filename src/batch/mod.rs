@@ -11,9 +11,11 @@
 //!
 //! Files: `data` (the CSV), `record` (journal lines), `ledger` (what the journal says),
 //! `journal` (the file), `identify` (kind and UID), `worker` (the per-reader loop),
+//! `card` (one presented card),
 //! `report` (`--report`), `progress` (the only printing here), `time` (timestamps).
 //! Validating the profile and choosing readers is the command line's job.
 
+mod card;
 pub mod data;
 pub mod identify;
 pub mod journal;

@@ -7,25 +7,23 @@
 //! runs outside the lock. Each worker loads its own copy of the profile, because compiled
 //! scripts cannot cross threads, and checks that it is the profile the journal belongs to.
 //!
-//! Waits poll in short slices so Ctrl-C and the other workers' stop are seen quickly.
+//! Waits poll in short slices so Ctrl-C and the other workers' stop are seen quickly. What
+//! happens to one presented card is `card.rs`.
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::identify::{check_kind, read_uid};
 use super::journal::Journal;
-use super::ledger::{Decision, Full, Ledger};
+use super::ledger::{Full, Ledger};
 use super::progress::Progress;
-use super::record::{Begin, End, Record, Verdict};
-use super::report::{CardReport, Report, StepReport};
-use super::{Config, Error, Opener, Stop, time};
-use crate::apdu::hex;
-use crate::profile::{self, Environment, FailureKind, Inputs, OnError, Outcome, Profile};
-use crate::reader::guard::Guarded;
+use super::record::Verdict;
+use super::report::{CardReport, Report};
+use super::{Config, Error, Opener, Stop};
+use crate::profile::{self, Environment};
+use crate::reader::Error as ReaderError;
 use crate::reader::trace::Redactor;
-use crate::reader::{Card, Error as ReaderError, Reader};
 use crate::script::Settings;
 use crate::secret::Secret;
 
@@ -64,7 +62,7 @@ pub(super) struct Shared<'a> {
     pub outcome: Mutex<Ending>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -93,11 +91,11 @@ impl Shared<'_> {
         }
     }
 
-    fn rows(&self) -> Option<u64> {
+    pub(super) fn rows(&self) -> Option<u64> {
         self.config.data.as_ref().map(|d| d.len())
     }
 
-    fn report(&self, card: &CardReport, benign: bool) {
+    pub(super) fn report(&self, card: &CardReport, benign: bool) {
         if card.verdict == Verdict::Skipped && !benign {
             lock(&self.outcome).rejected += 1;
         }
@@ -161,7 +159,7 @@ fn work_inner(shared: &Shared<'_>, opener: Opener) -> Result<(), Error> {
             }
             None => continue,
         };
-        let next = one_card(shared, &profile, &env, reader.as_mut(), card)?;
+        let next = super::card::one_card(shared, &profile, &env, reader.as_mut(), card)?;
         if let Some(stop) = next {
             shared.end(stop, None);
             return Ok(());
@@ -180,7 +178,7 @@ fn work_inner(shared: &Shared<'_>, opener: Opener) -> Result<(), Error> {
     }
 }
 
-fn stop_for(full: Full) -> Stop {
+pub(super) fn stop_for(full: Full) -> Stop {
     match full {
         Full::Count => Stop::Count,
         Full::Data => Stop::DataEnd,
@@ -193,209 +191,4 @@ fn columns(config: &Config) -> Vec<String> {
         .as_ref()
         .map(|d| d.columns.clone())
         .unwrap_or_default()
-}
-
-/// A card as far as it has been identified.
-struct Presented {
-    reader: String,
-    atr: Vec<u8>,
-    uid: Option<Vec<u8>>,
-    identity: Option<String>,
-}
-
-impl Presented {
-    fn report(&self, verdict: Verdict, message: Option<String>) -> CardReport {
-        CardReport {
-            time: time::now(),
-            reader: self.reader.clone(),
-            uid: self.uid.as_deref().map(hex::format_compact),
-            identity: self.identity.clone(),
-            atr: hex::format_compact(&self.atr),
-            seq: None,
-            row: None,
-            verdict,
-            resumed: false,
-            step: None,
-            sw: None,
-            message,
-            steps: Vec::new(),
-            micros: 0,
-        }
-    }
-}
-
-/// Handles one presented card; returns why the worker must stop, if it must.
-fn one_card(
-    shared: &Shared<'_>,
-    profile: &Profile,
-    env: &Environment,
-    reader: &mut dyn Reader,
-    card: Box<dyn Card>,
-) -> Result<Option<Stop>, Error> {
-    let config = shared.config;
-    let mut presented = Presented {
-        reader: reader.name().to_string(),
-        atr: card.atr().to_vec(),
-        uid: None,
-        // A simulated card's name costs no command, so even a rejected card shows it.
-        identity: reader.card_identity(),
-    };
-    // Every command of the batch, identification included, goes through the guard.
-    let guarded = Guarded::new(card, config.armed).only(profile.guard_operations());
-    let mut card: Box<dyn Card> = Box::new(guarded);
-    if let Err(why) = check_kind(profile.card, &presented.atr) {
-        shared.report(&presented.report(Verdict::Skipped, Some(why)), false);
-        return Ok(None);
-    }
-    match read_uid(card.as_mut()) {
-        Ok(uid) => presented.uid = uid,
-        Err(e) => {
-            let message = format!("could not read the UID: {e}");
-            shared.report(&presented.report(Verdict::Skipped, Some(message)), false);
-            return Ok(None);
-        }
-    }
-    if let Some(uid) = &presented.uid {
-        presented.identity = Some(hex::format_compact(uid));
-    }
-    let Some(identity) = presented.identity.clone() else {
-        let message = "the card has no UID (GET DATA `FF CA` gave none), and a batch tells cards apart by UID: without one it cannot make sure the card is not issued twice".to_string();
-        shared.report(&presented.report(Verdict::Skipped, Some(message)), false);
-        return Ok(None);
-    };
-    shared.progress.working(&presented.reader, &identity);
-
-    // Decide and journal `begin` under one lock: no other reader can take the same row.
-    let (begin, resumed) = {
-        let mut book = lock(&shared.book);
-        let (seq, row, resumed) = match book.ledger.decide(&identity) {
-            Decision::Skip(why) => {
-                drop(book);
-                let benign = why.starts_with("already issued ok");
-                shared.report(&presented.report(Verdict::Skipped, Some(why)), benign);
-                return Ok(None);
-            }
-            Decision::Resume { seq, row } => (seq, row, true),
-            Decision::New => match book.ledger.allocate(shared.rows(), config.count) {
-                Ok((seq, row)) => (seq, row, false),
-                Err(full) => {
-                    let exhausted = book.ledger.exhausted(shared.rows(), config.count).is_some();
-                    drop(book);
-                    if exhausted || full == Full::Count {
-                        return Ok(Some(stop_for(full)));
-                    }
-                    let message = "no data row is left for a new card (interrupted cards can still be finished)".to_string();
-                    shared.report(&presented.report(Verdict::Skipped, Some(message)), false);
-                    return Ok(None);
-                }
-            },
-        };
-        let begin = Begin {
-            time: time::now(),
-            seq,
-            row,
-            uid: presented.uid.as_deref().map(hex::format_compact),
-            identity: identity.clone(),
-            reader: presented.reader.clone(),
-            atr: hex::format_compact(&presented.atr),
-        };
-        book.journal.append(&Record::Begin(begin.clone()))?;
-        book.ledger
-            .begin(&begin)
-            .map_err(|e| journal_bug(&book.journal, e.0))?;
-        book.ledger.set_in_flight(&identity, true);
-        (begin, resumed)
-    };
-
-    let data = match (&config.data, begin.row) {
-        (Some(data), Some(row)) => data.row(row),
-        _ => Vec::new(),
-    };
-    let inputs = Inputs {
-        data: &data,
-        secrets: &shared.secrets,
-        uid: presented.uid.clone(),
-        atr: presented.atr.clone(),
-        row: begin.row,
-        seq: begin.seq,
-    };
-    let (_card, outcome) = profile::run(profile, card, &inputs, env);
-    let end = end_record(&begin, &outcome);
-    let verdict = end.verdict;
-    let stop = {
-        let mut book = lock(&shared.book);
-        book.journal.append(&Record::End(end.clone()))?;
-        book.ledger
-            .end(&end)
-            .map_err(|e| journal_bug(&book.journal, e.0))?;
-        book.ledger.set_in_flight(&identity, false);
-        match verdict {
-            Verdict::Ok => book.consecutive_failures = 0,
-            Verdict::Failed => book.consecutive_failures += 1,
-            Verdict::Interrupted | Verdict::Skipped => {}
-        }
-        let failures = book.consecutive_failures;
-        if verdict == Verdict::Failed && profile.on_error == OnError::Abort {
-            Some(Stop::Abort)
-        } else if config.max_failures > 0 && failures >= config.max_failures {
-            Some(Stop::MaxFailures(failures))
-        } else if outcome
-            .failure
-            .as_ref()
-            .is_some_and(|f| f.kind == FailureKind::Interrupted)
-        {
-            Some(Stop::Interrupted)
-        } else {
-            None
-        }
-    };
-    let mut report = presented.report(verdict, end.message.clone());
-    report.seq = Some(begin.seq);
-    report.row = begin.row;
-    report.resumed = resumed;
-    report.step = end.step;
-    report.sw = end.sw;
-    report.micros = outcome.micros;
-    report.steps = outcome
-        .steps
-        .iter()
-        .map(|s| StepReport {
-            name: s.name.clone(),
-            sw: s.sw.map(|sw| sw.to_string()),
-            micros: s.micros,
-        })
-        .collect();
-    shared.report(&report, true);
-    Ok(stop)
-}
-
-fn end_record(begin: &Begin, outcome: &Outcome) -> End {
-    let failure = outcome.failure.as_ref();
-    let verdict = match failure.map(|f| f.kind) {
-        None => Verdict::Ok,
-        Some(FailureKind::Failed | FailureKind::Refused) => Verdict::Failed,
-        // A card pulled mid-run keeps its row and is resumed when presented again.
-        Some(FailureKind::Transport | FailureKind::Interrupted) => Verdict::Interrupted,
-    };
-    End {
-        time: time::now(),
-        seq: begin.seq,
-        row: begin.row,
-        uid: begin.uid.clone(),
-        identity: begin.identity.clone(),
-        reader: begin.reader.clone(),
-        verdict,
-        step: failure.map(|f| f.step.clone()),
-        sw: failure.and_then(|f| f.sw).map(|sw| sw.to_string()),
-        message: failure.map(ToString::to_string),
-        micros: outcome.micros,
-    }
-}
-
-fn journal_bug(journal: &Journal, message: String) -> Error {
-    Error::Journal(super::JournalError::Corrupt {
-        path: journal.path().to_path_buf(),
-        line: 0,
-        message: format!("internal inconsistency: {message}"),
-    })
 }

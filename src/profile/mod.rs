@@ -16,6 +16,7 @@ mod hash;
 mod include;
 mod kinds;
 mod model;
+mod names;
 mod position;
 mod run;
 mod scripts;
