@@ -65,8 +65,8 @@ impl Progress {
         };
         let bar = ProgressBar::with_draw_target(total, target);
         let template = match total {
-            Some(_) => "{spinner} [{elapsed_precise}] {bar:25} {pos}/{len} {msg}",
-            None => "{spinner} [{elapsed_precise}] {pos} cards {msg}",
+            Some(_) => "{spinner} [{elapsed_precise}] {bar:25} {pos}/{len} {wide_msg}",
+            None => "{spinner} [{elapsed_precise}] {pos} cards {wide_msg}",
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);

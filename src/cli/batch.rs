@@ -100,6 +100,17 @@ fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure>
             .collect());
     }
     let protocol: Protocol = args.protocol.parse().map_err(invalid)?;
+    if let Some((i, pattern)) = args
+        .readers
+        .iter()
+        .enumerate()
+        .find(|(i, p)| args.readers[..*i].contains(p))
+    {
+        return Err(invalid(anyhow!(
+            "--reader `{pattern}` is given twice (option {}): one worker per reader",
+            i + 1
+        )));
+    }
     let patterns = if args.readers.is_empty() {
         vec![String::new()]
     } else {

@@ -31,9 +31,10 @@ fn bad_profiles_exit_2_with_their_position_and_touch_nothing() {
         dir.write("c.yaml", "name: c\ninclude: [p.yaml]\n");
         let profile = dir.write("p.yaml", text);
         let data = dir.data(3);
+        let trace = dir.path("trace.jsonl").to_str().unwrap().to_string();
         for args in [
             vec!["batch", "--sim", "iso7816", "--data", &data, &profile],
-            vec!["run", "--sim", "iso7816", &profile],
+            vec!["run", "--sim", "iso7816", "--trace-file", &trace, &profile],
             vec!["check", &profile],
         ] {
             let r = dir.run(&args);
@@ -51,6 +52,8 @@ fn bad_profiles_exit_2_with_their_position_and_touch_nothing() {
             !dir.path("p.journal.jsonl").exists(),
             "a journal was created"
         );
+        let sent = std::fs::read_to_string(&trace).unwrap_or_default();
+        assert_eq!(sent, "", "something was sent to the card");
     }
 }
 
@@ -92,8 +95,53 @@ fn check_and_run_a_profile_once() {
     );
 }
 
+/// The simulator kind for a profile's `card:` (the names are the same).
+fn sim_kind(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix("card:"))
+        .map(|kind| kind.trim().to_string())
+        .expect("shipped profiles name their card")
+}
+
 #[test]
-fn the_shipped_profile_runs_against_the_simulator() {
+fn every_shipped_profile_runs_against_the_simulator_with_its_data() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    let mut ran = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let profile = entry.unwrap().path();
+        if profile.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&profile).unwrap();
+        let data = profile.with_extension("csv");
+        let rows = std::fs::read_to_string(&data).unwrap().lines().count() - 1;
+        let dir = Dir::new();
+        let kind = sim_kind(&text);
+        let r = dir.run(&[
+            "batch",
+            "--sim",
+            &kind,
+            "--data",
+            data.to_str().unwrap(),
+            profile.to_str().unwrap(),
+        ]);
+        let name = profile.display();
+        assert_eq!(r.code, 0, "{name}: {}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains(&format!("{rows} ok, 0 failed")),
+            "{name}: {}",
+            r.stdout
+        );
+        let stem = profile.file_stem().unwrap().to_str().unwrap();
+        let journal = dir.path(&format!("{stem}.journal.jsonl"));
+        assert_eq!(check_journal(&read_lines(&journal)).ok_rows.len(), rows);
+        ran += 1;
+    }
+    assert!(ran >= 1, "no profile in profiles/");
+}
+
+#[test]
+fn the_iso7816_profile_runs_over_t0_and_keeps_its_pin_out_of_the_journal() {
     let dir = Dir::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let profile = root.join("profiles/iso7816_perso.yaml");
@@ -108,8 +156,6 @@ fn the_shipped_profile_runs_against_the_simulator() {
     ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("5 ok, 0 failed"), "{}", r.stdout);
-    let journal = read_lines(&dir.path("iso7816_perso.journal.jsonl"));
-    assert_eq!(check_journal(&journal).ok_rows.len(), 5);
     // Secrets never reach the journal: the PIN `1234` is 31323334.
     let text = std::fs::read_to_string(dir.path("iso7816_perso.journal.jsonl")).unwrap();
     assert!(!text.contains("31323334"));
