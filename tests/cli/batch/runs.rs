@@ -161,19 +161,58 @@ fn failures_use_up_rows_and_stop_after_max_failures() {
         (&end["step"], &end["sw"]),
         (&Value::from("verify PIN"), &Value::from("63C2"))
     );
-    // A failed card is not tried again; new cards get new rows.
-    let ok = dir.write("t.yaml", PROFILE);
-    let r = dir.run(&["batch", "--sim", "iso7816", "--data", &data, &ok]);
-    assert_eq!(
-        r.code, 2,
-        "the profile changed, so the journal is refused: {}",
-        r.stderr
+    // Run again without a failure limit: the failed cards are not tried again, and new
+    // cards get the rows after theirs.
+    let args = [
+        "batch",
+        "--sim",
+        "iso7816",
+        "--data",
+        &data,
+        "--max-failures",
+        "0",
+        &profile,
+    ];
+    let r = dir.run(&args);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("batch ended: every data row is used"),
+        "{}",
+        r.stdout
     );
     assert!(
-        r.stderr.contains("belongs to another profile"),
+        r.stdout.contains("a failed card is not tried again"),
         "{}",
-        r.stderr
+        r.stdout
     );
+    let journal = check_journal(&dir.journal());
+    assert_eq!(journal.failed, 10);
+    let rows: Vec<&Value> = journal.ends.iter().map(|e| &e["row"]).collect();
+    assert_eq!(
+        rows,
+        (1..=10)
+            .map(Value::from)
+            .collect::<Vec<_>>()
+            .iter()
+            .collect::<Vec<_>>()
+    );
+
+    // `on-error: abort` stops at the first failure.
+    let dir = Dir::new();
+    let text = PROFILE
+        .replace("31 32 33 34", "39 39 39 39")
+        .replace("card: iso7816\n", "card: iso7816\non-error: abort\n");
+    let profile = dir.write("t.yaml", &text);
+    let data = dir.data(10);
+    let r = dir.run(&["batch", "--sim", "iso7816", "--data", &data, &profile]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("a card failed and the profile says `on-error: abort`"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(check_journal(&dir.journal()).failed, 1);
 }
 
 #[test]
