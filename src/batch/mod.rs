@@ -290,3 +290,6 @@ pub fn run(
         journal: config.journal.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests;
