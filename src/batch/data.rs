@@ -83,8 +83,13 @@ impl DataSet {
         for (i, name) in header.iter().enumerate() {
             let at = |message: String| error(Some(1), Some(i + 1), message);
             if !is_identifier(name) {
+                let hint = if name.contains([';', '\t']) {
+                    "; data files are separated by commas"
+                } else {
+                    ""
+                };
                 return Err(at(format!(
-                    "column name `{name}` is not an identifier (letters, digits, `_`)"
+                    "column name `{name}` is not an identifier (letters, digits, `_`){hint}"
                 )));
             }
             if BUILT_INS.contains(&name) {
