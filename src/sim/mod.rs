@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 pub use error::Error;
 pub use kind::Kind;
-pub use stream::{SimReader, synthetic_identity, uid_for};
+pub use stream::{SimReader, double_size_uid, single_size_uid, synthetic_identity, uid_for};
 
 use crate::reader;
 use card::{SimCard, lock};
