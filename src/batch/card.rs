@@ -92,10 +92,14 @@ pub(super) fn one_card(
     let (begin, resumed) = {
         let mut book = lock(&shared.book);
         let (seq, row, resumed) = match book.ledger.decide(&identity) {
+            Decision::Issued(why) => {
+                drop(book);
+                shared.report(&presented.report(Verdict::Skipped, Some(why)), true);
+                return Ok(None);
+            }
             Decision::Skip(why) => {
                 drop(book);
-                let benign = why.starts_with("already issued ok");
-                shared.report(&presented.report(Verdict::Skipped, Some(why)), benign);
+                shared.report(&presented.report(Verdict::Skipped, Some(why)), false);
                 return Ok(None);
             }
             Decision::Resume { seq, row } => (seq, row, true),

@@ -31,7 +31,9 @@ enum Entry {
 /// What to do with a card that was presented.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Leave it alone; the text says why.
+    /// Leave it alone, it was issued before; the text says when and with which row.
+    Issued(String),
+    /// Leave it alone; the text says why (it failed before, or is busy elsewhere).
     Skip(String),
     /// Finish it with the sequence number and row it had.
     Resume {
@@ -168,7 +170,7 @@ impl Ledger {
                 verdict: Verdict::Ok,
                 time,
                 ..
-            }) => Decision::Skip(format!(
+            }) => Decision::Issued(format!(
                 "already issued ok at {time} with {} (seq {seq})",
                 row_text(row)
             )),

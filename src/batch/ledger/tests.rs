@@ -42,7 +42,7 @@ fn done_cards_are_skipped_open_ones_resumed_rows_never_reused() {
     l.end(&end("C", 3, Some(3), Verdict::Interrupted)).unwrap();
     assert_eq!(
         l.decide("A"),
-        Decision::Skip("already issued ok at t1 with row 1 (seq 1)".into())
+        Decision::Issued("already issued ok at t1 with row 1 (seq 1)".into())
     );
     assert!(matches!(l.decide("B"), Decision::Skip(why) if why.contains("not tried again")));
     assert_eq!(
