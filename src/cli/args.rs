@@ -30,7 +30,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a Rhai script against one card.
+    /// Run a Rhai script or a YAML profile against one card.
     Run(RunArgs),
     /// Compile and validate a script or YAML profile without touching any card.
     Check {

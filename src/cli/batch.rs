@@ -65,7 +65,7 @@ pub struct BatchArgs {
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub max_failures: u32,
 
-    /// Allow irreversible operations (locks, OTP bits, commits, frozen access bits).
+    /// Allow the irreversible operations the profile lists in `irreversible:`.
     #[arg(long)]
     pub arm_irreversible: bool,
 
