@@ -158,7 +158,7 @@ pub fn run(
         let (result, sw) = match &step.action {
             Action::Apdu(template) => {
                 let (result, sw) = apdu_step(card.as_mut(), step, template, &names, env);
-                if let (Ok(Some(data)), Some(name)) = (&result, &step.capture) {
+                if let (Ok(data), Some(name)) = (&result, &step.capture) {
                     captures.push((name.clone(), data.clone()));
                 }
                 (result.map(|_| ()), sw)
@@ -197,7 +197,7 @@ fn apdu_step(
     template: &Template,
     names: &Names<'_>,
     env: &Environment,
-) -> (Result<Option<Vec<u8>>, StepError>, Option<StatusWord>) {
+) -> (Result<Vec<u8>, StepError>, Option<StatusWord>) {
     let failed = |message: String| (Err((FailureKind::Failed, message)), None);
     let values = match names.resolve(template.placeholders()) {
         Ok(values) => values,
@@ -247,7 +247,7 @@ fn apdu_step(
             return (Err((FailureKind::Failed, message)), sw);
         }
     }
-    (Ok(Some(response.data)), sw)
+    (Ok(response.data), sw)
 }
 
 fn transport(error: &ReaderError) -> StepError {
