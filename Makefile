@@ -53,6 +53,7 @@ test: lint unit stack-test
 
 bench: deps
 	$(CARGO) bench --bench exchange
+	$(CARGO) bench --bench batch > /dev/null
 
 # The served simulator through pcscd: a Rust PC/SC loop, apdu-run, scriptor (BENCHMARKS.md).
 bench-stack: stack-deps

@@ -4,6 +4,7 @@
 //! See `ARCHITECTURE.md` for the map of modules and the rules between them.
 
 pub mod apdu;
+pub mod batch;
 pub mod cli;
 pub mod crypto;
 pub mod iso14443;

@@ -226,6 +226,18 @@ impl DataMask {
         Ok(DataMask { bytes })
     }
 
+    /// A mask that matches exactly `bytes`.
+    pub fn exact(bytes: &[u8]) -> DataMask {
+        DataMask {
+            bytes: bytes.iter().map(|&b| (b, 0xFF)).collect(),
+        }
+    }
+
+    /// Appends `other`: the result matches this mask's data followed by `other`'s.
+    pub fn extend(&mut self, other: &DataMask) {
+        self.bytes.extend_from_slice(&other.bytes);
+    }
+
     /// Number of bytes the mask covers.
     pub fn len(&self) -> usize {
         self.bytes.len()

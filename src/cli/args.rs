@@ -30,13 +30,21 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a Rhai script against one card.
+    /// Run a Rhai script or a YAML profile against one card.
     Run(RunArgs),
-    /// Compile and validate a script without touching any card.
+    /// Compile and validate a script or YAML profile without touching any card.
     Check {
-        /// The script to check.
+        /// The script (`.rhai`) or profile (`.yaml`, `.yml`) to check.
         file: PathBuf,
+        /// The data file a profile will be run with (its columns are known names).
+        #[arg(long, value_name = "FILE.csv")]
+        data: Option<PathBuf>,
+        /// Define a variable NAME (repeatable).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
     },
+    /// Run a YAML profile on card after card: a production batch with a journal.
+    Batch(super::batch::BatchArgs),
     /// List PC/SC readers with their card state.
     Readers {
         /// Print one JSON object per reader instead of a table.
@@ -102,7 +110,7 @@ pub struct SimServeArgs {
 /// Options of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The Rhai script to run.
+    /// The Rhai script (or YAML profile: `.yaml`, `.yml`) to run.
     #[arg(value_name = "FILE", required = true)]
     pub file: Option<PathBuf>,
 

@@ -6,8 +6,10 @@
 
 mod access_bits;
 mod args;
+mod batch;
 mod exit;
 mod info;
+mod profile_run;
 mod run;
 mod sim_serve;
 mod trace_out;
@@ -54,7 +56,10 @@ fn dispatch(cli: Cli) -> Result<Exit, Failure> {
     match cli.command {
         None => run::run(cli.run),
         Some(args::Command::Run(run_args)) => run::run(run_args),
-        Some(args::Command::Check { file }) => run::check(&file),
+        Some(args::Command::Check { file, data, vars }) => {
+            run::check(&file, data.as_deref(), &vars)
+        }
+        Some(args::Command::Batch(batch_args)) => batch::batch(batch_args),
         Some(args::Command::Readers { json }) => info::readers(json),
         Some(args::Command::Sw { hex }) => info::sw(&hex.join(" ")),
         Some(args::Command::AccessBits(args)) => access_bits::run(args),

@@ -25,12 +25,12 @@ use crate::script::{RunOptions, Script, Settings};
 use crate::scriptor;
 use crate::sim::{self, Simulator};
 
-fn invalid(error: impl Into<anyhow::Error>) -> Failure {
+pub(super) fn invalid(error: impl Into<anyhow::Error>) -> Failure {
     Failure::new(Exit::Invalid, error)
 }
 
 /// Splits `NAME=VALUE`.
-fn parse_var(text: &str) -> Result<(String, String), Failure> {
+pub(super) fn parse_var(text: &str) -> Result<(String, String), Failure> {
     let (name, value) = text
         .split_once('=')
         .ok_or_else(|| invalid(anyhow!("--var `{text}`: expected NAME=VALUE")))?;
@@ -43,7 +43,7 @@ fn parse_var(text: &str) -> Result<(String, String), Failure> {
 }
 
 /// Where the card comes from, validated but not opened yet.
-enum Source {
+pub(super) enum Source {
     Sim {
         kind: sim::Kind,
         options: sim::Options,
@@ -56,7 +56,7 @@ enum Source {
     },
 }
 
-fn source(args: &CardArgs) -> Result<Source, Failure> {
+pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
     if let Some(kind) = &args.sim {
         let kind: sim::Kind = kind.parse().map_err(invalid)?;
         let uid = match &args.sim_uid {
@@ -85,12 +85,12 @@ fn source(args: &CardArgs) -> Result<Source, Failure> {
 }
 
 /// A connected card, and the simulator behind it when there is one.
-struct Connected {
-    card: Box<dyn Card>,
-    simulator: Option<(Simulator, Option<PathBuf>)>,
+pub(super) struct Connected {
+    pub card: Box<dyn Card>,
+    pub simulator: Option<(Simulator, Option<PathBuf>)>,
 }
 
-fn connect(source: Source) -> Result<Connected, Failure> {
+pub(super) fn connect(source: Source) -> Result<Connected, Failure> {
     match source {
         Source::Sim {
             kind,
@@ -158,8 +158,15 @@ fn load_flow(file: &Path) -> Result<Flow, Failure> {
     Ok(Flow::Rhai(Script::compile(file).map_err(invalid)?))
 }
 
-/// `apdu-run check FILE`.
-pub fn check(file: &Path) -> Result<Exit, Failure> {
+/// `apdu-run check FILE`: a script is compiled, a scriptor file parsed, a profile validated
+/// (`profile_run`).
+pub fn check(file: &Path, data: Option<&Path>, vars: &[String]) -> Result<Exit, Failure> {
+    if super::profile_run::is_profile(file) {
+        return super::profile_run::check(file, data, vars);
+    }
+    if data.is_some() {
+        return Err(invalid(anyhow!("--data applies to YAML profiles only")));
+    }
     load_flow(file)?;
     outln!("{}: ok", file.display());
     Ok(Exit::Ok)
@@ -171,6 +178,9 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         .file
         .clone()
         .ok_or_else(|| invalid(anyhow!("no script given")))?;
+    if super::profile_run::is_profile(&file) {
+        return super::profile_run::run(&args, &file);
+    }
     let vars = args
         .vars
         .iter()

@@ -5,7 +5,7 @@
 //! A single card (no `--count`, or `--count 1`) is the card `--sim KIND` would be: its
 //! default UID or `--sim-uid`, loaded from and saved to `--state`. A stream of several cards
 //! gets fresh cards with distinct UIDs derived from their position
-//! ([`vpcd::position_uid`]), for the kinds whose cards report one.
+//! ([`sim::uid_for`]), for the kinds that have one.
 //!
 //! The card state is saved whenever pcscd powers the card off (no application holds it, so
 //! the image is consistent) and once more when the server stops.
@@ -62,10 +62,7 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
     check_address(&args.vpcd)?;
 
     let mut cards = if many.is_some() {
-        // The stream's UIDs are as long as the kind's default UID, if it reports one.
-        let probe = Simulator::new(kind, &sim::Options::default());
-        let uid_len = vpcd::reported_uid(&mut *probe.card()).map(|uid| uid.len());
-        Cards::stream(kind, uid_len)
+        Cards::stream(kind)
     } else {
         let options = sim::Options { uid };
         let simulator = Simulator::open(kind, &options, args.state.as_deref()).map_err(invalid)?;
@@ -118,8 +115,6 @@ struct Cards {
     kind: sim::Kind,
     /// The single card, until `card(1)` takes it.
     single: Option<Simulator>,
-    /// For a stream: the UID length of the kind (`None`: its cards have no UID).
-    uid_len: Option<usize>,
     /// The card in the reader now, kept for saving.
     current: Option<Simulator>,
     state: Option<PathBuf>,
@@ -131,18 +126,16 @@ impl Cards {
         Cards {
             kind,
             single: Some(simulator),
-            uid_len: None,
             current: None,
             state,
             save_error: None,
         }
     }
 
-    fn stream(kind: sim::Kind, uid_len: Option<usize>) -> Cards {
+    fn stream(kind: sim::Kind) -> Cards {
         Cards {
             kind,
             single: None,
-            uid_len,
             current: None,
             state: None,
             save_error: None,
@@ -166,9 +159,8 @@ impl Cards {
 impl vpcd::Handler for Cards {
     fn card(&mut self, position: u32) -> Box<dyn Card> {
         let simulator = self.single.take().unwrap_or_else(|| {
-            let uid = self
-                .uid_len
-                .map(|len| vpcd::position_uid(u64::from(position), len));
+            // Card 1 is position 0 of the stream, the kind's default card.
+            let uid = sim::uid_for(self.kind, u64::from(position.saturating_sub(1)));
             Simulator::new(self.kind, &sim::Options { uid })
         });
         let card = simulator.card();

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use crate::reader::guard::Operation;
+
 /// A closed set of names, spelled as in profiles.
 pub trait Vocabulary: Sized + Copy + 'static {
     /// What the set is called in messages (`card kind`).
@@ -99,6 +101,20 @@ pub enum Irreversible {
     UlOtp,
     /// MIFARE Plus CommitPerso (leaves security level 0 for good).
     MfpCommit,
+}
+
+impl Irreversible {
+    /// The guard's name for this kind; `None` for kinds the guard does not tell apart yet
+    /// (`classic-frozen`: the guard classifies trailers, not the data blocks they freeze).
+    pub fn operation(self) -> Option<Operation> {
+        match self {
+            Irreversible::ClassicTrailerLock => Some(Operation::ClassicTrailerLock),
+            Irreversible::ClassicFrozen => None,
+            Irreversible::UlLock => Some(Operation::UlLock),
+            Irreversible::UlOtp => Some(Operation::UlOtp),
+            Irreversible::MfpCommit => Some(Operation::MfpCommit),
+        }
+    }
 }
 
 vocabulary!(Irreversible, "irreversible operation kind",

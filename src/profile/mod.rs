@@ -7,15 +7,18 @@
 //! `file:line:column: message` ([`ProfileError`]). A [`Profile`] holds no text left to
 //! parse, so running it cannot fail on input.
 //!
-//! This module does not touch cards, load secrets or run anything yet; it does not print
-//! and does not choose exit codes.
+//! [`run`] then drives one card through the steps of a validated profile (`run.rs`). This
+//! module does not wait for cards, choose data rows or load secrets (the batch does); it
+//! does not print and does not choose exit codes.
 
 mod error;
 mod hash;
 mod include;
 mod kinds;
 mod model;
+mod names;
 mod position;
+mod run;
 mod scripts;
 mod steps;
 mod template;
@@ -24,13 +27,15 @@ mod validate;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::apdu::{DataMask, SwExpectation};
+use crate::apdu::SwExpectation;
+use crate::reader::guard::Operation;
 use crate::script::Script;
 use crate::secret::SecretSource;
 
 pub use error::{Problem, ProfileError};
 pub use kinds::{CardKind, Irreversible, OnError, Vocabulary};
-pub use template::{Piece, RenderError, Template, TemplateError};
+pub use run::{Environment, Failure, FailureKind, Inputs, Outcome, StepResult, run};
+pub use template::{MaskTemplate, Piece, RenderError, Template, TemplateError};
 pub use validate::{load, load_str};
 
 /// Names every profile can use without defining them: the card's UID and ATR, the data row
@@ -76,6 +81,14 @@ impl Profile {
     pub fn allows(&self, kind: Irreversible) -> bool {
         self.irreversible.contains(&kind)
     }
+
+    /// The irreversible operations the guard may let through when the run is armed.
+    pub fn guard_operations(&self) -> Vec<Operation> {
+        self.irreversible
+            .iter()
+            .filter_map(|kind| kind.operation())
+            .collect()
+    }
 }
 
 /// One step of a profile.
@@ -89,8 +102,9 @@ pub struct Step {
     pub action: Action,
     /// Accepted status words (`9000` unless `expect:` says otherwise). APDU steps only.
     pub expect: SwExpectation,
-    /// Mask the response data must match. APDU steps only.
-    pub response: Option<DataMask>,
+    /// Mask the response data must match, `${name}`s standing for their bytes. APDU steps
+    /// only.
+    pub response: Option<MaskTemplate>,
     /// Variable that receives the response data. APDU steps only.
     pub capture: Option<String>,
 }

@@ -12,10 +12,10 @@ use super::error::{Problem, ProfileError};
 use super::model::{Expect, Located, StepModel};
 use super::position::inside;
 use super::scripts::{inline_script, run_file};
-use super::template::{Template, TemplateError};
+use super::template::{MaskTemplate, Template, TemplateError};
 use super::validate::{Collected, Source};
 use super::{Action, BUILT_INS, Origin, Step};
-use crate::apdu::{Command, DataMask, SwExpectation, hex};
+use crate::apdu::{Command, SwExpectation, hex};
 use crate::script::is_identifier;
 
 /// Names a capture may not take: values the batch owns.
@@ -132,10 +132,7 @@ fn validate_step(
         None => SwExpectation::ok(),
     };
     let response = match &m.response {
-        Some(at) => Some(
-            DataMask::parse(&at.value)
-                .map_err(|e| pattern(source, at, &at.value, "response", e.column, e.message))?,
-        ),
+        Some(at) => Some(response(source, at, scope)?),
         None => None,
     };
     let capture = match &m.capture {
@@ -184,6 +181,34 @@ fn apdu(
         Command::parse(&bytes).map_err(|e| source.error_at(at, Problem::Command(e)))?;
     }
     Ok(template)
+}
+
+/// A `response:` mask: wildcards and `${name}` placeholders, each name known here.
+fn response(
+    source: &Source,
+    at: &Located<String>,
+    scope: &Scope<'_>,
+) -> Result<MaskTemplate, ProfileError> {
+    let error_inside = |column, problem| {
+        let (line, column) = inside(&source.text, at, &at.value, 1, column);
+        source.error(line, column, problem)
+    };
+    let mask = MaskTemplate::parse(&at.value).map_err(|e| {
+        let column = e.column();
+        let message = match e {
+            TemplateError::Hex { message, .. } | TemplateError::Placeholder { message, .. } => {
+                message
+            }
+        };
+        let field = "response";
+        error_inside(column, Problem::Pattern { field, message })
+    })?;
+    for (name, column) in mask.placeholders() {
+        if let Some(problem) = check_reference(name, scope) {
+            return Err(error_inside(column, problem));
+        }
+    }
+    Ok(mask)
 }
 
 /// What is wrong with `${name}` at this step, if anything.

@@ -1,4 +1,5 @@
-//! APDU templates: hex with `${name}` placeholders, checked once and rendered per card.
+//! APDU and response templates: hex with `${name}` placeholders, checked once and rendered
+//! per card.
 //!
 //! `FF D6 00 04 04 ${ticket}` is split into literal hex pieces and placeholders. Each literal
 //! piece must be whole bytes on its own (a placeholder cannot split a byte). A placeholder
@@ -8,6 +9,7 @@
 
 use std::fmt;
 
+use crate::apdu::DataMask;
 use crate::apdu::hex::{self, HexError};
 use crate::script::is_identifier;
 
@@ -74,35 +76,12 @@ impl Template {
     /// Splits and checks template text. Columns in errors are 1-based, in characters.
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
         let mut pieces = Vec::new();
-        let mut rest = text;
-        // Column (1-based) of the first character of `rest`.
-        let mut column = 1;
-        while let Some(at) = rest.find("${") {
-            let literal = &rest[..at];
-            push_literal(&mut pieces, literal, column)?;
-            let dollar = column + literal.chars().count();
-            let after = &rest[at + 2..];
-            let Some(end) = after.find('}') else {
-                return Err(TemplateError::Placeholder {
-                    column: dollar,
-                    message: "`${` is not closed by `}`".to_string(),
-                });
-            };
-            let name = &after[..end];
-            if !is_identifier(name) {
-                return Err(TemplateError::Placeholder {
-                    column: dollar,
-                    message: format!("`${{{name}}}` is not a variable name"),
-                });
+        for part in split(text)? {
+            match part {
+                Part::Text(literal, column) => push_literal(&mut pieces, literal, column)?,
+                Part::Var(name, column) => pieces.push(Piece::Var { name, column }),
             }
-            pieces.push(Piece::Var {
-                name: name.to_string(),
-                column: dollar,
-            });
-            column = dollar + 3 + name.chars().count();
-            rest = &after[end + 1..];
         }
-        push_literal(&mut pieces, rest, column)?;
         Ok(Template {
             text: text.trim().to_string(),
             pieces,
@@ -148,6 +127,129 @@ impl Template {
             }
         }
         Ok(out)
+    }
+}
+
+/// A piece of template text before its literal parts are interpreted.
+enum Part<'a> {
+    /// Literal text and the 1-based column it starts at.
+    Text(&'a str, usize),
+    /// A `${name}` and the column of its `$`.
+    Var(String, usize),
+}
+
+/// Splits text into literal parts and `${name}` placeholders.
+fn split(text: &str) -> Result<Vec<Part<'_>>, TemplateError> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    // Column (1-based) of the first character of `rest`.
+    let mut column = 1;
+    while let Some(at) = rest.find("${") {
+        let literal = &rest[..at];
+        parts.push(Part::Text(literal, column));
+        let dollar = column + literal.chars().count();
+        let after = &rest[at + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(TemplateError::Placeholder {
+                column: dollar,
+                message: "`${` is not closed by `}`".to_string(),
+            });
+        };
+        let name = &after[..end];
+        if !is_identifier(name) {
+            return Err(TemplateError::Placeholder {
+                column: dollar,
+                message: format!("`${{{name}}}` is not a variable name"),
+            });
+        }
+        parts.push(Part::Var(name.to_string(), dollar));
+        column = dollar + 3 + name.chars().count();
+        rest = &after[end + 1..];
+    }
+    parts.push(Part::Text(rest, column));
+    Ok(parts)
+}
+
+/// A `response:` mask with `${name}` placeholders: `${serial} XX XX`. A placeholder
+/// stands for its value's bytes, matched exactly; the literal parts may hold wildcards.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MaskTemplate {
+    text: String,
+    pieces: Vec<MaskPiece>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+enum MaskPiece {
+    Mask(DataMask),
+    Var { name: String, column: usize },
+}
+
+impl MaskTemplate {
+    /// Splits and checks mask text; errors in literal parts are [`TemplateError::Hex`].
+    pub fn parse(text: &str) -> Result<MaskTemplate, TemplateError> {
+        let mut pieces = Vec::new();
+        for part in split(text)? {
+            match part {
+                Part::Text(literal, column) => {
+                    let mask = DataMask::parse(literal).map_err(|e| TemplateError::Hex {
+                        column: column + e.column - 1,
+                        message: e.message,
+                    })?;
+                    if !mask.is_empty() {
+                        pieces.push(MaskPiece::Mask(mask));
+                    }
+                }
+                Part::Var(name, column) => pieces.push(MaskPiece::Var { name, column }),
+            }
+        }
+        Ok(MaskTemplate {
+            text: text.trim().to_string(),
+            pieces,
+        })
+    }
+
+    /// The placeholders' names with their columns, in order.
+    pub fn placeholders(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.pieces.iter().filter_map(|p| match p {
+            MaskPiece::Var { name, column } => Some((name.as_str(), *column)),
+            MaskPiece::Mask(_) => None,
+        })
+    }
+
+    /// The mask, when the text has no placeholders.
+    pub fn literal(&self) -> Option<DataMask> {
+        self.render(&|_| None).ok()
+    }
+
+    /// The mask with each `${name}` replaced by exactly the bytes `lookup(name)` gives.
+    pub fn render(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<Vec<u8>>,
+    ) -> Result<DataMask, RenderError> {
+        let mut out = DataMask::exact(&[]);
+        for piece in &self.pieces {
+            match piece {
+                MaskPiece::Mask(mask) => out.extend(mask),
+                MaskPiece::Var { name, .. } => match lookup(name) {
+                    Some(bytes) => out.extend(&DataMask::exact(&bytes)),
+                    None => return Err(RenderError { name: name.clone() }),
+                },
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for MaskTemplate {
+    /// The mask as written (trimmed).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for MaskTemplate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MaskTemplate({})", self.text)
     }
 }
 

@@ -202,11 +202,64 @@ fn ultralight_write(command: &[u8]) -> Verdict {
     Verdict::Allow
 }
 
+/// The kind of an irreversible command, for runs that allow some kinds and not others (a
+/// profile's `irreversible:` list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// A MIFARE Classic trailer write that makes the access bits read-only for ever.
+    ClassicTrailerLock,
+    /// MIFARE Ultralight lock bits (page 2).
+    UlLock,
+    /// MIFARE Ultralight OTP bits (page 3).
+    UlOtp,
+    /// MIFARE Plus CommitPerso.
+    MfpCommit,
+}
+
+impl Operation {
+    /// The profile spelling (`irreversible:`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::ClassicTrailerLock => "classic-trailer-lock",
+            Operation::UlLock => "ul-lock",
+            Operation::UlOtp => "ul-otp",
+            Operation::MfpCommit => "mfp-commit",
+        }
+    }
+}
+
+/// Which kind of irreversible operation a command is, when [`classify`] says it is one.
+pub fn operation(family: Family, command: &[u8]) -> Option<Operation> {
+    if !matches!(classify(family, command), Verdict::Irreversible(_)) {
+        return None;
+    }
+    if commit_perso(command).is_some() {
+        return Some(Operation::MfpCommit);
+    }
+    match family {
+        Family::Classic(_) => Some(Operation::ClassicTrailerLock),
+        Family::Ultralight => ultralight_pages(command)
+            .into_iter()
+            .find_map(|(page, data)| {
+                if page == ultralight::LOCK_PAGE && (data[2] != 0 || data[3] != 0) {
+                    Some(Operation::UlLock)
+                } else if page == ultralight::OTP_PAGE && data != [0; 4] {
+                    Some(Operation::UlOtp)
+                } else {
+                    None
+                }
+            }),
+        Family::Other => None,
+    }
+}
+
 /// A card that refuses irreversible commands unless armed, and malformed ones always.
 pub struct Guarded {
     inner: Box<dyn Card>,
     family: Family,
     armed: bool,
+    /// When set, an armed run still refuses the irreversible kinds not listed.
+    allowed: Option<Vec<Operation>>,
 }
 
 impl Guarded {
@@ -217,7 +270,15 @@ impl Guarded {
             inner,
             family,
             armed,
+            allowed: None,
         }
+    }
+
+    /// Allows only these kinds of irreversible operation, even when armed (a profile's
+    /// `irreversible:` list). Without this call an armed run allows every kind.
+    pub fn only(mut self, allowed: Vec<Operation>) -> Guarded {
+        self.allowed = Some(allowed);
+        self
     }
 }
 
@@ -233,7 +294,19 @@ impl Card for Guarded {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
         match classify(self.family, command) {
             Verdict::Allow => {}
-            Verdict::Irreversible(_) if self.armed => {}
+            Verdict::Irreversible(why) if self.armed => {
+                let kind = operation(self.family, command);
+                if let (Some(allowed), Some(kind)) = (&self.allowed, kind) {
+                    if !allowed.contains(&kind) {
+                        return Err(Error::Refused {
+                            reason: format!(
+                                "{why} (the run is armed, but the profile's `irreversible:` does not list `{}`)",
+                                kind.name()
+                            ),
+                        });
+                    }
+                }
+            }
             Verdict::Irreversible(why) => {
                 return Err(Error::Refused {
                     reason: format!("{why} (pass --arm-irreversible to allow it)"),

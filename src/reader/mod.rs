@@ -225,6 +225,19 @@ pub trait Reader {
 
     /// Blocks until the card last returned has been removed.
     fn wait_removed(&mut self, timeout: Option<Duration>) -> Result<(), Error>;
+
+    /// A stable name for the card last returned by [`Reader::next_card`], for a card without
+    /// a UID to tell it apart (a simulated contact card is named by its place in the
+    /// stream). Real readers return `None`: their cards are told apart by UID or not at all.
+    fn card_identity(&self) -> Option<String> {
+        None
+    }
+
+    /// Whether `next_card` returning `None` means that no card will ever come (a finite
+    /// simulated stream) rather than a timeout.
+    fn is_finite(&self) -> bool {
+        false
+    }
 }
 
 /// `true` when a status word ends a GET RESPONSE loop normally (anything but `61xx`).

@@ -22,6 +22,7 @@ mod omnikey_api;
 mod parse_cache;
 mod session;
 mod ul_api;
+mod value;
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -33,6 +34,7 @@ use rhai::{AST, Engine, Scope};
 
 pub use error::{ErrorKind, ScriptError};
 pub use session::Settings;
+pub use value::Value;
 
 use crate::reader::Card;
 use crate::reader::trace::Redactor;
@@ -117,12 +119,24 @@ impl Script {
         card: Box<dyn Card>,
         options: RunOptions,
     ) -> (Box<dyn Card>, Result<(), ScriptError>) {
+        self.run_with(card, options, &[])
+    }
+
+    /// Like [`Script::run`], with further named constants of any type in scope (a profile
+    /// step's variables, captures, secrets and built-ins); a name in `values` wins over
+    /// the same name in `options.vars`.
+    pub fn run_with(
+        &self,
+        card: Box<dyn Card>,
+        options: RunOptions,
+        values: &[(String, Value)],
+    ) -> (Box<dyn Card>, Result<(), ScriptError>) {
         let session = Rc::new(RefCell::new(session::Session {
             card,
-            settings: options.settings,
+            settings: options.settings.clone(),
             redactor: options.redactor.clone(),
         }));
-        let result = self.eval(&session, &options.vars, &options.output, &options.interrupt);
+        let result = self.eval(&session, &options, values);
         let card = std::mem::replace(&mut session.borrow_mut().card, Box::new(session::Detached));
         (card, result)
     }
@@ -130,12 +144,17 @@ impl Script {
     fn eval(
         &self,
         session: &session::Shared,
-        vars: &[(String, String)],
-        output: &Output,
-        interrupt: &Arc<AtomicBool>,
+        options: &RunOptions,
+        values: &[(String, Value)],
     ) -> Result<(), ScriptError> {
+        let (output, interrupt) = (&options.output, &options.interrupt);
         let mut scope = Scope::new();
-        for (name, value) in vars {
+        let vars = options
+            .vars
+            .iter()
+            .map(|(n, v)| (n, Value::Text(v.clone())));
+        let values = values.iter().map(|(n, v)| (n, v.clone()));
+        for (name, value) in vars.chain(values) {
             if !is_identifier(name) {
                 return Err(ScriptError {
                     file: self.file.clone(),
@@ -144,7 +163,7 @@ impl Script {
                     message: format!("--var `{name}`: not a valid variable name"),
                 });
             }
-            scope.push_constant(name.as_str(), value.clone());
+            scope.push_constant_dynamic(name.as_str(), value.to_dynamic());
         }
         let mut engine = base_engine();
         let redactor = session.borrow().redactor.clone();

@@ -5,6 +5,9 @@
 //! simulated card. [`Simulator::open`] and [`Simulator::save`] move the persistent state to
 //! and from a JSON card image (`--sim-state`), so several runs can act on the same card.
 //!
+//! [`SimReader`] presents a stream of fresh cards with deterministic UIDs ([`uid_for`]),
+//! so batches run without hardware.
+//!
 //! The chips live in submodules (`iso7816` is the ISO 7816-4 file card, `classic` MIFARE
 //! Classic 1K/4K, `plus` MIFARE Plus S 2K/4K from SL0 to SL1); contactless chips sit behind
 //! `frontend`, the simulated PC/SC reader (Omnikey 5421-like) that answers the pseudo-APDUs
@@ -22,6 +25,7 @@ mod iso7816;
 mod kind;
 mod plus;
 mod serde_hex;
+mod stream;
 pub mod ultralight;
 pub mod vpcd;
 
@@ -30,6 +34,7 @@ use std::sync::{Arc, Mutex};
 
 pub use error::Error;
 pub use kind::Kind;
+pub use stream::{SimReader, synthetic_identity, uid_for};
 
 use crate::reader;
 use card::{SimCard, lock};

@@ -9,6 +9,7 @@
     reason = "test helpers outside #[test] functions; clippy's allow-unwrap-in-tests does not cover them"
 )]
 
+mod batch;
 mod classic;
 mod core;
 mod plus;

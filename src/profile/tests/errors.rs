@@ -257,6 +257,24 @@ fn pattern_errors_point_into_the_pattern() {
             "name: x\nsteps:\n  - apdu: FF CA 00 00 00\n    response: XX XX X\n",
             "p.yaml:4:21: bad `response` pattern: odd number of hex digits",
         ),
+        (
+            "bad hex after a placeholder in a response mask",
+            &[],
+            "name: x\nsteps:\n  - apdu: FF CA 00 00 00\n    response: ${uid} XG\n",
+            "p.yaml:4:23: bad `response` pattern: `G` is not a hex digit or wildcard (XX)",
+        ),
+        (
+            "unknown variable in a response mask",
+            &[],
+            "name: x\nsteps:\n  - apdu: FF CA 00 00 00\n    response: XX ${nope}\n",
+            "p.yaml:4:18: unknown variable `nope` in `${nope}`",
+        ),
+        (
+            "unclosed placeholder in a response mask",
+            &[],
+            "name: x\nsteps:\n  - apdu: FF CA 00 00 00\n    response: XX ${uid\n",
+            "p.yaml:4:18: bad `response` pattern: `${` is not closed by `}`",
+        ),
     ]);
 }
 

@@ -3,6 +3,7 @@
 
 mod errors;
 mod robust;
+mod run;
 mod valid;
 
 use std::path::Path;

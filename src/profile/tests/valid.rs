@@ -81,6 +81,7 @@ fn loads_the_full_example_profile() {
         read_uid
             .response
             .as_ref()
+            .and_then(|mask| mask.literal())
             .unwrap()
             .matches(&[1, 2, 3, 4, 5, 6, 7])
     );

@@ -224,3 +224,26 @@ fn commit_perso_is_irreversible_on_any_card() {
         assert_eq!(kind(&verdict(iso4, command)), "irreversible", "{command}");
     }
 }
+
+#[test]
+fn an_armed_run_can_be_limited_to_some_kinds() {
+    let otp = hex::parse("FF D6 00 03 04 00 00 00 01").unwrap();
+    let lock = hex::parse("FF D6 00 02 04 00 00 F0 00").unwrap();
+    let ul = family(ATR_UL);
+    assert_eq!(operation(ul, &otp), Some(Operation::UlOtp));
+    assert_eq!(operation(ul, &lock), Some(Operation::UlLock));
+    assert_eq!(
+        operation(Family::Other, &[0xAA]),
+        Some(Operation::MfpCommit)
+    );
+    assert_eq!(
+        operation(ul, &hex::parse("FF D6 00 04 04 00 00 00 01").unwrap()),
+        None
+    );
+    let mut card = Guarded::new(Box::new(Echo), true).only(vec![Operation::UlOtp]);
+    assert_eq!(card.transmit(&otp).unwrap(), [0x90, 0x00]);
+    let err = card.transmit(&lock).unwrap_err().to_string();
+    assert!(err.contains("does not list `ul-lock`"), "{err}");
+    let mut unarmed = Guarded::new(Box::new(Echo), false).only(vec![Operation::UlOtp]);
+    assert!(unarmed.transmit(&otp).is_err());
+}

@@ -23,7 +23,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub use frame::FrameError;
-pub use uid::{position_uid, reported_uid};
+pub use uid::reported_uid;
 
 use crate::reader::Card;
 use session::{End, Removal, Session};

@@ -1,0 +1,178 @@
+//! A 1,000-card simulated batch of `profiles/iso7816_perso.yaml`, fsync'd journal included,
+//! and the runner's own cost per card: the time from one card's presentation to the next
+//! minus the time spent inside the simulated card (`Card::transmit`). Also: validating a
+//! 500-step profile.
+//!
+//! Run with `cargo bench --bench batch > /dev/null` (the batch prints one line per card on
+//! stdout; the figures go to stderr). The journal is written in a temporary directory, so
+//! the fsync cost is that of the file system holding it.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use apdu_run::batch::{self, Config, DataSet, Opener};
+use apdu_run::profile;
+use apdu_run::reader::{Card, Error, Exchange, Reader};
+use apdu_run::sim::{Kind, SimReader};
+
+const CARDS: u64 = 1_000;
+
+/// Time spent inside the card, per card, and when each card was presented.
+#[derive(Default)]
+struct Clock {
+    in_card: AtomicU64,
+    cards: Mutex<Vec<(Instant, u64)>>,
+}
+
+struct TimedCard {
+    inner: Box<dyn Card>,
+    clock: Arc<Clock>,
+}
+
+impl Card for TimedCard {
+    fn atr(&self) -> &[u8] {
+        self.inner.atr()
+    }
+    fn reader_name(&self) -> &str {
+        self.inner.reader_name()
+    }
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
+        let started = Instant::now();
+        let response = self.inner.transmit(command);
+        let nanos = started.elapsed().as_nanos() as u64;
+        self.clock.in_card.fetch_add(nanos, Ordering::Relaxed);
+        response
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, Error> {
+        self.inner.reset()
+    }
+}
+
+struct TimedReader {
+    inner: SimReader,
+    clock: Arc<Clock>,
+}
+
+impl Reader for TimedReader {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn next_card(&mut self, timeout: Option<Duration>) -> Result<Option<Box<dyn Card>>, Error> {
+        let card = self.inner.next_card(timeout)?;
+        let in_card = self.clock.in_card.swap(0, Ordering::Relaxed);
+        if let Ok(mut cards) = self.clock.cards.lock() {
+            cards.push((Instant::now(), in_card));
+        }
+        Ok(card.map(|inner| {
+            Box::new(TimedCard {
+                inner,
+                clock: self.clock.clone(),
+            }) as Box<dyn Card>
+        }))
+    }
+    fn wait_removed(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        self.inner.wait_removed(timeout)
+    }
+    fn card_identity(&self) -> Option<String> {
+        self.inner.card_identity()
+    }
+    fn is_finite(&self) -> bool {
+        self.inner.is_finite()
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p) as usize]
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data_path = dir.path().join("data.csv");
+    let mut csv = String::from("serial,holder\n");
+    for i in 1..=CARDS {
+        csv.push_str(&format!("{i:08X},holder {i}\n"));
+    }
+    std::fs::write(&data_path, csv).expect("data written");
+    let data = DataSet::load(&data_path).expect("data loads");
+    let profile_path = root.join("profiles/iso7816_perso.yaml");
+    let profile = profile::load(&profile_path, &[], &data.columns).expect("profile loads");
+    let config = Config {
+        profile: profile_path,
+        vars: Vec::new(),
+        data: Some(data),
+        count: Some(CARDS),
+        journal: dir.path().join("bench.journal.jsonl"),
+        report: None,
+        max_failures: 3,
+        armed: false,
+        rules: Exchange::AUTO,
+    };
+    let clock = Arc::new(Clock::default());
+    let reader_clock = clock.clone();
+    let opener: Opener = Box::new(move || {
+        Ok(Box::new(TimedReader {
+            inner: SimReader::new(Kind::Iso7816, 0, 1, Some(CARDS)),
+            clock: reader_clock,
+        }) as Box<dyn Reader>)
+    });
+    let started = Instant::now();
+    let summary = batch::run(
+        &config,
+        &profile,
+        vec![opener],
+        Arc::new(AtomicBool::new(false)),
+    )
+    .expect("batch runs");
+    let elapsed = started.elapsed();
+    assert_eq!(summary.tally.ok, CARDS, "every card issued: {summary:?}");
+
+    // The last presentation call returns no card; it closes the last card's cycle.
+    let cards = clock.cards.lock().map(|c| c.clone()).unwrap_or_default();
+    let mut own: Vec<f64> = cards
+        .windows(2)
+        .map(|w| (w[1].0 - w[0].0).as_secs_f64() * 1e3 - w[1].1 as f64 / 1e6)
+        .collect();
+    let mut in_card: Vec<f64> = cards[1..].iter().map(|c| c.1 as f64 / 1e6).collect();
+    own.sort_by(f64::total_cmp);
+    in_card.sort_by(f64::total_cmp);
+    eprintln!(
+        "{CARDS}-card batch (fsync'd journal): {:.2} s, {:.0} cards/min",
+        elapsed.as_secs_f64(),
+        CARDS as f64 / elapsed.as_secs_f64() * 60.0
+    );
+    eprintln!(
+        "runner's own cost per card: median {:.3} ms, p90 {:.3} ms, max {:.3} ms",
+        percentile(&own, 0.5),
+        percentile(&own, 0.9),
+        percentile(&own, 1.0)
+    );
+    eprintln!(
+        "simulated card's work per card: median {:.3} ms",
+        percentile(&in_card, 0.5)
+    );
+
+    let mut text = String::from("name: big\nsteps:\n");
+    for i in 0..500 {
+        text.push_str(&format!(
+            "  - name: step {i}\n    apdu: 00 D6 00 00 02 ${{a}} {:02X}\n    expect: [9000, 63CX]\n",
+            i % 256
+        ));
+    }
+    let vars = [("a".to_string(), "01".to_string())];
+    let fastest = (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            let loaded = profile::load_str("big.yaml", &text, dir.path(), &vars, &[]);
+            assert_eq!(loaded.expect("valid").steps.len(), 500);
+            started.elapsed()
+        })
+        .min()
+        .unwrap_or_default();
+    eprintln!(
+        "validating a 500-step profile: {:.2} ms (fastest of 5)",
+        fastest.as_secs_f64() * 1e3
+    );
+}

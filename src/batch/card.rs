@@ -1,0 +1,228 @@
+//! One presented card: check its kind, read its UID, decide (skip, resume, new row), journal
+//! `begin`, run the profile, journal `end`, report.
+//!
+//! Nothing is written to a card before its `begin` is on disk; a card of the wrong kind or
+//! without an identity gets no command beyond GET DATA (`FF CA`), and no row. Deciding and
+//! writing `begin` happen under the book's lock, so the ledger and the journal never
+//! disagree about who has which row. The loop around this is `worker.rs`.
+
+use super::identify::{check_kind, read_uid};
+use super::journal::Journal;
+use super::ledger::{Decision, Full};
+use super::record::{Begin, End, Record, Verdict};
+use super::report::{CardReport, StepReport};
+use super::worker::{Shared, lock, stop_for};
+use super::{Error, Stop, time};
+use crate::apdu::hex;
+use crate::profile::{self, Environment, FailureKind, Inputs, OnError, Outcome, Profile};
+use crate::reader::guard::Guarded;
+use crate::reader::{Card, Reader};
+
+/// A card as far as it has been identified.
+struct Presented {
+    reader: String,
+    atr: Vec<u8>,
+    uid: Option<Vec<u8>>,
+    identity: Option<String>,
+}
+
+impl Presented {
+    fn report(&self, verdict: Verdict, message: Option<String>) -> CardReport {
+        CardReport {
+            time: time::now(),
+            reader: self.reader.clone(),
+            uid: self.uid.as_deref().map(hex::format_compact),
+            identity: self.identity.clone(),
+            atr: hex::format_compact(&self.atr),
+            seq: None,
+            row: None,
+            verdict,
+            resumed: false,
+            step: None,
+            sw: None,
+            message,
+            steps: Vec::new(),
+            micros: 0,
+        }
+    }
+}
+
+/// Handles one presented card; returns why the worker must stop, if it must.
+pub(super) fn one_card(
+    shared: &Shared<'_>,
+    profile: &Profile,
+    env: &Environment,
+    reader: &mut dyn Reader,
+    card: Box<dyn Card>,
+) -> Result<Option<Stop>, Error> {
+    let config = shared.config;
+    let mut presented = Presented {
+        reader: reader.name().to_string(),
+        atr: card.atr().to_vec(),
+        uid: None,
+        // A simulated card's name costs no command, so even a rejected card shows it.
+        identity: reader.card_identity(),
+    };
+    // Every command of the batch, identification included, goes through the guard.
+    let guarded = Guarded::new(card, config.armed).only(profile.guard_operations());
+    let mut card: Box<dyn Card> = Box::new(guarded);
+    if let Err(why) = check_kind(profile.card, &presented.atr) {
+        shared.report(&presented.report(Verdict::Skipped, Some(why)), false);
+        return Ok(None);
+    }
+    match read_uid(card.as_mut()) {
+        Ok(uid) => presented.uid = uid,
+        Err(e) => {
+            let message = format!("could not read the UID: {e}");
+            shared.report(&presented.report(Verdict::Skipped, Some(message)), false);
+            return Ok(None);
+        }
+    }
+    if let Some(uid) = &presented.uid {
+        presented.identity = Some(hex::format_compact(uid));
+    }
+    let Some(identity) = presented.identity.clone() else {
+        let message = "the card has no UID (GET DATA `FF CA` gave none), and a batch tells cards apart by UID: without one it cannot make sure the card is not issued twice".to_string();
+        shared.report(&presented.report(Verdict::Skipped, Some(message)), false);
+        return Ok(None);
+    };
+    shared.progress.working(&presented.reader, &identity);
+
+    // Decide and journal `begin` under one lock: no other reader can take the same row.
+    let (begin, resumed) = {
+        let mut book = lock(&shared.book);
+        let (seq, row, resumed) = match book.ledger.decide(&identity) {
+            Decision::Issued(why) => {
+                drop(book);
+                shared.report(&presented.report(Verdict::Skipped, Some(why)), true);
+                return Ok(None);
+            }
+            Decision::Skip(why) => {
+                drop(book);
+                shared.report(&presented.report(Verdict::Skipped, Some(why)), false);
+                return Ok(None);
+            }
+            Decision::Resume { seq, row } => (seq, row, true),
+            Decision::New => match book.ledger.allocate(shared.rows(), config.count) {
+                Ok((seq, row)) => (seq, row, false),
+                Err(full) => {
+                    let exhausted = book.ledger.exhausted(shared.rows(), config.count).is_some();
+                    drop(book);
+                    if exhausted || full == Full::Count {
+                        return Ok(Some(stop_for(full)));
+                    }
+                    let message = "no data row is left for a new card (interrupted cards can still be finished)".to_string();
+                    shared.report(&presented.report(Verdict::Skipped, Some(message)), false);
+                    return Ok(None);
+                }
+            },
+        };
+        let begin = Begin {
+            time: time::now(),
+            seq,
+            row,
+            uid: presented.uid.as_deref().map(hex::format_compact),
+            identity: identity.clone(),
+            reader: presented.reader.clone(),
+            atr: hex::format_compact(&presented.atr),
+        };
+        book.journal.append(&Record::Begin(begin.clone()))?;
+        book.ledger
+            .begin(&begin)
+            .map_err(|e| journal_bug(&book.journal, e.0))?;
+        book.ledger.set_in_flight(&identity, true);
+        (begin, resumed)
+    };
+
+    let data = match (&config.data, begin.row) {
+        (Some(data), Some(row)) => data.row(row),
+        _ => Vec::new(),
+    };
+    let inputs = Inputs {
+        data: &data,
+        secrets: &shared.secrets,
+        uid: presented.uid.clone(),
+        atr: presented.atr.clone(),
+        row: begin.row,
+        seq: begin.seq,
+    };
+    let (_card, outcome) = profile::run(profile, card, &inputs, env);
+    let end = end_record(&begin, &outcome);
+    let verdict = end.verdict;
+    let stop = {
+        let mut book = lock(&shared.book);
+        book.journal.append(&Record::End(end.clone()))?;
+        book.ledger
+            .end(&end)
+            .map_err(|e| journal_bug(&book.journal, e.0))?;
+        book.ledger.set_in_flight(&identity, false);
+        match verdict {
+            Verdict::Ok => book.consecutive_failures = 0,
+            Verdict::Failed => book.consecutive_failures += 1,
+            Verdict::Interrupted | Verdict::Skipped => {}
+        }
+        let failures = book.consecutive_failures;
+        if verdict == Verdict::Failed && profile.on_error == OnError::Abort {
+            Some(Stop::Abort)
+        } else if config.max_failures > 0 && failures >= config.max_failures {
+            Some(Stop::MaxFailures(failures))
+        } else if outcome
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.kind == FailureKind::Interrupted)
+        {
+            Some(Stop::Interrupted)
+        } else {
+            None
+        }
+    };
+    let mut report = presented.report(verdict, end.message.clone());
+    report.seq = Some(begin.seq);
+    report.row = begin.row;
+    report.resumed = resumed;
+    report.step = end.step;
+    report.sw = end.sw;
+    report.micros = outcome.micros;
+    report.steps = outcome
+        .steps
+        .iter()
+        .map(|s| StepReport {
+            name: s.name.clone(),
+            sw: s.sw.map(|sw| sw.to_string()),
+            micros: s.micros,
+        })
+        .collect();
+    shared.report(&report, true);
+    Ok(stop)
+}
+
+fn end_record(begin: &Begin, outcome: &Outcome) -> End {
+    let failure = outcome.failure.as_ref();
+    let verdict = match failure.map(|f| f.kind) {
+        None => Verdict::Ok,
+        Some(FailureKind::Failed | FailureKind::Refused) => Verdict::Failed,
+        // A card pulled mid-run keeps its row and is resumed when presented again.
+        Some(FailureKind::Transport | FailureKind::Interrupted) => Verdict::Interrupted,
+    };
+    End {
+        time: time::now(),
+        seq: begin.seq,
+        row: begin.row,
+        uid: begin.uid.clone(),
+        identity: begin.identity.clone(),
+        reader: begin.reader.clone(),
+        verdict,
+        step: failure.map(|f| f.step.clone()),
+        sw: failure.and_then(|f| f.sw).map(|sw| sw.to_string()),
+        message: failure.map(ToString::to_string),
+        micros: outcome.micros,
+    }
+}
+
+fn journal_bug(journal: &Journal, message: String) -> Error {
+    Error::Journal(super::JournalError::Corrupt {
+        path: journal.path().to_path_buf(),
+        line: 0,
+        message: format!("internal inconsistency: {message}"),
+    })
+}

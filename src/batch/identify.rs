@@ -1,0 +1,97 @@
+//! Telling a presented card apart before anything is written to it: its kind (from the
+//! ATR) and its UID (`FF CA 00 00 00`, PC/SC Part 3 GET DATA).
+//!
+//! A card of another kind than the profile's `card:` is rejected on its ATR alone, before
+//! any command. The kind is read from the PC/SC Part 3 storage-card ATR (protocols.md
+//! §2.3): its card name says MIFARE Classic 1K/4K, Ultralight, Plus SL1. Any other ATR is
+//! taken as an ISO 7816-4 card (contact, or ISO 14443-4 contactless), which is also what a
+//! MIFARE Plus in SL0 or SL3 looks like. This file sends nothing but GET DATA.
+
+use crate::apdu::{Command, hex};
+use crate::profile::CardKind;
+use crate::reader::{Card, Error};
+
+/// PC/SC Part 3 storage-card ATR up to the card name (protocols.md §2.3).
+const STORAGE_PREFIX: [u8; 12] = [
+    0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06,
+];
+
+/// The card name of a storage-card ATR; `None` for any other ATR.
+fn storage_name(atr: &[u8]) -> Option<u16> {
+    (atr.len() >= 15 && atr[..12] == STORAGE_PREFIX).then(|| u16::from_be_bytes([atr[13], atr[14]]))
+}
+
+/// What the ATR says the card is, in words.
+fn describe(atr: &[u8]) -> String {
+    match storage_name(atr) {
+        Some(0x0001) => "a MIFARE Classic 1K".to_string(),
+        Some(0x0002) => "a MIFARE Classic 4K".to_string(),
+        Some(0x0003) => "a MIFARE Ultralight".to_string(),
+        Some(0x0036) => "a MIFARE Plus 2K in SL1".to_string(),
+        Some(0x0037) => "a MIFARE Plus 4K in SL1".to_string(),
+        Some(name) => format!("a storage card with PC/SC card name {name:04X}"),
+        None => "an ISO 7816 card".to_string(),
+    }
+}
+
+/// Checks that a card with `atr` is of the profile's `kind`; the error says what it is.
+pub fn check_kind(kind: CardKind, atr: &[u8]) -> Result<(), String> {
+    let name = storage_name(atr);
+    let fits = match kind {
+        CardKind::Any => true,
+        CardKind::Iso7816 => name.is_none(),
+        CardKind::Classic1k => name == Some(0x0001),
+        CardKind::Classic4k => name == Some(0x0002),
+        CardKind::Ultralight => name == Some(0x0003),
+        CardKind::Plus2k => matches!(name, None | Some(0x0036)),
+        CardKind::Plus4k => matches!(name, None | Some(0x0037)),
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(format!(
+            "not a `{kind}` card: its ATR {} is {}",
+            hex::format_compact(atr),
+            describe(atr)
+        ))
+    }
+}
+
+/// The card's UID by GET DATA, or `None` when the card or reader gives none (a contact
+/// card answers `6Exx`/`6Dxx` or `6A81`). Only a transport failure is an error.
+pub fn read_uid(card: &mut dyn Card) -> Result<Option<Vec<u8>>, Error> {
+    let command = Command::new(0xFF, 0xCA, 0x00, 0x00).with_le(256);
+    let response = card.exchange(&command)?;
+    Ok((response.sw.is_ok() && !response.data.is_empty()).then_some(response.data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn storage_atr(name: u16) -> Vec<u8> {
+        let mut atr = STORAGE_PREFIX.to_vec();
+        atr.extend([0x03, (name >> 8) as u8, name as u8, 0, 0, 0, 0, 0x6A]);
+        atr
+    }
+
+    #[test]
+    fn kinds_are_read_from_the_atr() {
+        let iso = [
+            0x3B, 0x0A, 0x80, 0x68, b'A', b'P', b'D', b'U', b'-', b'R', b'U', b'N',
+        ];
+        assert!(check_kind(CardKind::Iso7816, &iso).is_ok());
+        assert!(check_kind(CardKind::Any, &iso).is_ok());
+        assert!(check_kind(CardKind::Plus2k, &iso).is_ok());
+        assert_eq!(
+            check_kind(CardKind::Ultralight, &iso).unwrap_err(),
+            "not a `ultralight` card: its ATR 3B0A8068415044552D52554E is an ISO 7816 card"
+        );
+        assert!(check_kind(CardKind::Classic1k, &storage_atr(1)).is_ok());
+        assert!(check_kind(CardKind::Classic4k, &storage_atr(1)).is_err());
+        assert!(check_kind(CardKind::Ultralight, &storage_atr(3)).is_ok());
+        assert!(check_kind(CardKind::Plus4k, &storage_atr(0x37)).is_ok());
+        let err = check_kind(CardKind::Iso7816, &storage_atr(2)).unwrap_err();
+        assert!(err.ends_with("is a MIFARE Classic 4K"), "{err}");
+    }
+}

@@ -1,0 +1,194 @@
+//! One reader's loop: wait for a card, identify it, journal `begin`, run, journal `end`,
+//! wait for its removal; until the batch has to end.
+//!
+//! Workers share the journal and the ledger behind one lock ([`Book`]): deciding what a
+//! card gets and writing its `begin` happen under that lock, so two readers never take the
+//! same row, and the row a card runs with is on disk before its first APDU. The profile
+//! runs outside the lock. Each worker loads its own copy of the profile, because compiled
+//! scripts cannot cross threads, and checks that it is the profile the journal belongs to.
+//!
+//! Waits poll in short slices so Ctrl-C and the other workers' stop are seen quickly. What
+//! happens to one presented card is `card.rs`.
+
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use super::journal::Journal;
+use super::ledger::{Full, Ledger};
+use super::progress::Progress;
+use super::record::Verdict;
+use super::report::{CardReport, Report};
+use super::{Config, Error, Opener, Stop};
+use crate::profile::{self, Environment};
+use crate::reader::Error as ReaderError;
+use crate::reader::trace::Redactor;
+use crate::script::Settings;
+use crate::secret::Secret;
+
+/// How long one wait for a card event lasts before the stop flags are looked at again.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The journal and what it says, behind one lock.
+pub(super) struct Book {
+    pub journal: Journal,
+    pub ledger: Ledger,
+    /// Failed cards in a row, in this run.
+    pub consecutive_failures: u32,
+}
+
+/// Why the workers ended, gathered from all of them.
+#[derive(Default)]
+pub(super) struct Ending {
+    pub stop: Option<Stop>,
+    pub fatal: Option<Error>,
+    /// Skipped cards other than those done before.
+    pub rejected: u64,
+}
+
+/// What every worker shares.
+pub(super) struct Shared<'a> {
+    pub config: &'a Config,
+    pub expected_hash: String,
+    pub book: Mutex<Book>,
+    pub report: Option<Mutex<Report>>,
+    pub progress: Arc<Progress>,
+    pub secrets: Vec<(String, Secret)>,
+    pub redactor: Redactor,
+    pub interrupt: Arc<AtomicBool>,
+    /// Set when every worker must stop (Ctrl-C, too many failures, a fatal error).
+    pub stop: AtomicBool,
+    pub outcome: Mutex<Ending>,
+}
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared<'_> {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.interrupt.load(Ordering::Relaxed)
+    }
+
+    /// Ends this worker for `stop`; a reason that concerns every worker stops them all.
+    fn end(&self, stop: Stop, fatal: Option<Error>) {
+        let everyone = !matches!(stop, Stop::Count | Stop::DataEnd | Stop::StreamEnd);
+        let mut ending = lock(&self.outcome);
+        let replace = match ending.stop {
+            None => true,
+            Some(Stop::Count | Stop::DataEnd | Stop::StreamEnd) => everyone,
+            Some(_) => false,
+        };
+        if replace {
+            ending.stop = Some(stop);
+        }
+        if fatal.is_some() && ending.fatal.is_none() {
+            ending.fatal = fatal;
+        }
+        if everyone {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) fn rows(&self) -> Option<u64> {
+        self.config.data.as_ref().map(|d| d.len())
+    }
+
+    pub(super) fn report(&self, card: &CardReport, benign: bool) {
+        if card.verdict == Verdict::Skipped && !benign {
+            lock(&self.outcome).rejected += 1;
+        }
+        self.progress.card(card);
+        if let Some(report) = &self.report {
+            if let Err(e) = lock(report).write(card) {
+                self.progress
+                    .note(&format!("warning: cannot write the report: {e}"));
+            }
+        }
+    }
+}
+
+/// The per-reader loop.
+pub(super) fn work(shared: &Shared<'_>, opener: Opener) {
+    if let Err(e) = work_inner(shared, opener) {
+        shared.end(Stop::Fatal, Some(e));
+    }
+}
+
+fn work_inner(shared: &Shared<'_>, opener: Opener) -> Result<(), Error> {
+    let config = shared.config;
+    let profile = profile::load(&config.profile, &config.vars, &columns(config))?;
+    if profile.hash() != shared.expected_hash {
+        return Err(Error::ProfileChanged {
+            path: config.profile.clone(),
+        });
+    }
+    let mut reader = opener()?;
+    let progress = shared.progress.clone();
+    let env = Environment {
+        settings: Settings {
+            armed: config.armed,
+            rules: config.rules,
+        },
+        redactor: shared.redactor.clone(),
+        output: Rc::new(move |line: &str| progress.output(line)),
+        interrupt: shared.interrupt.clone(),
+    };
+    loop {
+        if shared.interrupt.load(Ordering::Relaxed) {
+            shared.end(Stop::Interrupted, None);
+            return Ok(());
+        }
+        if shared.stopping() {
+            return Ok(());
+        }
+        let exhausted = lock(&shared.book)
+            .ledger
+            .exhausted(shared.rows(), config.count);
+        if let Some(full) = exhausted {
+            shared.end(stop_for(full), None);
+            return Ok(());
+        }
+        shared.progress.waiting(reader.name());
+        let card = match reader.next_card(Some(POLL))? {
+            Some(card) => card,
+            None if reader.is_finite() => {
+                shared.end(Stop::StreamEnd, None);
+                return Ok(());
+            }
+            None => continue,
+        };
+        let next = super::card::one_card(shared, &profile, &env, reader.as_mut(), card)?;
+        if let Some(stop) = next {
+            shared.end(stop, None);
+            return Ok(());
+        }
+        // Removal is awaited even after Ctrl-C was pressed, unless it was pressed now.
+        loop {
+            if shared.stopping() {
+                break;
+            }
+            match reader.wait_removed(Some(POLL)) {
+                Ok(()) => break,
+                Err(ReaderError::Timeout { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+pub(super) fn stop_for(full: Full) -> Stop {
+    match full {
+        Full::Count => Stop::Count,
+        Full::Data => Stop::DataEnd,
+    }
+}
+
+fn columns(config: &Config) -> Vec<String> {
+    config
+        .data
+        .as_ref()
+        .map(|d| d.columns.clone())
+        .unwrap_or_default()
+}

@@ -1,0 +1,234 @@
+//! `apdu-run batch PROFILE.yaml`: the production batch from the command line.
+//!
+//! Everything the user gave is validated before any reader is opened: the arguments, the
+//! data file, the profile (with the data's columns as known names), the data values a step
+//! sends as hex, the secrets, and the journal (another profile's journal is refused). Then
+//! one worker per reader runs in `crate::batch`, and this file prints the summary and
+//! picks the exit code: 0 when every card was issued, 1 otherwise, 130 on Ctrl-C.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::anyhow;
+use clap::Args;
+
+use super::run::{invalid, parse_var};
+use super::{Exit, Failure};
+use crate::batch::{self, Config, DataSet, Error, JournalError, Opener, Stop, Summary};
+use crate::profile;
+use crate::reader::pcsc::{PcscReader, Protocol};
+use crate::reader::{Exchange, Reader};
+use crate::sim::{self, SimReader};
+
+/// Options of `batch`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// The YAML profile every card goes through.
+    #[arg(value_name = "PROFILE.yaml")]
+    pub profile: PathBuf,
+
+    /// CSV data, one row per card; the header names the columns (`${column}`).
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: Option<PathBuf>,
+
+    /// End once the journal holds N finished cards (this run and earlier ones); with
+    /// --sim, the simulated stream has N cards.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// The journal (default: PROFILE-STEM.journal.jsonl in the working directory).
+    #[arg(long, value_name = "PATH")]
+    pub journal: Option<PathBuf>,
+
+    /// Write one JSON line per card presented to PATH (appended to).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+
+    /// PC/SC reader, by name substring or index (repeatable: one worker per reader).
+    #[arg(long = "reader", value_name = "PATTERN")]
+    pub readers: Vec<String>,
+
+    /// Present a stream of fresh simulated cards of this kind (iso7816, iso7816-t0).
+    #[arg(long, value_name = "KIND", conflicts_with = "readers")]
+    pub sim: Option<String>,
+
+    /// Run this many simulated readers in parallel, sharing one stream of cards.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "sim")]
+    pub sim_readers: usize,
+
+    /// PC/SC protocol to connect with: any, t0 or t1.
+    #[arg(long, value_name = "PROTOCOL", default_value = "any")]
+    pub protocol: String,
+
+    /// Stop after N consecutive failed cards (0: never).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_failures: u32,
+
+    /// Allow the irreversible operations the profile lists in `irreversible:`.
+    #[arg(long)]
+    pub arm_irreversible: bool,
+
+    /// Do not follow 61xx with GET RESPONSE nor 6Cxx with a resend.
+    #[arg(long)]
+    pub no_auto_response: bool,
+
+    /// Define a variable NAME (repeatable); overrides the profile's `vars`.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+}
+
+/// The default journal: the profile's file stem + `.journal.jsonl`, in the working directory.
+fn default_journal(profile: &Path) -> PathBuf {
+    let stem = profile
+        .file_stem()
+        .map_or_else(|| "batch".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from(format!("{stem}.journal.jsonl"))
+}
+
+fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure> {
+    if let Some(kind) = &args.sim {
+        let kind: sim::Kind = kind.parse().map_err(invalid)?;
+        if args.sim_readers == 0 {
+            return Err(invalid(anyhow!("--sim-readers must be at least 1")));
+        }
+        let n = args.sim_readers;
+        return Ok((0..n)
+            .map(|i| -> Opener {
+                Box::new(move || Ok(Box::new(SimReader::new(kind, i, n, count)) as Box<dyn Reader>))
+            })
+            .collect());
+    }
+    let protocol: Protocol = args.protocol.parse().map_err(invalid)?;
+    if let Some((i, pattern)) = args
+        .readers
+        .iter()
+        .enumerate()
+        .find(|(i, p)| args.readers[..*i].contains(p))
+    {
+        return Err(invalid(anyhow!(
+            "--reader `{pattern}` is given twice (option {}): one worker per reader",
+            i + 1
+        )));
+    }
+    let patterns = if args.readers.is_empty() {
+        vec![String::new()]
+    } else {
+        args.readers.clone()
+    };
+    Ok(patterns
+        .into_iter()
+        .map(|pattern| -> Opener {
+            Box::new(move || Ok(Box::new(PcscReader::open(&pattern, protocol)?) as Box<dyn Reader>))
+        })
+        .collect())
+}
+
+/// `apdu-run batch PROFILE.yaml …`.
+pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
+    let vars = args
+        .vars
+        .iter()
+        .map(|v| parse_var(v))
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.sim.is_some() && args.count.is_none() && args.data.is_none() {
+        return Err(invalid(anyhow!(
+            "--sim needs --count or --data: a simulated stream of cards must end"
+        )));
+    }
+    let openers = openers(&args, args.count)?;
+    let data = args
+        .data
+        .as_deref()
+        .map(DataSet::load)
+        .transpose()
+        .map_err(invalid)?;
+    let columns = data.as_ref().map(|d| d.columns.clone()).unwrap_or_default();
+    let profile = profile::load(&args.profile, &vars, &columns).map_err(invalid)?;
+    if let Some(data) = &data {
+        data.check_hex(batch::apdu_columns(&profile, data))
+            .map_err(invalid)?;
+        if let Some((name, _)) = profile.secrets.iter().find(|(n, _)| columns.contains(n)) {
+            return Err(invalid(anyhow!(
+                "{}: column `{name}` has the name of a secret of the profile",
+                data.path.display()
+            )));
+        }
+    }
+    let config = Config {
+        journal: args
+            .journal
+            .clone()
+            .unwrap_or_else(|| default_journal(&args.profile)),
+        profile: args.profile.clone(),
+        vars,
+        data,
+        count: args.count,
+        report: args.report.clone(),
+        max_failures: args.max_failures,
+        armed: args.arm_irreversible,
+        rules: if args.no_auto_response {
+            Exchange::RAW
+        } else {
+            Exchange::AUTO
+        },
+    };
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    // One handler per process; failing to install one only loses Ctrl-C handling.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+
+    let summary = batch::run(&config, &profile, openers, interrupt).map_err(setup_failure)?;
+    print_summary(&summary);
+    if let Some(fatal) = summary.fatal {
+        let exit = match fatal {
+            Error::Reader(_) => Exit::Transport,
+            Error::Profile(_) | Error::ProfileChanged { .. } => Exit::Invalid,
+            _ => Exit::Failed,
+        };
+        return Err(Failure::new(exit, fatal));
+    }
+    Ok(match summary.stop {
+        Stop::Interrupted => Exit::Interrupted,
+        _ if summary.all_ok() => Exit::Ok,
+        _ => Exit::Failed,
+    })
+}
+
+fn setup_failure(error: Error) -> Failure {
+    let exit = match &error {
+        Error::Journal(JournalError::Io { .. }) => Exit::Failed,
+        Error::Reader(_) => Exit::Transport,
+        _ => Exit::Invalid,
+    };
+    Failure::new(exit, error)
+}
+
+fn print_summary(summary: &Summary) {
+    let why = match summary.stop {
+        Stop::Count => "the journal holds --count finished cards".to_string(),
+        Stop::DataEnd => "every data row is used".to_string(),
+        Stop::StreamEnd => "every simulated card was presented".to_string(),
+        Stop::MaxFailures(n) => format!("{n} cards failed in a row (--max-failures)"),
+        Stop::Abort => "a card failed and the profile says `on-error: abort`".to_string(),
+        Stop::Interrupted => "interrupted".to_string(),
+        Stop::Fatal => "a reader or the journal failed".to_string(),
+    };
+    let t = summary.tally;
+    let secs = summary.elapsed.as_secs_f64();
+    let done = t.ok + t.failed;
+    let rate = if secs > 0.0 {
+        done as f64 / secs * 60.0
+    } else {
+        0.0
+    };
+    println!(
+        "batch ended: {why}\n{} ok, {} failed, {} interrupted, {} skipped in {secs:.2} s ({rate:.0} cards/min); journal `{}` holds {} finished cards",
+        t.ok,
+        t.failed,
+        t.interrupted,
+        t.skipped,
+        summary.journal.display(),
+        summary.finished
+    );
+}

@@ -1,0 +1,146 @@
+//! `run PROFILE.yaml` and `check PROFILE.yaml`: one card through a profile, or validation
+//! only.
+//!
+//! The order is `run`'s: the profile is validated completely and its secrets loaded before
+//! a reader is opened, so a bad profile exits 2 with `file:line:column: message` and sends
+//! nothing. The card is identified like in a batch (`${uid}` from GET DATA when the card
+//! has one), `${seq}` is 1 and `${row}` has no value. Batches live in `cli/batch.rs`.
+
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, anyhow};
+
+use super::args::RunArgs;
+use super::run::{Connected, connect, invalid, parse_var, source};
+use super::{Exit, Failure, trace_out};
+use crate::apdu::hex;
+use crate::batch::identify::read_uid;
+use crate::batch::{DataSet, apdu_columns, load_secrets};
+use crate::profile::{self, Environment, FailureKind, Inputs};
+use crate::reader::guard::Guarded;
+use crate::reader::trace::{Redactor, Traced};
+use crate::reader::{Card, Exchange};
+use crate::script::Settings;
+
+/// Whether `file` is a YAML profile (by its extension).
+pub fn is_profile(file: &Path) -> bool {
+    matches!(
+        file.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+fn vars_of(texts: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    texts.iter().map(|v| parse_var(v)).collect()
+}
+
+/// `apdu-run check PROFILE.yaml [--data FILE.csv] [--var NAME=VALUE]…`.
+pub fn check(file: &Path, data: Option<&Path>, vars: &[String]) -> Result<Exit, Failure> {
+    let vars = vars_of(vars)?;
+    let data = data.map(DataSet::load).transpose().map_err(invalid)?;
+    let columns = data.as_ref().map(|d| d.columns.clone()).unwrap_or_default();
+    let profile = profile::load(file, &vars, &columns).map_err(invalid)?;
+    if let Some(data) = &data {
+        data.check_hex(apdu_columns(&profile, data))
+            .map_err(invalid)?;
+    }
+    println!(
+        "{}: ok ({} steps, hash {})",
+        file.display(),
+        profile.steps.len(),
+        profile.hash()
+    );
+    Ok(Exit::Ok)
+}
+
+/// `apdu-run run PROFILE.yaml`: the profile once, on one card.
+pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
+    let vars = vars_of(&args.vars)?;
+    let source = source(&args.card)?;
+    let profile = profile::load(file, &vars, &[]).map_err(invalid)?;
+    let secrets = load_secrets(&profile).map_err(invalid)?;
+    let redactor = Redactor::default();
+    for (_, secret) in &secrets {
+        redactor.add(secret.expose());
+    }
+    let sink = trace_out::sink(args.trace, args.trace_file.as_deref())
+        .with_context(|| "cannot create the trace file")
+        .map_err(invalid)?;
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+
+    let Connected { card, simulator } = connect(source)?;
+    let atr = card.atr().to_vec();
+    let card: Box<dyn Card> = match sink {
+        Some(sink) => Box::new(Traced::new(card, sink, redactor.clone(), args.show_secrets)),
+        None => card,
+    };
+    // Armed or not, only the kinds the profile lists in `irreversible:` may pass.
+    let guarded = Guarded::new(card, args.arm_irreversible).only(profile.guard_operations());
+    let mut card: Box<dyn Card> = Box::new(guarded);
+    let uid = read_uid(card.as_mut()).map_err(|e| Failure::new(Exit::Transport, e))?;
+    let inputs = Inputs {
+        data: &[],
+        secrets: &secrets,
+        uid,
+        atr,
+        row: None,
+        seq: 1,
+    };
+    let env = Environment {
+        settings: Settings {
+            armed: args.arm_irreversible,
+            rules: if args.no_auto_response {
+                Exchange::RAW
+            } else {
+                Exchange::AUTO
+            },
+        },
+        redactor,
+        output: Rc::new(|line: &str| println!("{line}")),
+        interrupt,
+    };
+    let (_card, outcome) = profile::run(&profile, card, &inputs, &env);
+    for step in &outcome.steps {
+        let sw = step.sw.map_or("    ".to_string(), |sw| sw.to_string());
+        println!(
+            "{sw}  {:>8.2} ms  {}",
+            step.micros as f64 / 1000.0,
+            step.name
+        );
+    }
+    if let Some((simulator, Some(path))) = &simulator {
+        simulator.save(path).map_err(|e| {
+            Failure::new(
+                Exit::Failed,
+                anyhow!(e).context("cannot save the simulated card"),
+            )
+        })?;
+    }
+    match &outcome.failure {
+        None => {
+            let uid = inputs.uid.as_deref().map(hex::format_compact);
+            let uid = uid.map(|u| format!(", UID {u}")).unwrap_or_default();
+            println!(
+                "ok: {} steps in {:.2} ms{uid}",
+                outcome.steps.len(),
+                outcome.micros as f64 / 1000.0
+            );
+            Ok(Exit::Ok)
+        }
+        Some(failure) => {
+            let exit = match failure.kind {
+                FailureKind::Failed => Exit::Failed,
+                FailureKind::Refused => Exit::Refused,
+                FailureKind::Transport => Exit::Transport,
+                FailureKind::Interrupted => Exit::Interrupted,
+            };
+            let origin = &profile.steps[failure.index].origin;
+            Err(Failure::new(exit, anyhow!("{origin}: {failure}")))
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Profiles through the binary: located validation errors, `check`, `run` once, the
+//! shipped profiles.
+
+use std::path::Path;
+
+use super::{Dir, PROFILE, check_journal, read_lines};
+
+#[test]
+fn bad_profiles_exit_2_with_their_position_and_touch_nothing() {
+    let cases = [
+        ("name: t\nstepz: []\n", "p.yaml:2:1: unknown field `stepz`"),
+        (
+            "name: t\nsteps:\n  - apdu: 00 A4 0G\n",
+            "p.yaml:3:18: bad hex in `apdu`: `G` is not a hex digit",
+        ),
+        (
+            "name: t\nsteps:\n  - apdu: 00 D6 00 00 01 ${nope}\n",
+            "p.yaml:3:26: unknown variable `nope` in `${nope}`",
+        ),
+        (
+            "name: t\ninclude: [missing.yaml]\n",
+            "p.yaml:2:11: cannot read included profile",
+        ),
+        (
+            "name: t\ninclude: [c.yaml]\n",
+            "c.yaml:2:11: include cycle: `p.yaml` -> `c.yaml` -> `p.yaml`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let dir = Dir::new();
+        dir.write("c.yaml", "name: c\ninclude: [p.yaml]\n");
+        let profile = dir.write("p.yaml", text);
+        let data = dir.data(3);
+        let trace = dir.path("trace.jsonl").to_str().unwrap().to_string();
+        for args in [
+            vec!["batch", "--sim", "iso7816", "--data", &data, &profile],
+            vec!["run", "--sim", "iso7816", "--trace-file", &trace, &profile],
+            vec!["check", &profile],
+        ] {
+            let r = dir.run(&args);
+            assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+            let message = r
+                .stderr
+                .replace(&format!("{}/", dir.dir.path().display()), "");
+            assert!(
+                message.starts_with(&format!("error: {expected}")),
+                "{args:?}: {message}"
+            );
+            assert_eq!(r.stdout, "", "{args:?}");
+        }
+        assert!(
+            !dir.path("p.journal.jsonl").exists(),
+            "a journal was created"
+        );
+        let sent = std::fs::read_to_string(&trace).unwrap_or_default();
+        assert_eq!(sent, "", "something was sent to the card");
+    }
+}
+
+#[test]
+fn check_and_run_a_profile_once() {
+    let dir = Dir::new();
+    let profile = dir.write("t.yaml", PROFILE);
+    let r = dir.run(&["check", &profile]);
+    assert_eq!(r.code, 2, "serial is only known with data: {}", r.stderr);
+    let data = dir.data(2);
+    let r = dir.run(&["check", "--data", &data, &profile]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(": ok (5 steps, hash "), "{}", r.stdout);
+    let r = dir.run(&[
+        "run",
+        "--sim",
+        "iso7816",
+        "--var",
+        "serial=CAFEBABE",
+        &profile,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("9000"), "{}", r.stdout);
+    assert!(r.stdout.contains("ok: 5 steps in"), "{}", r.stdout);
+    // The read-back check fails when the serial is not what the script expects.
+    let r = dir.run(&[
+        "run",
+        "--sim",
+        "iso7816",
+        "--var",
+        "serial=cafebabe",
+        &profile,
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let prefix = format!("{}/", dir.dir.path().display());
+    assert_eq!(
+        r.stderr.replace(&prefix, ""),
+        "error: t.yaml:15: step 5 `spin`: script threw: read back CAFEBABE (t.yaml:20)\n"
+    );
+}
+
+/// The simulator kind for a profile's `card:` (the names are the same).
+fn sim_kind(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix("card:"))
+        .map(|kind| kind.trim().to_string())
+        .expect("shipped profiles name their card")
+}
+
+#[test]
+fn every_shipped_profile_runs_against_the_simulator_with_its_data() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    let mut ran = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let profile = entry.unwrap().path();
+        if profile.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&profile).unwrap();
+        let data = profile.with_extension("csv");
+        let rows = std::fs::read_to_string(&data).unwrap().lines().count() - 1;
+        let dir = Dir::new();
+        let kind = sim_kind(&text);
+        let r = dir.run(&[
+            "batch",
+            "--sim",
+            &kind,
+            "--data",
+            data.to_str().unwrap(),
+            profile.to_str().unwrap(),
+        ]);
+        let name = profile.display();
+        assert_eq!(r.code, 0, "{name}: {}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains(&format!("{rows} ok, 0 failed")),
+            "{name}: {}",
+            r.stdout
+        );
+        let stem = profile.file_stem().unwrap().to_str().unwrap();
+        let journal = dir.path(&format!("{stem}.journal.jsonl"));
+        assert_eq!(check_journal(&read_lines(&journal)).ok_rows.len(), rows);
+        ran += 1;
+    }
+    assert!(ran >= 1, "no profile in profiles/");
+}
+
+#[test]
+fn the_iso7816_profile_runs_over_t0_and_keeps_its_pin_out_of_the_journal() {
+    let dir = Dir::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let profile = root.join("profiles/iso7816_perso.yaml");
+    let data = root.join("profiles/iso7816_perso.csv");
+    let r = dir.run(&[
+        "batch",
+        "--sim",
+        "iso7816-t0",
+        "--data",
+        data.to_str().unwrap(),
+        profile.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("5 ok, 0 failed"), "{}", r.stdout);
+    // Secrets never reach the journal: the PIN `1234` is 31323334.
+    let text = std::fs::read_to_string(dir.path("iso7816_perso.journal.jsonl")).unwrap();
+    assert!(!text.contains("31323334"));
+}
