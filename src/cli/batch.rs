@@ -155,6 +155,23 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
             )));
         }
     }
+    // A profile that declares irreversible steps would fail every card of an unarmed batch
+    // and use up a data row each time; refuse before the first card instead.
+    if !profile.irreversible.is_empty() && !args.arm_irreversible {
+        let kinds: Vec<&str> = profile
+            .irreversible
+            .iter()
+            .map(|&k| crate::profile::Vocabulary::name(k))
+            .collect();
+        return Err(Failure::new(
+            Exit::Refused,
+            anyhow!(
+                "{}: the profile does irreversible operations ({}); a batch runs them only with --arm-irreversible",
+                args.profile.display(),
+                kinds.join(", ")
+            ),
+        ));
+    }
     let config = Config {
         journal: args
             .journal

@@ -95,12 +95,27 @@ fn check_and_run_a_profile_once() {
     );
 }
 
-/// The simulator kind for a profile's `card:` (the names are the same).
-fn sim_kind(text: &str) -> String {
-    text.lines()
-        .find_map(|l| l.strip_prefix("card:"))
-        .map(|kind| kind.trim().to_string())
-        .expect("shipped profiles name their card")
+/// The `apdu-run batch …` command in a profile's header comment, as words, with paths under
+/// `profiles/` made absolute (the test runs in a scratch directory that holds the journal).
+fn documented_batch(text: &str, root: &Path) -> Vec<String> {
+    let line = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| {
+            l.trim_start_matches('#')
+                .trim()
+                .strip_prefix("apdu-run batch ")
+        })
+        .expect("shipped profiles document their batch command");
+    std::iter::once("batch".to_string())
+        .chain(
+            line.split_whitespace()
+                .map(|word| match word.strip_prefix("profiles/") {
+                    Some(rest) => root.join(rest).to_string_lossy().into_owned(),
+                    None => word.to_string(),
+                }),
+        )
+        .collect()
 }
 
 #[test]
@@ -113,31 +128,67 @@ fn every_shipped_profile_runs_against_the_simulator_with_its_data() {
             continue;
         }
         let text = std::fs::read_to_string(&profile).unwrap();
-        let data = profile.with_extension("csv");
+        let args = documented_batch(&text, &root);
+        assert!(
+            args.iter().any(|a| a == "--sim"),
+            "{}: the batch command must use --sim",
+            profile.display()
+        );
+        let value = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .map(|i| args[i + 1].clone())
+        };
+        let data = value("--data").expect("shipped profiles come with data");
         let rows = std::fs::read_to_string(&data).unwrap().lines().count() - 1;
+        let cards = value("--count").map_or(rows, |n| n.parse::<usize>().unwrap().min(rows));
         let dir = Dir::new();
-        let kind = sim_kind(&text);
-        let r = dir.run(&[
-            "batch",
-            "--sim",
-            &kind,
-            "--data",
-            data.to_str().unwrap(),
-            profile.to_str().unwrap(),
-        ]);
+        let words: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = dir.run(&words);
         let name = profile.display();
         assert_eq!(r.code, 0, "{name}: {}\n{}", r.stdout, r.stderr);
         assert!(
-            r.stdout.contains(&format!("{rows} ok, 0 failed")),
+            r.stdout.contains(&format!("{cards} ok, 0 failed")),
             "{name}: {}",
             r.stdout
         );
         let stem = profile.file_stem().unwrap().to_str().unwrap();
         let journal = dir.path(&format!("{stem}.journal.jsonl"));
-        assert_eq!(check_journal(&read_lines(&journal)).ok_rows.len(), rows);
+        assert_eq!(check_journal(&read_lines(&journal)).ok_rows.len(), cards);
         ran += 1;
     }
-    assert!(ran >= 1, "no profile in profiles/");
+    assert!(
+        ran >= 3,
+        "iso7816_perso, ultralight_ticket and classic_wallet are shipped"
+    );
+}
+
+#[test]
+fn an_unarmed_batch_of_an_irreversible_profile_refuses_before_the_first_card() {
+    let dir = Dir::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let profile = root.join("profiles/ultralight_ticket.yaml");
+    let data = root.join("profiles/tickets.csv");
+    let r = dir.run(&[
+        "batch",
+        "--sim",
+        "ultralight",
+        "--count",
+        "2",
+        "--data",
+        data.to_str().unwrap(),
+        profile.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("only with --arm-irreversible"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !dir.path("ultralight_ticket.journal.jsonl").exists(),
+        "no card was touched, no row used"
+    );
 }
 
 #[test]
