@@ -9,21 +9,12 @@
 
 use crate::apdu::{Command, hex};
 use crate::profile::CardKind;
+use crate::reader::atr::storage_card_name;
 use crate::reader::{Card, Error};
-
-/// PC/SC Part 3 storage-card ATR up to the card name (protocols.md §2.3).
-const STORAGE_PREFIX: [u8; 12] = [
-    0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06,
-];
-
-/// The card name of a storage-card ATR; `None` for any other ATR.
-fn storage_name(atr: &[u8]) -> Option<u16> {
-    (atr.len() >= 15 && atr[..12] == STORAGE_PREFIX).then(|| u16::from_be_bytes([atr[13], atr[14]]))
-}
 
 /// What the ATR says the card is, in words.
 fn describe(atr: &[u8]) -> String {
-    match storage_name(atr) {
+    match storage_card_name(atr) {
         Some(0x0001) => "a MIFARE Classic 1K".to_string(),
         Some(0x0002) => "a MIFARE Classic 4K".to_string(),
         Some(0x0003) => "a MIFARE Ultralight".to_string(),
@@ -36,7 +27,7 @@ fn describe(atr: &[u8]) -> String {
 
 /// Checks that a card with `atr` is of the profile's `kind`; the error says what it is.
 pub fn check_kind(kind: CardKind, atr: &[u8]) -> Result<(), String> {
-    let name = storage_name(atr);
+    let name = storage_card_name(atr);
     let fits = match kind {
         CardKind::Any => true,
         CardKind::Iso7816 => name.is_none(),
@@ -68,6 +59,7 @@ pub fn read_uid(card: &mut dyn Card) -> Result<Option<Vec<u8>>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reader::atr::STORAGE_PREFIX;
 
     fn storage_atr(name: u16) -> Vec<u8> {
         let mut atr = STORAGE_PREFIX.to_vec();

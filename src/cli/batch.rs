@@ -14,7 +14,7 @@ use anyhow::anyhow;
 use clap::Args;
 
 use super::run::{invalid, parse_var};
-use super::{Exit, Failure};
+use super::{Exit, Failure, outln};
 use crate::batch::{self, Config, DataSet, Error, JournalError, Opener, Stop, Summary};
 use crate::profile;
 use crate::reader::pcsc::{PcscReader, Protocol};
@@ -239,7 +239,7 @@ fn print_summary(summary: &Summary) {
     } else {
         0.0
     };
-    println!(
+    outln!(
         "batch ended: {why}\n{} ok, {} failed, {} interrupted, {} skipped in {secs:.2} s ({rate:.0} cards/min); journal `{}` holds {} finished cards",
         t.ok,
         t.failed,

@@ -39,18 +39,12 @@ pub enum Family {
 impl Family {
     /// Reads the family from a PC/SC Part 3 storage-card ATR (protocols.md §2.3).
     pub fn from_atr(atr: &[u8]) -> Family {
-        const PREFIX: [u8; 12] = [
-            0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06,
-        ];
-        if atr.len() < 15 || atr[..12] != PREFIX {
-            return Family::Other;
-        }
-        match u16::from_be_bytes([atr[13], atr[14]]) {
-            0x0001 => Family::Classic(Layout::OneK),
-            0x0002 => Family::Classic(Layout::FourK),
-            0x0036 => Family::Classic(Layout::TwoK),
-            0x0037 => Family::Classic(Layout::FourK),
-            0x0003 => Family::Ultralight,
+        use super::atr::{card_name, storage_card_name};
+        match storage_card_name(atr) {
+            Some(card_name::CLASSIC_1K) => Family::Classic(Layout::OneK),
+            Some(card_name::CLASSIC_4K | card_name::PLUS_SL1_4K) => Family::Classic(Layout::FourK),
+            Some(card_name::PLUS_SL1_2K) => Family::Classic(Layout::TwoK),
+            Some(card_name::ULTRALIGHT) => Family::Ultralight,
             _ => Family::Other,
         }
     }

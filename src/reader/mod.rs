@@ -9,6 +9,7 @@
 //! simulated ones in `crate::sim`, and the command line picks one. [`omnikey`] wraps raw
 //! frames in the HID Omnikey generic session over any [`Card`].
 
+pub mod atr;
 pub mod guard;
 pub mod omnikey;
 pub mod pcsc;

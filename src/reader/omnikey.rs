@@ -33,10 +33,6 @@ pub const MAX_FRAME: usize = 255 - TRANSCEIVE_HEADER.len();
 const NO_ANSWER: StatusWord = StatusWord(0x6400);
 /// The simulated reader's "no generic session open" (`sim/frontend/sw.rs`).
 const NO_SESSION: StatusWord = StatusWord(0x6985);
-/// The PC/SC workgroup prefix that storage-card ATRs start with (§2.3).
-const STORAGE_ATR: [u8; 12] = [
-    0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06,
-];
 
 /// Why a generic-session command failed. Messages read after "failed to …".
 #[derive(Debug, thiserror::Error)]
@@ -112,11 +108,9 @@ fn session_hint(sw: StatusWord) -> &'static str {
     }
 }
 
-/// Whether `atr` is the ATR a PC/SC reader builds for an ISO 14443-4 type A card
-/// (`3B 8x 80 01 …`, §2.4) rather than the storage-card ATR (`3B 8F 80 01 80 4F 0C A0 00 00 03
-/// 06 …`, §2.3), which starts the same way.
+/// Whether `atr` is the ATR of an ISO 14443-4 card (see [`super::atr::is_iso14443_4`]).
 pub fn is_iso14443_4_atr(atr: &[u8]) -> bool {
-    matches!(atr, [0x3B, t0, 0x80, 0x01, ..] if t0 & 0xF0 == 0x80) && !atr.starts_with(&STORAGE_ATR)
+    super::atr::is_iso14443_4(atr)
 }
 
 /// The transceive APDU for `frame`: `FF A0 00 05 <6+n> 01 00 F3 00 00 64 <frame> 00`.

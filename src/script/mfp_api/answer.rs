@@ -82,27 +82,7 @@ pub(super) fn level_of_atr(atr: &[u8], what: &str) -> Fallible<Option<INT>> {
     if is_iso14443_4_atr(atr) {
         return Ok(None);
     }
-    let name = match atr {
-        [
-            0x3B,
-            0x8F,
-            0x80,
-            0x01,
-            0x80,
-            0x4F,
-            0x0C,
-            _,
-            _,
-            _,
-            _,
-            _,
-            _,
-            hi,
-            lo,
-            ..,
-        ] => u16::from_be_bytes([*hi, *lo]),
-        _ => 0,
-    };
+    let name = crate::reader::atr::storage_card_name(atr).unwrap_or(0);
     match name {
         0x0036 | 0x0037 | 0x0001 | 0x0002 => Ok(Some(1)),
         0x0038 | 0x0039 => Ok(Some(2)),
