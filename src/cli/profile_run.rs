@@ -15,7 +15,7 @@ use anyhow::{Context, anyhow};
 
 use super::args::RunArgs;
 use super::run::{Connected, connect, invalid, parse_var, source};
-use super::{Exit, Failure, trace_out};
+use super::{Exit, Failure, outln, trace_out};
 use crate::apdu::hex;
 use crate::batch::identify::read_uid;
 use crate::batch::{DataSet, apdu_columns, load_secrets};
@@ -47,7 +47,7 @@ pub fn check(file: &Path, data: Option<&Path>, vars: &[String]) -> Result<Exit, 
         data.check_hex(apdu_columns(&profile, data))
             .map_err(invalid)?;
     }
-    println!(
+    outln!(
         "{}: ok ({} steps, hash {})",
         file.display(),
         profile.steps.len(),
@@ -101,13 +101,13 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
             },
         },
         redactor,
-        output: Rc::new(|line: &str| println!("{line}")),
+        output: Rc::new(|line: &str| outln!("{line}")),
         interrupt,
     };
     let (_card, outcome) = profile::run(&profile, card, &inputs, &env);
     for step in &outcome.steps {
         let sw = step.sw.map_or("    ".to_string(), |sw| sw.to_string());
-        println!(
+        outln!(
             "{sw}  {:>8.2} ms  {}",
             step.micros as f64 / 1000.0,
             step.name
@@ -125,7 +125,7 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
         None => {
             let uid = inputs.uid.as_deref().map(hex::format_compact);
             let uid = uid.map(|u| format!(", UID {u}")).unwrap_or_default();
-            println!(
+            outln!(
                 "ok: {} steps in {:.2} ms{uid}",
                 outcome.steps.len(),
                 outcome.micros as f64 / 1000.0
