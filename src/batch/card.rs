@@ -166,14 +166,12 @@ pub(super) fn one_card(
             Some(Stop::Abort)
         } else if config.max_failures > 0 && failures >= config.max_failures {
             Some(Stop::MaxFailures(failures))
-        } else if outcome
-            .failure
-            .as_ref()
-            .is_some_and(|f| f.kind == FailureKind::Interrupted)
-        {
-            Some(Stop::Interrupted)
         } else {
-            None
+            match outcome.failure.as_ref().map(|f| f.kind) {
+                Some(FailureKind::Interrupted) => Some(Stop::Interrupted),
+                Some(FailureKind::Refused) => Some(Stop::Refused),
+                _ => None,
+            }
         }
     };
     let mut report = presented.report(verdict, end.message.clone());
@@ -200,9 +198,12 @@ fn end_record(begin: &Begin, outcome: &Outcome) -> End {
     let failure = outcome.failure.as_ref();
     let verdict = match failure.map(|f| f.kind) {
         None => Verdict::Ok,
-        Some(FailureKind::Failed | FailureKind::Refused) => Verdict::Failed,
-        // A card pulled mid-run keeps its row and is resumed when presented again.
-        Some(FailureKind::Transport | FailureKind::Interrupted) => Verdict::Interrupted,
+        Some(FailureKind::Failed) => Verdict::Failed,
+        // A card pulled mid-run, or stopped by the guard (the run is not armed), keeps its
+        // row and is resumed when presented again.
+        Some(FailureKind::Transport | FailureKind::Interrupted | FailureKind::Refused) => {
+            Verdict::Interrupted
+        }
     };
     End {
         time: time::now(),

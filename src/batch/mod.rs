@@ -6,8 +6,9 @@
 //! it in the ledger (skip a card done before, resume an interrupted one with its row, give
 //! a new one the next row), journal `begin`, run the steps, journal `end`, wait for its
 //! removal. The batch ends at `--count` finished cards, at the end of the data, at
-//! `--max-failures` consecutive failures, at the first failure with `on-error: abort`, when
-//! every simulated stream is done, or on Ctrl-C.
+//! `--max-failures` consecutive failures, at the first failure with `on-error: abort`, at
+//! the first refused irreversible operation, when every simulated stream is done, or on
+//! Ctrl-C.
 //!
 //! Files: `data` (the CSV), `record` (journal lines), `ledger` (what the journal says),
 //! `journal` (the file), `identify` (kind and UID), `worker` (the per-reader loop),
@@ -122,6 +123,9 @@ pub enum Stop {
     Abort,
     /// Ctrl-C.
     Interrupted,
+    /// The guard refused an irreversible operation (the run is not armed, or the profile
+    /// does not allow that kind): every card would stop there, so the batch does.
+    Refused,
     /// A reader or the journal failed (see [`Summary::fatal`]).
     Fatal,
 }

@@ -7,7 +7,7 @@
 //! This file and `cli` are the only places that print, and the only one naming
 //! `indicatif`. It decides nothing about cards.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -111,18 +111,21 @@ impl Progress {
             self.bar.inc(1);
         }
         let line = card_line(card);
-        self.bar.suspend(|| println!("{line}"));
+        self.bar.suspend(|| out(&line));
         self.redraw(&state);
     }
 
     /// Prints a script's `print` output.
     pub fn output(&self, line: &str) {
-        self.bar.suspend(|| println!("{line}"));
+        self.bar.suspend(|| out(line));
     }
 
     /// Prints a note for the operator on stderr (a repaired journal, why the batch ends).
     pub fn note(&self, text: &str) {
-        self.bar.suspend(|| eprintln!("{text}"));
+        self.bar.suspend(|| {
+            // A closed stderr loses the note; it must not stop the batch.
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
+        });
     }
 
     /// The counts so far.
@@ -156,6 +159,11 @@ impl Progress {
             t.ok, t.failed, t.skipped, state.current
         ));
     }
+}
+
+/// Prints a line on stdout; a closed stdout (`| head`) drops it rather than stop the batch.
+fn out(line: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
 /// `ok          seq 17  row 17  SIM-000017  Simulated reader (iso7816)  1.2 ms`.

@@ -33,7 +33,7 @@ pub struct BatchArgs {
     pub data: Option<PathBuf>,
 
     /// End once the journal holds N finished cards (this run and earlier ones); with
-    /// --sim, the simulated stream has N cards.
+    /// --sim, the simulated stream has N cards (default: one per data row).
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
 
@@ -136,13 +136,16 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
             "--sim needs --count or --data: a simulated stream of cards must end"
         )));
     }
-    let openers = openers(&args, args.count)?;
     let data = args
         .data
         .as_deref()
         .map(DataSet::load)
         .transpose()
         .map_err(invalid)?;
+    // A simulated stream without --count has one card per data row, so it ends even when
+    // every card is rejected.
+    let stream = args.count.or(data.as_ref().map(DataSet::len));
+    let openers = openers(&args, stream)?;
     let columns = data.as_ref().map(|d| d.columns.clone()).unwrap_or_default();
     let profile = profile::load(&args.profile, &vars, &columns).map_err(invalid)?;
     if let Some(data) = &data {
@@ -207,6 +210,7 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     }
     Ok(match summary.stop {
         Stop::Interrupted => Exit::Interrupted,
+        Stop::Refused => Exit::Refused,
         _ if summary.all_ok() => Exit::Ok,
         _ => Exit::Failed,
     })
@@ -228,6 +232,10 @@ fn print_summary(summary: &Summary) {
         Stop::StreamEnd => "every simulated card was presented".to_string(),
         Stop::MaxFailures(n) => format!("{n} cards failed in a row (--max-failures)"),
         Stop::Abort => "a card failed and the profile says `on-error: abort`".to_string(),
+        Stop::Refused => {
+            "an irreversible operation was refused; the card keeps its row for the next run"
+                .to_string()
+        }
         Stop::Interrupted => "interrupted".to_string(),
         Stop::Fatal => "a reader or the journal failed".to_string(),
     };

@@ -70,6 +70,58 @@ fn kill_9_at_random_moments_never_reuses_a_row_or_issues_a_card_twice() {
     }
 }
 
+/// MIFARE Classic 1K cards, told apart by UID: the row's serial into block 4.
+const CLASSIC: &str = r#"name: c
+card: classic-1k
+vars: { spin: "0" }
+steps:
+  - apdu: FF 82 00 00 06 FF FF FF FF FF FF
+  - apdu: FF 86 00 00 05 01 00 04 60 00
+  - apdu: FF D6 00 04 10 ${serial} 00 00 00 00 00 00 00 00 00 00 00 00
+  - apdu: FF B0 00 04 10
+    response: ${serial} 00 00 00 00 00 00 00 00 00 00 00 00
+  - script: |
+      let n = parse_int(spin);
+      let i = 0;
+      while i < n { i += 1; }
+"#;
+
+#[test]
+fn kill_9_on_cards_with_uids_resumes_them_by_uid() {
+    let dir = Dir::new();
+    let profile = dir.write("c.yaml", CLASSIC);
+    let data = dir.data(30);
+    let journal = dir.path("c.journal.jsonl");
+    let args = [
+        "batch",
+        "--sim",
+        "classic-1k",
+        "--data",
+        &data,
+        "--var",
+        "spin=3000",
+        &profile,
+    ];
+    for delay in random_delays(5, 400) {
+        let mut child = dir.spawn(&args);
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        check_journal(&read_lines(&journal));
+    }
+    let r = dir.run(&args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let lines = read_lines(&journal);
+    let result = check_journal(&lines);
+    assert_eq!(result.ok_rows.len(), 30);
+    // Identities are the cards' UIDs (4 bytes, uppercase hex), and `uid` says the same.
+    for end in &result.ends {
+        let uid = end["uid"].as_str().unwrap();
+        assert_eq!(end["identity"].as_str(), Some(uid));
+        assert!(uid.len() == 8 && uid == uid.to_uppercase(), "{uid}");
+    }
+}
+
 #[test]
 fn ctrl_c_records_the_card_and_exits_130_then_the_card_is_resumed() {
     let dir = Dir::new();

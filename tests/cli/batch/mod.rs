@@ -117,7 +117,11 @@ pub(crate) struct Journal {
 
 #[track_caller]
 pub(crate) fn check_journal(lines: &[Value]) -> Journal {
-    assert_eq!(lines[0]["event"], "header", "{:?}", lines[0]);
+    // A batch killed before its journal's first line was complete leaves no record at all.
+    let Some(first) = lines.first() else {
+        return Journal::default();
+    };
+    assert_eq!(first["event"], "header", "{first:?}");
     let mut owner: HashMap<u64, String> = HashMap::new();
     let mut state: HashMap<String, &str> = HashMap::new();
     let mut journal = Journal::default();

@@ -248,3 +248,83 @@ fn two_simulated_readers_share_100_rows_without_duplicates() {
     ]);
     assert_eq!(r.code, 2, "--reader and --sim conflict: {}", r.stderr);
 }
+
+#[test]
+fn a_refused_irreversible_operation_stops_the_batch_and_the_card_keeps_its_row() {
+    let dir = Dir::new();
+    let text = format!("{PROFILE}  - script: require_armed(\"the test locks something\");\n");
+    let profile = dir.write("t.yaml", &text);
+    let data = dir.data(3);
+    let r = dir.run(&["batch", "--sim", "iso7816", "--data", &data, &profile]);
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("an irreversible operation was refused"),
+        "{}",
+        r.stdout
+    );
+    let journal = check_journal(&dir.journal());
+    assert_eq!((journal.open, journal.failed), (1, 0));
+    assert_eq!(journal.ends[0]["verdict"], "interrupted");
+    // Armed, the same card is finished with its row, then the rest.
+    let r = dir.run(&[
+        "batch",
+        "--sim",
+        "iso7816",
+        "--arm-irreversible",
+        "--data",
+        &data,
+        &profile,
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("seq 1 row 1  SIM-000001"), "{}", r.stdout);
+    assert!(r.stdout.contains("(resumed)"), "{}", r.stdout);
+    assert_eq!(check_journal(&dir.journal()).ok_rows.len(), 3);
+}
+
+#[test]
+fn an_armed_batch_still_refuses_kinds_the_profile_does_not_list() {
+    let dir = Dir::new();
+    // MIFARE Plus CommitPerso wrapped in the Omnikey generic session: irreversible on any
+    // card, and this profile lists only `ul-lock`.
+    let text = "name: t\nirreversible: [ul-lock]\nsteps:\n  - apdu: FF A0 00 05 08 01 00 F3 00 00 64 02 AA 00\n    expect: XXXX\n";
+    let profile = dir.write("t.yaml", text);
+    let r = dir.run(&[
+        "batch",
+        "--sim",
+        "iso7816",
+        "--count",
+        "1",
+        "--arm-irreversible",
+        &profile,
+    ]);
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("the profile's `irreversible:` does not list `mfp-commit`"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_simulated_stream_without_count_has_one_card_per_row() {
+    let dir = Dir::new();
+    let profile = dir.write(
+        "t.yaml",
+        "name: t\ncard: ultralight\nsteps:\n  - apdu: FF B0 00 04 04 ${serial}\n",
+    );
+    let data = dir.data(4);
+    let r = dir.run(&["batch", "--sim", "iso7816", "--data", &data, &profile]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("0 ok, 0 failed, 0 interrupted, 4 skipped"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("every simulated card was presented"),
+        "{}",
+        r.stdout
+    );
+}
