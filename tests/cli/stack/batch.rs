@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::server::Server;
+use super::server::{Server, wait_until};
 use super::{READER, stack};
 use crate::batch::{Dir, check_journal, read_lines};
 use crate::{Ran, ran};
@@ -165,4 +165,97 @@ fn a_50_card_ticket_batch_through_pcscd_issues_the_cards_the_simulator_would() {
     for end in records(&lines, "end", Some("ok")) {
         assert_eq!(end["row"], end["seq"], "{end}");
     }
+}
+
+/// An Ultralight profile that writes the row's `serial` into page 4, then reads the page
+/// `${rounds}` times (some seconds through pcscd: time to pull the card), then checks it.
+const SLOW_PROFILE: &str = r#"name: slow
+card: ultralight
+vars: { rounds: "30000" }
+steps:
+  - name: read uid
+    apdu: FF CA 00 00 00
+  - name: write serial
+    apdu: FF D6 00 04 04 ${serial}
+  - name: read many times
+    script: |
+      let n = parse_int(rounds);
+      for i in 0..n { send("FF B0 00 04 04", "9000"); }
+  - name: read back
+    apdu: FF B0 00 04 04
+    response: ${serial}
+"#;
+
+/// Sends SIGINT to a child, as Ctrl-C does.
+fn interrupt(child: &Child) {
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
+#[test]
+fn a_card_pulled_mid_batch_is_interrupted_and_resumed_with_its_row() {
+    let Some(_stack) = stack() else { return };
+    let dir = Dir::new();
+    let profile = dir.write("slow.yaml", SLOW_PROFILE);
+    let data = dir.data(3);
+    let journal_path = dir.path("slow.journal.jsonl");
+    let args = [
+        "--reader",
+        READER,
+        "--count",
+        "1",
+        "--data",
+        &data,
+        "--journal",
+        journal_path.to_str().unwrap(),
+        &profile,
+    ];
+    let begun = || !records(&journal(&journal_path), "begin", None).is_empty();
+    let interrupted = || !records(&journal(&journal_path), "end", Some("interrupted")).is_empty();
+
+    // The one card (sim serve's default Ultralight) is pulled while the profile runs.
+    let mut server = Server::present(&["--card", "ultralight"]);
+    let mut run = spawn_batch(&dir, &args);
+    wait_until("the card's begin", begun);
+    let _ = server.child.kill();
+    wait_until("the card's interrupted end", interrupted);
+    drop(server);
+    // A batch outlives a pulled card: it waits for the card (or the next one) to come.
+    assert!(run.try_wait().unwrap().is_none(), "the batch ended");
+    interrupt(&run);
+    let r = finish(run, BATCH_LIMIT);
+    assert_eq!(r.code, 130, "{}\n{}", r.stdout, r.stderr);
+
+    let lines = journal(&journal_path);
+    let checked = check_journal(&lines);
+    assert_eq!((checked.ok_rows.len(), checked.open), (0, 1), "{lines:?}");
+    let end = records(&lines, "end", Some("interrupted"))[0].clone();
+    assert_eq!(end["row"], 1, "{end}");
+    assert_eq!(end["reader"], READER, "{end}");
+    let uid = end["uid"].as_str().unwrap().to_string();
+
+    // The same card again, and the batch restarted: the card is finished with its row.
+    // (`--count 1`: the same default card, taken out once used, so the batch sees it go.)
+    let mut server = Server::present(&["--card", "ultralight", "--count", "1"]);
+    let r = finish(spawn_batch(&dir, &args), BATCH_LIMIT);
+    assert_eq!(r.code, 0, "{}\n{}\n{}", r.stdout, r.stderr, server.stderr());
+    assert!(server.exit().success(), "{}", server.stderr());
+    drop(server);
+    let lines = journal(&journal_path);
+    let checked = check_journal(&lines);
+    assert_eq!(checked.open, 0, "{lines:?}");
+    assert_eq!(checked.ok_rows.get(&1), Some(&uid), "{lines:?}");
+    assert_eq!(checked.ok_rows.len(), 1, "{lines:?}");
+    let begins = records(&lines, "begin", None);
+    assert_eq!(begins.len(), 2, "{lines:?}");
+    assert!(
+        begins
+            .iter()
+            .all(|b| b["uid"] == uid.as_str() && b["row"] == 1 && b["seq"] == 1),
+        "{lines:?}"
+    );
 }
