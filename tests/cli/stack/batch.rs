@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use apdu_run::reader::pcsc::list_readers;
+
 use super::server::{Server, wait_until};
 use super::{READER, stack};
 use crate::batch::{Dir, check_journal, read_lines};
@@ -258,4 +260,155 @@ fn a_card_pulled_mid_batch_is_interrupted_and_resumed_with_its_row() {
             .all(|b| b["uid"] == uid.as_str() && b["row"] == 1 && b["seq"] == 1),
         "{lines:?}"
     );
+}
+
+/// A process's parent pid and state letter, from `/proc/PID/stat`.
+fn proc_stat(pid: u32) -> Option<(u32, char)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `PID (COMM) STATE PPID …`; COMM may hold spaces and parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.chars().next()?;
+    Some((fields.next()?.parse().ok()?, state))
+}
+
+fn alive(pid: u32) -> bool {
+    proc_stat(pid).is_some_and(|(_, state)| state != 'Z')
+}
+
+/// The pcscd that `with-pcscd.sh` started for this run: its pid file names it and its
+/// parent is one of this process's ancestors. `None` for a pcscd started otherwise (by
+/// hand, by systemd), which this test must not stop.
+fn our_pcscd() -> Option<u32> {
+    let text = std::fs::read_to_string("/run/pcscd/pcscd.pid").ok()?;
+    let pid: u32 = text
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()?;
+    let (parent, _) = proc_stat(pid)?;
+    let mut ancestor = std::process::id();
+    while ancestor > 1 {
+        if ancestor == parent {
+            return Some(pid);
+        }
+        ancestor = proc_stat(ancestor)?.0;
+    }
+    None
+}
+
+fn vpcd_listed() -> bool {
+    list_readers().is_ok_and(|readers| readers.iter().any(|r| r.name == READER))
+}
+
+/// Starts a new pcscd for the rest of this test process. It is started with a parent-death
+/// signal from a thread that lives as long as the process (waiting on it), so it stops
+/// when this test binary exits and `with-pcscd.sh`, whose own pcscd this test stopped,
+/// leaves nothing running.
+fn restart_pcscd() {
+    std::thread::spawn(|| {
+        let child = std::process::Command::new("setpriv")
+            .args(["--pdeathsig", "TERM", "pcscd", "-f"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        if let Ok(mut child) = child {
+            let _ = child.wait();
+        }
+    });
+    wait_until("the new pcscd to list the Virtual PCD", vpcd_listed);
+}
+
+/// Stopping pcscd under a running batch ends it with exit 3 and a one-line message, and
+/// loses nothing: the journal has an `end` for every `begin` but the card in progress,
+/// which a restarted batch (with pcscd back) resumes with its row.
+///
+/// This stops the pcscd `with-pcscd.sh` started (there is one pcscd socket and one pair of
+/// vpcd ports, so a private one is not possible) and starts a new one that lives until this
+/// test binary exits (see [`restart_pcscd`]); the tests after this one use it. Under a
+/// pcscd that `with-pcscd.sh` did not start, the test prints a note and passes.
+#[test]
+fn pcscd_stopped_mid_batch_exits_3_and_loses_nothing() {
+    let Some(_stack) = stack() else { return };
+    let Some(pcscd) = our_pcscd() else {
+        eprintln!("skipped: pcscd was not started by tests/stack/with-pcscd.sh for this run");
+        return;
+    };
+    let dir = Dir::new();
+    let profile = dir.write("slow.yaml", SLOW_PROFILE);
+    let data = dir.data(5);
+    let journal_path = dir.path("slow.journal.jsonl");
+    let args = [
+        "--reader",
+        READER,
+        "--count",
+        "5",
+        "--var",
+        "rounds=5000",
+        "--data",
+        &data,
+        "--journal",
+        journal_path.to_str().unwrap(),
+        &profile,
+    ];
+
+    let mut server = Server::start(&["--card", "ultralight", "--count", "5"]);
+    let run = spawn_batch(&dir, &args);
+    // One card issued and the next begun: pcscd goes away mid-batch, likely mid-card.
+    wait_until("a second card's begin", || {
+        records(&journal(&journal_path), "begin", None).len() >= 2
+    });
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pcscd.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    wait_until("pcscd to stop", || !alive(pcscd));
+    let r = finish(run, BATCH_LIMIT);
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    restart_pcscd();
+    drop(server);
+
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    eprintln!("the batch said: {}", r.stderr.trim_end());
+    let lines = journal(&journal_path);
+    let checked = check_journal(&lines);
+    assert!(checked.open <= 1, "{lines:?}");
+    assert!(!checked.ok_rows.is_empty(), "{lines:?}");
+    let unfinished: Vec<u64> = records(&lines, "begin", None)
+        .iter()
+        .filter(|b| {
+            !records(&lines, "end", None)
+                .iter()
+                .any(|e| e["seq"] == b["seq"] && e["verdict"] != "interrupted")
+        })
+        .map(|b| b["row"].as_u64().unwrap())
+        .collect();
+    assert!(unfinished.len() <= 1, "{lines:?}");
+
+    // pcscd back, the same five cards again, the batch restarted: the card in progress is
+    // resumed with its row, the others are issued, nothing twice.
+    let mut server = Server::start(&["--card", "ultralight", "--count", "5"]);
+    let r = finish(spawn_batch(&dir, &args), BATCH_LIMIT);
+    assert_eq!(r.code, 0, "{}\n{}\n{}", r.stdout, r.stderr, server.stderr());
+    let _ = server.child.kill();
+    drop(server);
+    let lines = journal(&journal_path);
+    let checked = check_journal(&lines);
+    assert_eq!((checked.ok_rows.len(), checked.open), (5, 0), "{lines:?}");
+    for row in unfinished {
+        let begins: Vec<&Value> = records(&lines, "begin", None)
+            .into_iter()
+            .filter(|b| b["row"] == row)
+            .collect();
+        assert!(begins.len() >= 2, "row {row} was resumed: {lines:?}");
+        assert!(
+            begins.iter().all(|b| b["uid"] == begins[0]["uid"]),
+            "{lines:?}"
+        );
+    }
 }
