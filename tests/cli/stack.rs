@@ -9,6 +9,7 @@
 //! APDU_RUN_PCSC=1 tests/stack/with-pcscd.sh cargo test --test cli stack -- --test-threads=1
 //! ```
 
+mod batch;
 mod offline;
 mod server;
 
