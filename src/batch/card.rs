@@ -170,6 +170,10 @@ pub(super) fn one_card(
             match outcome.failure.as_ref().map(|f| f.kind) {
                 Some(FailureKind::Interrupted) => Some(Stop::Interrupted),
                 Some(FailureKind::Refused) => Some(Stop::Refused),
+                // A card pulled mid-run (or a reader that failed under it) ends the batch with
+                // exit 3: the card is journalled `interrupted` and is finished with its row
+                // when it is presented to the restarted batch.
+                Some(FailureKind::Transport) => Some(Stop::CardLost),
                 _ => None,
             }
         }

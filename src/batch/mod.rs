@@ -123,6 +123,8 @@ pub enum Stop {
     Abort,
     /// Ctrl-C.
     Interrupted,
+    /// A card was pulled out (or its reader failed) in the middle of its steps.
+    CardLost,
     /// The guard refused an irreversible operation (the run is not armed, or the profile
     /// does not allow that kind): every card would stop there, so the batch does.
     Refused,

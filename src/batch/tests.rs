@@ -117,13 +117,14 @@ fn a_card_pulled_mid_run_keeps_its_row_and_is_finished_when_presented_again() {
         )
         .unwrap()
     };
+    // The pulled card ends the batch (exit 3 at the command line), journalled `interrupted`.
     let first = batch(true);
-    assert_eq!((first.tally.ok, first.tally.interrupted), (2, 1));
-    assert_eq!(first.stop, Stop::StreamEnd);
-    assert_eq!(first.finished, 2);
+    assert_eq!((first.tally.ok, first.tally.interrupted), (0, 1));
+    assert_eq!(first.stop, Stop::CardLost);
+    assert_eq!(first.finished, 0);
     let second = batch(false);
-    // Card 1 is finished with its row; then the journal holds 3 cards and the batch ends.
-    assert_eq!((second.tally.ok, second.tally.skipped), (1, 0));
+    // Card 1 is finished with its row, then cards 2 and 3; the journal holds 3 cards.
+    assert_eq!((second.tally.ok, second.tally.skipped), (3, 0));
     assert_eq!(second.stop, Stop::Count);
     assert!(second.all_ok());
 

@@ -211,6 +211,7 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     Ok(match summary.stop {
         Stop::Interrupted => Exit::Interrupted,
         Stop::Refused => Exit::Refused,
+        Stop::CardLost => Exit::Transport,
         _ if summary.all_ok() => Exit::Ok,
         _ => Exit::Failed,
     })
@@ -237,6 +238,9 @@ fn print_summary(summary: &Summary) {
                 .to_string()
         }
         Stop::Interrupted => "interrupted".to_string(),
+        Stop::CardLost => {
+            "a card was removed mid-run; it is journalled `interrupted` and finished with its row when presented again".to_string()
+        }
         Stop::Fatal => "a reader or the journal failed".to_string(),
     };
     let t = summary.tally;
