@@ -173,7 +173,9 @@ pub(super) fn one_card(
                 // A card pulled mid-run (or a reader that failed under it) ends the batch with
                 // exit 3: the card is journalled `interrupted` and is finished with its row
                 // when it is presented to the restarted batch.
-                Some(FailureKind::Transport) => Some(Stop::CardLost),
+                Some(FailureKind::Transport) => {
+                    Some(Stop::CardLost(end.message.clone().unwrap_or_default()))
+                }
                 _ => None,
             }
         }

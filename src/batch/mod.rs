@@ -109,7 +109,7 @@ pub enum Error {
 }
 
 /// Why the batch ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
     /// The journal holds `--count` finished cards.
     Count,
@@ -123,8 +123,9 @@ pub enum Stop {
     Abort,
     /// Ctrl-C.
     Interrupted,
-    /// A card was pulled out (or its reader failed) in the middle of its steps.
-    CardLost,
+    /// A card was pulled out (or its reader or pcscd failed) in the middle of its steps;
+    /// the text says what the reader reported.
+    CardLost(String),
     /// The guard refused an irreversible operation (the run is not armed, or the profile
     /// does not allow that kind): every card would stop there, so the batch does.
     Refused,

@@ -208,10 +208,17 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
         };
         return Err(Failure::new(exit, fatal));
     }
+    if let Stop::CardLost(reason) = &summary.stop {
+        return Err(Failure::new(
+            Exit::Transport,
+            anyhow!(
+                "a card was lost mid-run ({reason}); it is journalled `interrupted` and finished with its row when presented again"
+            ),
+        ));
+    }
     Ok(match summary.stop {
         Stop::Interrupted => Exit::Interrupted,
         Stop::Refused => Exit::Refused,
-        Stop::CardLost => Exit::Transport,
         _ if summary.all_ok() => Exit::Ok,
         _ => Exit::Failed,
     })
@@ -238,9 +245,7 @@ fn print_summary(summary: &Summary) {
                 .to_string()
         }
         Stop::Interrupted => "interrupted".to_string(),
-        Stop::CardLost => {
-            "a card was removed mid-run; it is journalled `interrupted` and finished with its row when presented again".to_string()
-        }
+        Stop::CardLost(_) => "a card was lost mid-run".to_string(),
         Stop::Fatal => "a reader or the journal failed".to_string(),
     };
     let t = summary.tally;
