@@ -166,7 +166,18 @@ pub trait Card {
     /// [`Card::exchange`] with the transport rules chosen by the caller.
     fn exchange_with(&mut self, command: &Command, rules: Exchange) -> Result<Response, Error> {
         command.validate()?;
-        let mut response = self.transmit_response(&command.to_bytes())?;
+        self.exchange_encoded(command, &command.to_bytes(), rules)
+    }
+
+    /// [`Card::exchange_with`] for a valid `command` already encoded as `encoded`
+    /// (`command.to_bytes()`), so a caller that sends one command many times encodes it once.
+    fn exchange_encoded(
+        &mut self,
+        command: &Command,
+        encoded: &[u8],
+        rules: Exchange,
+    ) -> Result<Response, Error> {
+        let mut response = self.transmit_response(encoded)?;
         if rules.resend_on_6c {
             if let Some(le) = response.sw.exact_length() {
                 // Resend once: a card that answers 6Cxx again is reported as it answered.

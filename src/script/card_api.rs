@@ -16,7 +16,7 @@ use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString};
 
 use super::bytes_api::{Bytes, bytes_of};
 use super::error::Fault;
-use super::parse_cache::ParseCache;
+use super::parse_cache::{ParseCache, Parsed};
 use super::session::Shared;
 use crate::apdu::{Command, StatusWord, SwExpectation, SwPattern, hex};
 use crate::reader::Exchange;
@@ -30,7 +30,7 @@ pub(crate) struct ScriptResponse {
     pub sw: StatusWord,
     /// The command as sent. Masked only when a message needs it: formatting every command
     /// up front would cost more than the exchange itself in tight loops.
-    pub command: Rc<Command>,
+    pub command: Rc<Parsed>,
     /// The run's secrets, to mask `command` with.
     pub redactor: Redactor,
 }
@@ -42,7 +42,7 @@ impl ScriptResponse {
         } else {
             Err(Fault::failed(format!(
                 "`{}`: card answered {} ({}), expected {expectation}",
-                mask_command(&self.command.to_bytes(), &self.redactor).spaced,
+                mask_command(&self.command.bytes, &self.redactor).spaced,
                 self.sw,
                 self.sw.describe()
             )))
@@ -94,18 +94,21 @@ fn command_of(apdu: Bytes) -> Result<Command, Box<EvalAltResult>> {
     })
 }
 
-fn send(session: &Shared, command: Rc<Command>) -> Result<ScriptResponse, Box<EvalAltResult>> {
+fn send(session: &Shared, command: Rc<Parsed>) -> Result<ScriptResponse, Box<EvalAltResult>> {
     let rules = session.borrow().settings.rules;
     send_with(session, command, rules)
 }
 
 fn send_with(
     session: &Shared,
-    command: Rc<Command>,
+    command: Rc<Parsed>,
     rules: Exchange,
 ) -> Result<ScriptResponse, Box<EvalAltResult>> {
     let mut s = session.borrow_mut();
-    let response = s.exchange_with(&command, rules)?;
+    let response = s
+        .card
+        .exchange_encoded(&command.command, &command.bytes, rules)
+        .map_err(|e| Fault::transport(&e))?;
     Ok(ScriptResponse {
         data: response.data,
         sw: response.sw,
@@ -115,7 +118,7 @@ fn send_with(
 }
 
 fn send_bytes(session: &Shared, apdu: Bytes) -> Result<ScriptResponse, Box<EvalAltResult>> {
-    send(session, Rc::new(command_of(apdu)?))
+    send(session, Rc::new(Parsed::new(command_of(apdu)?)))
 }
 
 fn blob_of(bytes: &[u8]) -> Dynamic {
@@ -176,7 +179,7 @@ pub(crate) fn register(engine: &mut Engine, session: &Shared) {
     engine.register_fn("send_raw", move |apdu: Dynamic| {
         send_with(
             &s,
-            Rc::new(command_of(bytes_of(&apdu, "send_raw")?)?),
+            Rc::new(Parsed::new(command_of(bytes_of(&apdu, "send_raw")?)?)),
             Exchange::RAW,
         )
     });
@@ -185,7 +188,7 @@ pub(crate) fn register(engine: &mut Engine, session: &Shared) {
         let expectation = expectation_of(&expect)?;
         send_with(
             &s,
-            Rc::new(command_of(bytes_of(&apdu, "send_raw")?)?),
+            Rc::new(Parsed::new(command_of(bytes_of(&apdu, "send_raw")?)?)),
             Exchange::RAW,
         )?
         .check(&expectation)

@@ -71,7 +71,7 @@ fn transceive(session: &Shared, frame: &Dynamic) -> Fallible<Blob> {
 }
 
 fn answer(session: &Shared, response: &ScriptResponse) -> Fallible<Blob> {
-    let apdu = response.command.to_bytes();
+    let apdu = response.command.bytes.clone();
     let Some((_, frame)) = omnikey::frame_of(&apdu) else {
         return Err(Fault::failed(format!(
             "omnikey::answer: `{}` is not a generic-session transceive",

@@ -12,13 +12,27 @@ use rhai::{EvalAltResult, ImmutableString};
 use super::error::Fault;
 use crate::apdu::{Command, SwExpectation, hex};
 
+/// A valid command and its encoding, made once and sent as often as the script likes.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub command: Command,
+    pub bytes: Vec<u8>,
+}
+
+impl Parsed {
+    pub fn new(command: Command) -> Parsed {
+        let bytes = command.to_bytes();
+        Parsed { command, bytes }
+    }
+}
+
 /// Distinct texts kept per kind; older ones are dropped first.
 const CAPACITY: usize = 64;
 
 /// Recently parsed commands and expectations, by their text.
 #[derive(Default)]
 pub(crate) struct ParseCache {
-    commands: Vec<(ImmutableString, Rc<Command>)>,
+    commands: Vec<(ImmutableString, Rc<Parsed>)>,
     expectations: Vec<(ImmutableString, Rc<SwExpectation>)>,
 }
 
@@ -38,7 +52,7 @@ fn remember<T>(entries: &mut Vec<(ImmutableString, Rc<T>)>, text: &ImmutableStri
 
 impl ParseCache {
     /// The command that hex `text` encodes; errors name the column or the length problem.
-    pub fn command(&mut self, text: &ImmutableString) -> Result<Rc<Command>, Box<EvalAltResult>> {
+    pub fn command(&mut self, text: &ImmutableString) -> Result<Rc<Parsed>, Box<EvalAltResult>> {
         if let Some(command) = find(&self.commands, text) {
             return Ok(command);
         }
@@ -50,7 +64,7 @@ impl ParseCache {
                 hex::format(&bytes)
             ))
         })?;
-        let command = Rc::new(command);
+        let command = Rc::new(Parsed::new(command));
         remember(&mut self.commands, text, command.clone());
         Ok(command)
     }
