@@ -18,7 +18,7 @@ use super::args::{CardArgs, RunArgs};
 use super::{Exit, Failure, outln, trace_out};
 use crate::apdu::hex;
 use crate::reader::guard::Guarded;
-use crate::reader::pcsc::{PcscReader, Protocol};
+use crate::reader::pcsc::{self, CardState, PcscReader, Protocol};
 use crate::reader::trace::{Redactor, Traced};
 use crate::reader::{Card, Exchange, Reader};
 use crate::script::{RunOptions, Script, Settings};
@@ -109,8 +109,11 @@ pub(super) fn connect(source: Source) -> Result<Connected, Failure> {
             wait,
         } => {
             let transport = |e| Failure::new(Exit::Transport, e);
-            let mut reader =
-                PcscReader::open(pattern.as_deref().unwrap_or(""), protocol).map_err(transport)?;
+            let pattern = match pattern {
+                Some(pattern) => pattern,
+                None => default_reader().map_err(transport)?,
+            };
+            let mut reader = PcscReader::open(&pattern, protocol).map_err(transport)?;
             let card = match wait {
                 Some(timeout) => reader
                     .next_card(Some(timeout))
@@ -132,6 +135,25 @@ pub(super) fn connect(source: Source) -> Result<Connected, Failure> {
                 simulator: None,
             })
         }
+    }
+}
+
+/// The reader to use when none is named: the first with a card in it, or the only one.
+fn default_reader() -> Result<String, crate::reader::Error> {
+    let readers = pcsc::list_readers()?;
+    if let Some(reader) = readers.iter().find(|r| r.state == CardState::Present) {
+        return Ok(reader.index.to_string());
+    }
+    match readers.as_slice() {
+        [] => Err(crate::reader::Error::NoReaders),
+        [only] => Ok(only.index.to_string()),
+        several => Err(crate::reader::Error::NoCard {
+            reader: several
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join("`, `"),
+        }),
     }
 }
 

@@ -292,3 +292,20 @@ fn every_shipped_script_through_pcscd_matches_the_simulator() {
         wait_until("the slot to empty", || slot_state() == CardState::Empty);
     }
 }
+
+/// Without `--reader`, a run takes the first reader that holds a card; with none holding
+/// one, it names the readers it looked at and exits 3.
+#[test]
+fn without_reader_the_first_reader_with_a_card_is_used() {
+    let Some(_stack) = stack() else { return };
+    let r = apdu_run(&["scripts/iso7816_demo.rhai"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "error: no card in reader `Virtual PCD 00 00`, `Virtual PCD 00 01`\n"
+    );
+    let _server = Server::present(&["--card", "iso7816"]);
+    let r = apdu_run(&["scripts/iso7816_demo.rhai"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("reads back CAFEBABE"), "{}", r.stdout);
+}
