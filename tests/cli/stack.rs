@@ -298,6 +298,8 @@ fn every_shipped_script_through_pcscd_matches_the_simulator() {
 #[test]
 fn without_reader_the_first_reader_with_a_card_is_used() {
     let Some(_stack) = stack() else { return };
+    // A card served by an earlier test may still show until pcscd's next poll.
+    wait_until("the slot to empty", || slot_state() == CardState::Empty);
     let r = apdu_run(&["scripts/iso7816_demo.rhai"]);
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert_eq!(
