@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, anyhow};
 
 use super::args::RunArgs;
-use super::run::{Connected, connect, invalid, parse_var, source};
+use super::run::{Connected, connect, invalid, parse_var, save_simulator, source};
 use super::{Exit, Failure, outln, trace_out};
 use crate::apdu::hex;
 use crate::batch::identify::read_uid;
@@ -113,14 +113,7 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
             step.name
         );
     }
-    if let Some((simulator, Some(path))) = &simulator {
-        simulator.save(path).map_err(|e| {
-            Failure::new(
-                Exit::Failed,
-                anyhow!(e).context("cannot save the simulated card"),
-            )
-        })?;
-    }
+    save_simulator(&simulator)?;
     match &outcome.failure {
         None => {
             let uid = inputs.uid.as_deref().map(hex::format_compact);

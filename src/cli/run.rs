@@ -138,6 +138,22 @@ pub(super) fn connect(source: Source) -> Result<Connected, Failure> {
     }
 }
 
+/// Saves the simulated card to its `--sim-state` image, when the run has both. Done after
+/// failed runs too: the card changed either way (a blocked PIN stays blocked).
+pub(super) fn save_simulator(
+    simulator: &Option<(Simulator, Option<PathBuf>)>,
+) -> Result<(), Failure> {
+    if let Some((simulator, Some(path))) = simulator {
+        simulator.save(path).map_err(|e| {
+            Failure::new(
+                Exit::Failed,
+                anyhow!(e).context("cannot save the simulated card"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// The reader to use when none is named: the first with a card in it, or the only one.
 fn default_reader() -> Result<String, crate::reader::Error> {
     let readers = pcsc::list_readers()?;
@@ -278,13 +294,6 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         }
     };
 
-    if let Some((simulator, Some(path))) = &simulator {
-        simulator.save(path).map_err(|e| {
-            Failure::new(
-                Exit::Failed,
-                anyhow!(e).context("cannot save the simulated card"),
-            )
-        })?;
-    }
+    save_simulator(&simulator)?;
     result.map(|()| Exit::Ok)
 }

@@ -17,7 +17,7 @@ pub mod trace;
 
 use std::time::Duration;
 
-use crate::apdu::{Command, Response, StatusWord};
+use crate::apdu::{Command, Response};
 
 /// A transport failure. Every variant maps to exit code 3 at the command line.
 #[derive(Debug, thiserror::Error)]
@@ -250,11 +250,6 @@ pub trait Reader {
     fn is_finite(&self) -> bool {
         false
     }
-}
-
-/// `true` when a status word ends a GET RESPONSE loop normally (anything but `61xx`).
-pub fn is_final(sw: StatusWord) -> bool {
-    sw.bytes_available().is_none()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use super::*;
-use crate::apdu::hex;
+use crate::apdu::{StatusWord, hex};
 
 /// A card that answers from a script and records what it was sent.
 struct Scripted {

@@ -23,120 +23,104 @@ fn arg(value: &Dynamic, name: &str, what: &str) -> Fallible<Vec<u8>> {
     Ok(bytes_of(value, &format!("crypto::{name}: {what}"))?.bytes)
 }
 
+fn aes_cmac(key: Dynamic, data: Dynamic) -> Fallible<Blob> {
+    wrap(
+        "aes_cmac",
+        crate::crypto::aes_cmac(
+            &arg(&key, "aes_cmac", "key")?,
+            &arg(&data, "aes_cmac", "data")?,
+        ),
+    )
+}
+
+fn hmac_sha256(key: Dynamic, data: Dynamic) -> Fallible<Blob> {
+    Ok(crate::crypto::hmac_sha256(
+        &arg(&key, "hmac_sha256", "key")?,
+        &arg(&data, "hmac_sha256", "data")?,
+    ))
+}
+
+fn aes_ecb_encrypt(key: Dynamic, data: Dynamic) -> Fallible<Blob> {
+    let (key, data) = (
+        arg(&key, "aes_ecb_encrypt", "key")?,
+        arg(&data, "aes_ecb_encrypt", "data")?,
+    );
+    wrap(
+        "aes_ecb_encrypt",
+        crate::crypto::aes_ecb_encrypt(&key, &data),
+    )
+}
+
+fn aes_ecb_decrypt(key: Dynamic, data: Dynamic) -> Fallible<Blob> {
+    let (key, data) = (
+        arg(&key, "aes_ecb_decrypt", "key")?,
+        arg(&data, "aes_ecb_decrypt", "data")?,
+    );
+    wrap(
+        "aes_ecb_decrypt",
+        crate::crypto::aes_ecb_decrypt(&key, &data),
+    )
+}
+
+fn des3_cbc_encrypt(key: Dynamic, iv: Dynamic, data: Dynamic) -> Fallible<Blob> {
+    let name = "des3_cbc_encrypt";
+    let (key, iv, data) = (
+        arg(&key, name, "key")?,
+        arg(&iv, name, "IV")?,
+        arg(&data, name, "data")?,
+    );
+    wrap(name, crate::crypto::des3_cbc_encrypt(&key, &iv, &data))
+}
+
+fn des3_cbc_decrypt(key: Dynamic, iv: Dynamic, data: Dynamic) -> Fallible<Blob> {
+    let name = "des3_cbc_decrypt";
+    let (key, iv, data) = (
+        arg(&key, name, "key")?,
+        arg(&iv, name, "IV")?,
+        arg(&data, name, "data")?,
+    );
+    wrap(name, crate::crypto::des3_cbc_decrypt(&key, &iv, &data))
+}
+
+fn random_fn(n: INT) -> Fallible<Blob> {
+    let n = usize::try_from(n)
+        .map_err(|_| Fault::failed(format!("crypto::random: length {n} is negative")))?;
+    wrap("random", crate::crypto::random(n))
+}
+
 /// Builds the `crypto` module.
 fn module() -> Module {
     let mut m = Module::new();
     m.set_native_fn(
         "aes_cmac",
-        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| {
-            at(
-                &ctx,
-                (|| {
-                    wrap(
-                        "aes_cmac",
-                        crate::crypto::aes_cmac(
-                            &arg(&key, "aes_cmac", "key")?,
-                            &arg(&data, "aes_cmac", "data")?,
-                        ),
-                    )
-                })(),
-            )
-        },
+        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| at(&ctx, aes_cmac(key, data)),
     );
     m.set_native_fn(
         "hmac_sha256",
-        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    Ok(crate::crypto::hmac_sha256(
-                        &arg(&key, "hmac_sha256", "key")?,
-                        &arg(&data, "hmac_sha256", "data")?,
-                    ))
-                })(),
-            )
-        },
+        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| at(&ctx, hmac_sha256(key, data)),
     );
     m.set_native_fn(
         "aes_ecb_encrypt",
-        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| {
-            at(
-                &ctx,
-                (|| {
-                    let (key, data) = (
-                        arg(&key, "aes_ecb_encrypt", "key")?,
-                        arg(&data, "aes_ecb_encrypt", "data")?,
-                    );
-                    wrap(
-                        "aes_ecb_encrypt",
-                        crate::crypto::aes_ecb_encrypt(&key, &data),
-                    )
-                })(),
-            )
-        },
+        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| at(&ctx, aes_ecb_encrypt(key, data)),
     );
     m.set_native_fn(
         "aes_ecb_decrypt",
-        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| {
-            at(
-                &ctx,
-                (|| {
-                    let (key, data) = (
-                        arg(&key, "aes_ecb_decrypt", "key")?,
-                        arg(&data, "aes_ecb_decrypt", "data")?,
-                    );
-                    wrap(
-                        "aes_ecb_decrypt",
-                        crate::crypto::aes_ecb_decrypt(&key, &data),
-                    )
-                })(),
-            )
-        },
+        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| at(&ctx, aes_ecb_decrypt(key, data)),
     );
     m.set_native_fn(
         "des3_cbc_encrypt",
         |ctx: NativeCallContext, key: Dynamic, iv: Dynamic, data: Dynamic| {
-            at(
-                &ctx,
-                (|| {
-                    let name = "des3_cbc_encrypt";
-                    let (key, iv, data) = (
-                        arg(&key, name, "key")?,
-                        arg(&iv, name, "IV")?,
-                        arg(&data, name, "data")?,
-                    );
-                    wrap(name, crate::crypto::des3_cbc_encrypt(&key, &iv, &data))
-                })(),
-            )
+            at(&ctx, des3_cbc_encrypt(key, iv, data))
         },
     );
     m.set_native_fn(
         "des3_cbc_decrypt",
         |ctx: NativeCallContext, key: Dynamic, iv: Dynamic, data: Dynamic| {
-            at(
-                &ctx,
-                (|| {
-                    let name = "des3_cbc_decrypt";
-                    let (key, iv, data) = (
-                        arg(&key, name, "key")?,
-                        arg(&iv, name, "IV")?,
-                        arg(&data, name, "data")?,
-                    );
-                    wrap(name, crate::crypto::des3_cbc_decrypt(&key, &iv, &data))
-                })(),
-            )
+            at(&ctx, des3_cbc_decrypt(key, iv, data))
         },
     );
     m.set_native_fn("random", |ctx: NativeCallContext, n: INT| {
-        at(
-            &ctx,
-            (|| {
-                let n = usize::try_from(n).map_err(|_| {
-                    Fault::failed(format!("crypto::random: length {n} is negative"))
-                })?;
-                wrap("random", crate::crypto::random(n))
-            })(),
-        )
+        at(&ctx, random_fn(n))
     });
     m
 }

@@ -72,6 +72,87 @@ fn record_p1(n: INT, what: &str) -> Fallible<u8> {
     Ok(int_in(n, 1..=254, what)? as u8)
 }
 
+fn select(s: &Shared, path: ImmutableString) -> Fallible<Blob> {
+    let mut data = Vec::new();
+    for command in select_commands(&path)? {
+        data = s
+            .borrow_mut()
+            .exchange_ok(&format!("iso::select `{path}`"), &command)?;
+    }
+    Ok(data)
+}
+
+fn select_aid(s: &Shared, aid: Dynamic) -> Fallible<Blob> {
+    let aid = bytes_of(&aid, "iso::select_aid")?.bytes;
+    if aid.is_empty() || aid.len() > 16 {
+        return Err(Fault::failed(format!(
+            "iso::select_aid: an AID has 1 to 16 bytes, got {}",
+            aid.len()
+        )));
+    }
+    let command = Command::new(0x00, 0xA4, 0x04, 0x00)
+        .with_data(aid)
+        .with_le(256);
+    s.borrow_mut().exchange_ok("iso::select_aid", &command)
+}
+
+fn read_binary(s: &Shared, offset: INT, len: INT) -> Fallible<Blob> {
+    let offset = int_in(offset, 0..=0x7FFF, "iso::read_binary: offset")?;
+    let len = int_in(len, 1..=65_536, "iso::read_binary: length")?;
+    let command = Command::new(0x00, 0xB0, (offset >> 8) as u8, offset as u8).with_le(len);
+    s.borrow_mut().exchange_ok("iso::read_binary", &command)
+}
+
+fn read_binary_sfi(s: &Shared, sfi: INT, offset: INT, len: INT) -> Fallible<Blob> {
+    let sfi = int_in(sfi, 1..=30, "iso::read_binary_sfi: SFI")?;
+    let offset = int_in(offset, 0..=255, "iso::read_binary_sfi: offset")?;
+    let len = int_in(len, 1..=65_536, "iso::read_binary_sfi: length")?;
+    let command = Command::new(0x00, 0xB0, 0x80 | sfi as u8, offset as u8).with_le(len);
+    s.borrow_mut().exchange_ok("iso::read_binary_sfi", &command)
+}
+
+fn update_binary(s: &Shared, offset: INT, data: Dynamic) -> Fallible<Blob> {
+    let offset = int_in(offset, 0..=0x7FFF, "iso::update_binary: offset")?;
+    let data = bytes_of(&data, "iso::update_binary: data")?.bytes;
+    if data.is_empty() {
+        return Err(Fault::failed("iso::update_binary: data is empty"));
+    }
+    let command = Command::new(0x00, 0xD6, (offset >> 8) as u8, offset as u8).with_data(data);
+    s.borrow_mut().exchange_ok("iso::update_binary", &command)
+}
+
+fn read_record(s: &Shared, n: INT) -> Fallible<Blob> {
+    let command =
+        Command::new(0x00, 0xB2, record_p1(n, "iso::read_record: record")?, 0x04).with_le(256);
+    s.borrow_mut().exchange_ok("iso::read_record", &command)
+}
+
+fn update_record(s: &Shared, n: INT, data: Dynamic) -> Fallible<Blob> {
+    let p1 = record_p1(n, "iso::update_record: record")?;
+    let data = bytes_of(&data, "iso::update_record: data")?.bytes;
+    let command = Command::new(0x00, 0xDC, p1, 0x04).with_data(data);
+    s.borrow_mut().exchange_ok("iso::update_record", &command)
+}
+
+fn append_record(s: &Shared, data: Dynamic) -> Fallible<Blob> {
+    let data = bytes_of(&data, "iso::append_record: data")?.bytes;
+    let command = Command::new(0x00, 0xE2, 0x00, 0x00).with_data(data);
+    s.borrow_mut().exchange_ok("iso::append_record", &command)
+}
+
+fn verify(s: &Shared, reference: INT, pin: Dynamic) -> Fallible<Blob> {
+    let reference = int_in(reference, 0..=255, "iso::verify: reference")? as u8;
+    let pin = pin_bytes(&pin, "iso::verify: PIN")?;
+    let command = Command::new(0x00, 0x20, 0x00, reference).with_data(pin);
+    s.borrow_mut().exchange_ok("iso::verify", &command)
+}
+
+fn get_challenge(s: &Shared, len: INT) -> Fallible<Blob> {
+    let len = int_in(len, 1..=256, "iso::get_challenge: length")?;
+    let command = Command::new(0x00, 0x84, 0x00, 0x00).with_le(len);
+    s.borrow_mut().exchange_ok("iso::get_challenge", &command)
+}
+
 /// Builds the `iso` module.
 pub(crate) fn module(session: &Shared) -> Module {
     let mut m = Module::new();
@@ -79,168 +160,56 @@ pub(crate) fn module(session: &Shared) -> Module {
     let s = session.clone();
     m.set_native_fn(
         "select",
-        move |ctx: NativeCallContext, path: ImmutableString| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    let mut data = Vec::new();
-                    for command in select_commands(&path)? {
-                        data = s
-                            .borrow_mut()
-                            .exchange_ok(&format!("iso::select `{path}`"), &command)?;
-                    }
-                    Ok(data)
-                })(),
-            )
-        },
+        move |ctx: NativeCallContext, path: ImmutableString| at(&ctx, select(&s, path)),
     );
     let s = session.clone();
-    m.set_native_fn(
-        "select_aid",
-        move |ctx: NativeCallContext, aid: Dynamic| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    let aid = bytes_of(&aid, "iso::select_aid")?.bytes;
-                    if aid.is_empty() || aid.len() > 16 {
-                        return Err(Fault::failed(format!(
-                            "iso::select_aid: an AID has 1 to 16 bytes, got {}",
-                            aid.len()
-                        )));
-                    }
-                    let command = Command::new(0x00, 0xA4, 0x04, 0x00)
-                        .with_data(aid)
-                        .with_le(256);
-                    s.borrow_mut().exchange_ok("iso::select_aid", &command)
-                })(),
-            )
-        },
-    );
+    m.set_native_fn("select_aid", move |ctx: NativeCallContext, aid: Dynamic| {
+        at(&ctx, select_aid(&s, aid))
+    });
     let s = session.clone();
     m.set_native_fn(
         "read_binary",
-        move |ctx: NativeCallContext, offset: INT, len: INT| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    let offset = int_in(offset, 0..=0x7FFF, "iso::read_binary: offset")?;
-                    let len = int_in(len, 1..=65_536, "iso::read_binary: length")?;
-                    let command =
-                        Command::new(0x00, 0xB0, (offset >> 8) as u8, offset as u8).with_le(len);
-                    s.borrow_mut().exchange_ok("iso::read_binary", &command)
-                })(),
-            )
-        },
+        move |ctx: NativeCallContext, offset: INT, len: INT| at(&ctx, read_binary(&s, offset, len)),
     );
     let s = session.clone();
     m.set_native_fn(
         "read_binary_sfi",
-        move |ctx: NativeCallContext, sfi: INT, offset: INT, len: INT| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    let sfi = int_in(sfi, 1..=30, "iso::read_binary_sfi: SFI")?;
-                    let offset = int_in(offset, 0..=255, "iso::read_binary_sfi: offset")?;
-                    let len = int_in(len, 1..=65_536, "iso::read_binary_sfi: length")?;
-                    let command =
-                        Command::new(0x00, 0xB0, 0x80 | sfi as u8, offset as u8).with_le(len);
-                    s.borrow_mut().exchange_ok("iso::read_binary_sfi", &command)
-                })(),
-            )
+        move |ctx: NativeCallContext, sfi: INT, offset: INT, len: INT| {
+            at(&ctx, read_binary_sfi(&s, sfi, offset, len))
         },
     );
     let s = session.clone();
     m.set_native_fn(
         "update_binary",
-        move |ctx: NativeCallContext, offset: INT, data: Dynamic| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    let offset = int_in(offset, 0..=0x7FFF, "iso::update_binary: offset")?;
-                    let data = bytes_of(&data, "iso::update_binary: data")?.bytes;
-                    if data.is_empty() {
-                        return Err(Fault::failed("iso::update_binary: data is empty"));
-                    }
-                    let command =
-                        Command::new(0x00, 0xD6, (offset >> 8) as u8, offset as u8).with_data(data);
-                    s.borrow_mut().exchange_ok("iso::update_binary", &command)
-                })(),
-            )
+        move |ctx: NativeCallContext, offset: INT, data: Dynamic| {
+            at(&ctx, update_binary(&s, offset, data))
         },
     );
     let s = session.clone();
-    m.set_native_fn(
-        "read_record",
-        move |ctx: NativeCallContext, n: INT| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    let command =
-                        Command::new(0x00, 0xB2, record_p1(n, "iso::read_record: record")?, 0x04)
-                            .with_le(256);
-                    s.borrow_mut().exchange_ok("iso::read_record", &command)
-                })(),
-            )
-        },
-    );
+    m.set_native_fn("read_record", move |ctx: NativeCallContext, n: INT| {
+        at(&ctx, read_record(&s, n))
+    });
     let s = session.clone();
     m.set_native_fn(
         "update_record",
-        move |ctx: NativeCallContext, n: INT, data: Dynamic| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    let p1 = record_p1(n, "iso::update_record: record")?;
-                    let data = bytes_of(&data, "iso::update_record: data")?.bytes;
-                    let command = Command::new(0x00, 0xDC, p1, 0x04).with_data(data);
-                    s.borrow_mut().exchange_ok("iso::update_record", &command)
-                })(),
-            )
-        },
+        move |ctx: NativeCallContext, n: INT, data: Dynamic| at(&ctx, update_record(&s, n, data)),
     );
     let s = session.clone();
     m.set_native_fn(
         "append_record",
-        move |ctx: NativeCallContext, data: Dynamic| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    let data = bytes_of(&data, "iso::append_record: data")?.bytes;
-                    let command = Command::new(0x00, 0xE2, 0x00, 0x00).with_data(data);
-                    s.borrow_mut().exchange_ok("iso::append_record", &command)
-                })(),
-            )
-        },
+        move |ctx: NativeCallContext, data: Dynamic| at(&ctx, append_record(&s, data)),
     );
     let s = session.clone();
     m.set_native_fn(
         "verify",
-        move |ctx: NativeCallContext, reference: INT, pin: Dynamic| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    let reference = int_in(reference, 0..=255, "iso::verify: reference")? as u8;
-                    let pin = pin_bytes(&pin, "iso::verify: PIN")?;
-                    let command = Command::new(0x00, 0x20, 0x00, reference).with_data(pin);
-                    s.borrow_mut().exchange_ok("iso::verify", &command)
-                })(),
-            )
+        move |ctx: NativeCallContext, reference: INT, pin: Dynamic| {
+            at(&ctx, verify(&s, reference, pin))
         },
     );
     let s = session.clone();
-    m.set_native_fn(
-        "get_challenge",
-        move |ctx: NativeCallContext, len: INT| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    let len = int_in(len, 1..=256, "iso::get_challenge: length")?;
-                    let command = Command::new(0x00, 0x84, 0x00, 0x00).with_le(len);
-                    s.borrow_mut().exchange_ok("iso::get_challenge", &command)
-                })(),
-            )
-        },
-    );
+    m.set_native_fn("get_challenge", move |ctx: NativeCallContext, len: INT| {
+        at(&ctx, get_challenge(&s, len))
+    });
     m
 }
 

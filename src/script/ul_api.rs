@@ -247,48 +247,42 @@ fn locked(session: &mut Session) -> Fallible<Array> {
         .collect())
 }
 
+fn read_pages(s: &Shared, page: INT) -> Fallible<Blob> {
+    let page = page_arg(page, "ul::read")?;
+    Ok(read(&mut s.borrow_mut(), page, "ul::read")?.to_vec())
+}
+
+fn write_page(s: &Shared, page: INT, data: Dynamic) -> Fallible<()> {
+    let page = page_arg(page, "ul::write")?;
+    let data = data_arg(&data, PAGE_SIZE, "ul::write: data")?;
+    write(&mut s.borrow_mut(), page, data, "ul::write")
+}
+
+fn write_compat(s: &Shared, page: INT, data: Dynamic) -> Fallible<()> {
+    let page = page_arg(page, "ul::write_compat")?;
+    let data = data_arg(&data, 16, "ul::write_compat: data")?;
+    generic::write_compat(&mut s.borrow_mut(), page, &data)
+}
+
 /// Builds the `ul` module.
 pub(crate) fn module(session: &Shared) -> Module {
     let mut m = Module::new();
     let s = session.clone();
-    m.set_native_fn(
-        "read",
-        move |ctx: NativeCallContext, page: INT| -> Fallible<Blob> {
-            at(
-                &ctx,
-                (|| -> Fallible<Blob> {
-                    let page = page_arg(page, "ul::read")?;
-                    Ok(read(&mut s.borrow_mut(), page, "ul::read")?.to_vec())
-                })(),
-            )
-        },
-    );
+    m.set_native_fn("read", move |ctx: NativeCallContext, page: INT| {
+        at(&ctx, read_pages(&s, page))
+    });
     let s = session.clone();
     m.set_native_fn(
         "write",
-        move |ctx: NativeCallContext, page: INT, data: Dynamic| -> Fallible<()> {
-            at(
-                &ctx,
-                (|| -> Fallible<()> {
-                    let page = page_arg(page, "ul::write")?;
-                    let data = data_arg(&data, PAGE_SIZE, "ul::write: data")?;
-                    write(&mut s.borrow_mut(), page, data, "ul::write")
-                })(),
-            )
+        move |ctx: NativeCallContext, page: INT, data: Dynamic| {
+            at(&ctx, write_page(&s, page, data))
         },
     );
     let s = session.clone();
     m.set_native_fn(
         "write_compat",
         move |ctx: NativeCallContext, page: INT, data: Dynamic| {
-            at(
-                &ctx,
-                (|| {
-                    let page = page_arg(page, "ul::write_compat")?;
-                    let data = data_arg(&data, 16, "ul::write_compat: data")?;
-                    generic::write_compat(&mut s.borrow_mut(), page, &data)
-                })(),
-            )
+            at(&ctx, write_compat(&s, page, data))
         },
     );
     let s = session.clone();
