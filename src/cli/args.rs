@@ -105,6 +105,10 @@ pub struct SimServeArgs {
     /// Do not re-arm TCP_QUICKACK before each read (only to measure what it saves).
     #[arg(long, hide = true)]
     pub no_quickack: bool,
+
+    /// Write each command's arrival time to PATH when the server stops (benches/stack.sh).
+    #[arg(long, hide = true, value_name = "PATH")]
+    pub timing: Option<PathBuf>,
 }
 
 /// Options of `run`.
@@ -141,6 +145,11 @@ pub struct RunArgs {
     /// Do not mask PINs and keys in traces (for the bench only).
     #[arg(long)]
     pub show_secrets: bool,
+
+    /// Write each output line at once, even into a pipe or a file (on a terminal it always
+    /// is; otherwise lines are written in blocks).
+    #[arg(long)]
+    pub line_buffered: bool,
 }
 
 /// Choice of reader: a PC/SC reader or the simulator.

@@ -12,6 +12,8 @@ mod info;
 mod profile_run;
 mod run;
 mod sim_serve;
+mod sim_timing;
+mod stdout;
 mod trace_out;
 
 use clap::Parser;
@@ -19,13 +21,15 @@ use clap::Parser;
 pub use args::Cli;
 pub use exit::{Exit, Failure};
 
-/// Prints one line to stdout. A closed stdout (`apdu-run readers | head -1`) is not an
-/// error worth a panic: the rest of the output is dropped and the run goes on.
+/// Prints one line to stdout, through [`stdout`]: at once on a terminal, in blocks into a
+/// pipe or a file.
 macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
-    }};
+    () => {
+        $crate::cli::stdout::line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::line(format_args!($($arg)*))
+    };
 }
 pub(crate) use outln;
 
@@ -43,7 +47,10 @@ pub fn main() -> i32 {
             };
         }
     };
-    match dispatch(cli) {
+    let result = dispatch(cli);
+    // What the run printed comes before its error, and nothing is left held at exit.
+    stdout::flush();
+    match result {
         Ok(exit) => exit.code(),
         Err(failure) => {
             eprintln!("error: {:#}", failure.error);

@@ -212,6 +212,7 @@ pub fn check(file: &Path, data: Option<&Path>, vars: &[String]) -> Result<Exit, 
 
 /// `apdu-run run FILE` (and the shorthand).
 pub fn run(args: RunArgs) -> Result<Exit, Failure> {
+    super::stdout::configure(args.line_buffered);
     let file = args
         .file
         .clone()

@@ -8,7 +8,8 @@
 //! ([`sim::uid_for`]), for the kinds that have one.
 //!
 //! The card state is saved whenever pcscd powers the card off (no application holds it, so
-//! the image is consistent) and once more when the server stops.
+//! the image is consistent) and once more when the server stops. The hidden `--timing PATH`
+//! records when each command arrived ([`sim_timing`](super::sim_timing)), for the benches.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use anyhow::anyhow;
 
 use super::args::SimServeArgs;
+use super::sim_timing::Timings;
 use super::{Exit, Failure};
 use crate::apdu::hex;
 use crate::reader::Card;
@@ -68,6 +70,9 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
         let simulator = Simulator::open(kind, &options, args.state.as_deref()).map_err(invalid)?;
         Cards::single(kind, simulator, args.state.clone())
     };
+    if args.timing.is_some() {
+        cards.timings = Some(Timings::new());
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -84,6 +89,14 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
     let finish =
         vpcd::serve(&config, &mut cards, &stop).map_err(|e| Failure::new(Exit::Transport, e));
     cards.save();
+    if let (Some(timings), Some(path)) = (&cards.timings, &args.timing) {
+        timings.write(path).map_err(|e| {
+            Failure::new(
+                Exit::Failed,
+                anyhow!("--timing `{}`: cannot write: {e}", path.display()),
+            )
+        })?;
+    }
     let finish = finish?;
     if let Some(error) = cards.save_error.take() {
         return Err(Failure::new(
@@ -119,6 +132,8 @@ struct Cards {
     current: Option<Simulator>,
     state: Option<PathBuf>,
     save_error: Option<sim::Error>,
+    /// With `--timing`: every card's command arrivals.
+    timings: Option<Timings>,
 }
 
 impl Cards {
@@ -129,6 +144,7 @@ impl Cards {
             current: None,
             state,
             save_error: None,
+            timings: None,
         }
     }
 
@@ -139,6 +155,7 @@ impl Cards {
             current: None,
             state: None,
             save_error: None,
+            timings: None,
         }
     }
 
@@ -165,7 +182,10 @@ impl vpcd::Handler for Cards {
         });
         let card = simulator.card();
         self.current = Some(simulator);
-        card
+        match &self.timings {
+            Some(timings) => timings.wrap(card),
+            None => card,
+        }
     }
 
     fn event(&mut self, event: Event<'_>) {

@@ -125,26 +125,26 @@ pub struct Masked {
 
 impl Masked {
     fn new(bytes: &[u8], masked: Vec<bool>) -> Masked {
-        let mut spaced = Vec::new();
+        let mut spaced = String::with_capacity(bytes.len() * 3);
         let mut compact = String::with_capacity(bytes.len() * 2);
         let mut i = 0;
         while i < bytes.len() {
+            if !spaced.is_empty() {
+                spaced.push(' ');
+            }
             if masked[i] {
                 while i < bytes.len() && masked[i] {
                     i += 1;
                 }
-                spaced.push(MASK.to_string());
+                spaced.push_str(MASK);
                 compact.push_str(MASK);
             } else {
-                spaced.push(format!("{:02X}", bytes[i]));
-                compact.push_str(&format!("{:02X}", bytes[i]));
+                hex::push_pair(&mut spaced, bytes[i]);
+                hex::push_pair(&mut compact, bytes[i]);
                 i += 1;
             }
         }
-        Masked {
-            spaced: spaced.join(" "),
-            compact,
-        }
+        Masked { spaced, compact }
     }
 
     /// Bytes shown as they are.
@@ -289,6 +289,18 @@ mod tests {
         check("00 B0 00 00 10", "00 B0 00 00 10");
         // Inconsistent lengths: everything after the header is masked.
         check("00 20 00 01 09 31 32", "00 20 00 01 (secret)");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unmasked_bytes_print_as_plain_hex(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)
+        ) {
+            proptest::prop_assert_eq!(
+                mask_response(&bytes, &Redactor::default()),
+                Masked::plain(&bytes)
+            );
+        }
     }
 
     #[test]

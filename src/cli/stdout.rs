@@ -1,0 +1,52 @@
+//! The CLI's standard output: every `outln!` line goes through here.
+//!
+//! On a terminal each line is written at once. Into a pipe or a file, lines are collected
+//! and written in blocks, as `grep` and `ripgrep` do: a scriptor file prints three lines per
+//! APDU, and a `write` for each would cost more than the rest of apdu-run's work on that
+//! APDU (BENCHMARKS.md, through pcscd). `--line-buffered` asks for line-at-a-time output
+//! anyway, for `apdu-run … | tee log` watched live.
+//!
+//! Held lines are written out before anything goes to stderr ([`flush`] is called by the
+//! trace and the error printer), so `>log 2>&1` keeps the order, and when the command ends.
+//! This module does not decide what is printed, and does not touch stderr.
+
+use std::io::{self, BufWriter, IsTerminal, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Bytes held before a block is written; a few hundred scriptor lines.
+const BLOCK: usize = 32 * 1024;
+
+static OUT: Mutex<Option<BufWriter<Stdout>>> = Mutex::new(None);
+/// Until [`configure`] says otherwise, every line is written at once.
+static LINE_BUFFERED: AtomicBool = AtomicBool::new(true);
+
+/// Chooses line-at-a-time output (`line_buffered`, or stdout is a terminal) or blocks.
+pub(crate) fn configure(line_buffered: bool) {
+    let line = line_buffered || io::stdout().is_terminal();
+    LINE_BUFFERED.store(line, Ordering::Relaxed);
+}
+
+/// Writes one line. A closed stdout (`apdu-run readers | head -1`) is not an error worth a
+/// panic: the rest of the output is dropped and the run goes on.
+pub(crate) fn line(args: std::fmt::Arguments) {
+    let mut out = lock();
+    let writer = out.get_or_insert_with(|| BufWriter::with_capacity(BLOCK, io::stdout()));
+    let _ = writer.write_fmt(args);
+    let _ = writer.write_all(b"\n");
+    if LINE_BUFFERED.load(Ordering::Relaxed) {
+        let _ = writer.flush();
+    }
+}
+
+/// Writes out the lines held so far.
+pub(crate) fn flush() {
+    if let Some(writer) = lock().as_mut() {
+        let _ = writer.flush();
+    }
+}
+
+fn lock() -> MutexGuard<'static, Option<BufWriter<Stdout>>> {
+    // A panic while printing leaves the writer usable; output must not stop for it.
+    OUT.lock().unwrap_or_else(PoisonError::into_inner)
+}

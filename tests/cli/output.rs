@@ -1,0 +1,77 @@
+//! Standard output into pipes and files: written in blocks, yet in order with the trace on
+//! stderr, and line by line with `--line-buffered`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::{bin, script};
+
+#[test]
+fn output_and_trace_share_a_file_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = script(
+        dir.path(),
+        "t.apdu",
+        "00 A4 00 0C 02 2F 00\n00 B0 00 00 02\n",
+    );
+    let log = dir.path().join("log");
+    let out = std::fs::File::create(&log).unwrap();
+    let status = bin()
+        .args(["--sim", "iso7816", "--trace", file.to_str().unwrap()])
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    // Each echo comes before the trace of its exchange, each answer after it.
+    let order: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(
+        order,
+        [">", ">>", "<<", "<", ">", ">>", "<<", "<"],
+        "{text}"
+    );
+}
+
+/// Starts a script that prints one line and then runs until killed; returns the child and
+/// a receiver of the lines it writes to its stdout pipe.
+fn printing_then_spinning(extra: &[&str]) -> (Child, mpsc::Receiver<String>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = script(dir.path(), "t.rhai", "print(\"started\");\nloop { }\n");
+    let mut child = bin()
+        .args(["--sim", "iso7816"])
+        .args(extra)
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    (child, received, dir)
+}
+
+#[test]
+fn line_buffered_output_arrives_while_the_script_runs() {
+    let (mut child, lines, _dir) = printing_then_spinning(&["--line-buffered"]);
+    let first = lines.recv_timeout(Duration::from_secs(20));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(first.as_deref(), Ok("started"));
+}
+
+#[test]
+fn into_a_pipe_output_is_held_until_a_block_fills_or_the_run_ends() {
+    let (mut child, lines, _dir) = printing_then_spinning(&[]);
+    let first = lines.recv_timeout(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(first, Err(mpsc::RecvTimeoutError::Timeout));
+}
