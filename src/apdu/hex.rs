@@ -97,9 +97,18 @@ pub fn format(bytes: &[u8]) -> String {
 /// byte sent and received; going through `format!` for each cost more than the rest of the
 /// run's own work per APDU.
 pub fn push_pair(out: &mut String, byte: u8) {
+    let [high, low] = digits(byte);
+    out.push(high);
+    out.push(low);
+}
+
+/// The two uppercase hex digits of a byte.
+pub fn digits(byte: u8) -> [char; 2] {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-    out.push(char::from(DIGITS[usize::from(byte & 0x0F)]));
+    [
+        char::from(DIGITS[usize::from(byte >> 4)]),
+        char::from(DIGITS[usize::from(byte & 0x0F)]),
+    ]
 }
 /// Formats bytes as uppercase hex with no separators: `00A40400`.
 pub fn format_compact(bytes: &[u8]) -> String {

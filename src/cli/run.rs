@@ -278,7 +278,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         }
         Flow::Scriptor(items) => {
             let mut card = card;
-            let mut print = |line: &str| outln!("{line}");
+            let mut print = |line: std::fmt::Arguments<'_>| outln!("{line}");
             scriptor::run(&items, card.as_mut(), rules, args.show_secrets, &mut print).map_err(
                 |e| {
                     let exit = match &e {

@@ -9,8 +9,9 @@ mod parse;
 
 pub use parse::{Item, ParseError, parse};
 
-use crate::apdu::hex;
-use crate::reader::trace::{Redactor, mask_command};
+use std::fmt::{self, Write as _};
+
+use crate::apdu::{Response, hex};
 use crate::reader::{Card, Error, Exchange};
 
 /// Why a run stopped early.
@@ -41,17 +42,26 @@ pub enum RunError {
 }
 
 /// The response lines scriptor prints: 16 bytes per line, `: meaning` after the SW.
-fn response_lines(bytes: &[u8], meaning: &str) -> String {
-    let mut out = String::from("< ");
-    for (i, chunk) in bytes.chunks(16).enumerate() {
-        if i > 0 {
-            out.push('\n');
+/// Written straight into the output, without building the text first.
+struct ResponseLines<'a> {
+    response: &'a Response,
+    meaning: &'a str,
+}
+
+impl fmt::Display for ResponseLines<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("< ")?;
+        let sw = self.response.sw.0.to_be_bytes();
+        for (i, &byte) in self.response.data.iter().chain(&sw).enumerate() {
+            if i > 0 {
+                f.write_str(if i % 16 == 0 { "\n" } else { " " })?;
+            }
+            let [high, low] = hex::digits(byte);
+            f.write_char(high)?;
+            f.write_char(low)?;
         }
-        out.push_str(&hex::format(chunk));
+        write!(f, " : {}", self.meaning)
     }
-    out.push_str(" : ");
-    out.push_str(meaning);
-    out
 }
 
 /// Runs parsed items against `card`, sending each output line to `output`.
@@ -63,40 +73,41 @@ pub fn run(
     card: &mut dyn Card,
     rules: Exchange,
     show_secrets: bool,
-    output: &mut dyn FnMut(&str),
+    output: &mut dyn FnMut(fmt::Arguments<'_>),
 ) -> Result<(), RunError> {
     for item in items {
         match item {
             Item::Reset { line } => {
-                output("> RESET");
+                output(format_args!("> RESET"));
                 let atr = card.reset().map_err(|source| RunError::Card {
                     line: *line,
                     source,
                 })?;
-                output(&format!("< OK: {}", hex::format(&atr)));
+                output(format_args!("< OK: {}", hex::format(&atr)));
             }
             Item::Send {
                 command,
+                bytes,
                 text,
+                echo,
                 expect,
                 line,
             } => {
-                if show_secrets {
-                    output(&format!("> {text}"));
-                } else {
-                    output(&format!(
-                        "> {}",
-                        mask_command(&command.to_bytes(), &Redactor::default()).spaced
-                    ));
-                }
-                let response =
-                    card.exchange_with(command, rules)
-                        .map_err(|source| RunError::Card {
-                            line: *line,
-                            source,
-                        })?;
+                output(format_args!("> {}", if show_secrets { text } else { echo }));
+                let response = card
+                    .exchange_encoded(command, bytes, rules)
+                    .map_err(|source| RunError::Card {
+                        line: *line,
+                        source,
+                    })?;
                 let meaning = response.sw.describe();
-                output(&response_lines(&response.to_bytes(), &meaning));
+                output(format_args!(
+                    "{}",
+                    ResponseLines {
+                        response: &response,
+                        meaning: &meaning,
+                    }
+                ));
                 if let Some(expect) = expect {
                     if !expect.matches(response.sw) {
                         return Err(RunError::Expectation {
@@ -118,12 +129,27 @@ pub fn run(
 mod tests {
     use super::*;
 
+    #[track_caller]
+    fn lines(bytes: &[u8], meaning: &str) -> String {
+        let response = Response::from_bytes(bytes.to_vec()).unwrap();
+        ResponseLines {
+            response: &response,
+            meaning,
+        }
+        .to_string()
+    }
+
     #[test]
     fn response_lines_wrap_at_16_bytes() {
         let bytes: Vec<u8> = (0..18).collect();
         assert_eq!(
-            response_lines(&bytes, "OK"),
+            lines(&bytes, "OK"),
             "< 00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F\n10 11 : OK"
         );
+        let bytes: Vec<u8> = (0..32).collect();
+        assert!(
+            lines(&bytes, "x").ends_with("\n10 11 12 13 14 15 16 17 18 19 1A 1B 1C 1D 1E 1F : x")
+        );
+        assert_eq!(lines(&[0x90, 0x00], "OK"), "< 90 00 : OK");
     }
 }

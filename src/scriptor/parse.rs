@@ -7,6 +7,7 @@
 //! errors point at `line:column`. This file does not send anything.
 
 use crate::apdu::{Command, SwExpectation, hex};
+use crate::reader::trace::{Redactor, mask_command};
 
 /// One thing to do, with the line it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +16,12 @@ pub enum Item {
     Send {
         /// The command (already validated).
         command: Command,
-        /// The text as written (joined across `\` lines), for echoing.
+        /// The command encoded, as it is sent.
+        bytes: Vec<u8>,
+        /// The command as uppercase spaced hex, for echoing with `--show-secrets`.
         text: String,
+        /// The same with PIN and key data masked, for echoing.
+        echo: String,
         /// The `# expect` that follows it, if any.
         expect: Option<SwExpectation>,
         /// 1-based line of the command's first line.
@@ -110,9 +115,12 @@ pub fn parse(text: &str) -> Result<Vec<Item>, ParseError> {
             column: offset + 1,
             message: format!("not a valid APDU: {e}"),
         })?;
+        // Encoded and masked once here: a run of the file does only the exchanges.
         items.push(Item::Send {
-            command,
+            bytes: command.to_bytes(),
             text: hex::format(&bytes),
+            echo: mask_command(&bytes, &Redactor::default()).spaced,
+            command,
             expect: None,
             line: start,
         });
