@@ -10,23 +10,24 @@
 #   N=5000 ROUNDS=9 PIN_CPU=none benches/stack.sh
 #
 # Every run sends SELECT EF 2F00 once, then N times READ BINARY `00 B0 00 00 10` (16 bytes +
-# 90 00) to the demo card (`--card iso7816`). Each of the four is timed the same way: the
-# whole process, less the client's fastest run with no READ BINARY (connecting, compiling the
-# script), divided by N.
+# 90 00) to the demo card (`--card iso7816`).
 #
-# How the noise is kept out (BENCHMARKS.md has the figures and why):
+# How it measures (BENCHMARKS.md has the figures and why):
+# - The card's clock: `sim serve --timing` records when each command arrives. The gap
+#   between two READ BINARY is one whole round trip, with no client's start-up or exit in
+#   it, measured the same way for all four. Gaps are averaged over chunks of CHUNK APDUs.
 # - Interleaved rounds: each round runs (a), (b), (c), (d) once, in an order rotated round
 #   to round, so whatever the machine does over the minute falls on all four alike.
-# - Best and median: on this virtual machine the same loop runs for stretches of a fraction
-#   of a second at about 40 µs per APDU, then at about 60 µs, whatever the process. That
-#   noise only ever adds time, so each client's fastest run is its cost with the least
-#   noise in it, and the comparison against (a) is made on the fastest runs; the medians are
-#   shown beside them.
-# - One CPU (PIN_CPU, default the last one; `none` to not pin): pcscd (all its threads),
-#   `sim serve` and the client run on the same CPU. A round trip passes through three
-#   processes; spread over CPUs, each hop may have to wake an idle virtual CPU, and that
-#   wake-up varies by tens of microseconds. On one CPU each hop is a context switch on a CPU
-#   that is already running.
+# - Best and median chunk: on this virtual machine the same loop runs for stretches of a
+#   fraction of a second at about 40 µs per APDU, then at about 60 or 70, whatever the
+#   client. That noise only ever adds time, so each client's fastest chunk is its cost with
+#   the least noise in it; comparisons against (a) are given for the best and the median.
+# - One CPU (PIN_CPU, default the last one; `none` to not pin): the pcscd started for the
+#   bench (all its threads), `sim serve` and the client run on the same CPU. Spread over
+#   CPUs, a round trip through three processes may wake idle virtual CPUs and find its
+#   code out of the cache; on one CPU each hop is a context switch.
+# - The client's own CPU time (user + system, from bash's `time`), less that of a run of the
+#   same client with no READ BINARY, per APDU.
 #
 # Runs pcscd through tests/stack/with-pcscd.sh; needs pcscd, vsmartcard-vpcd and pcsc-tools
 # (`make stack-deps`).
@@ -40,6 +41,10 @@ CHUNK=${CHUNK:-250}
 SLOW_N=${SLOW_N:-50}
 PIN_CPU=${PIN_CPU:-$(($(nproc) - 1))}
 reader='Virtual PCD 00 00'
+if [ "$N" -le "$CHUNK" ]; then
+    echo "stack.sh: N ($N) must be larger than CHUNK ($CHUNK)" >&2
+    exit 2
+fi
 
 if [ -z "${APDU_RUN_BENCH_INNER:-}" ]; then
     cargo build --release --quiet
@@ -62,9 +67,11 @@ trap cleanup EXIT
 pin=()
 if [ "$PIN_CPU" != none ]; then
     pin=(taskset -c "$PIN_CPU")
-    for pid in $(pgrep -x pcscd); do
-        taskset -a -p -c "$PIN_CPU" "$pid" >/dev/null
-    done
+    if [ -n "${APDU_RUN_PCSCD_PID:-}" ]; then
+        taskset -a -p -c "$PIN_CPU" "$APDU_RUN_PCSCD_PID" >/dev/null
+    else
+        echo "stack.sh: pcscd was already running; it is left where it runs, not pinned" >&2
+    fi
 fi
 
 # Starts `sim serve` with extra options and waits until pcscd sees the card.
@@ -102,24 +109,24 @@ rhai "$work/none.rhai" 0
 apdus "$work/loop.apdu" "$N"
 apdus "$work/none.apdu" 0
 
-# The command line of client $1 for the file stem $2 (`loop` or `none`).
-client() {
+# Sets `cmd` to the command line of client $1 for the file stem $2 (`loop` or `none`).
+command_of() {
     case $1 in
-    a) if [ "$2" = loop ]; then echo "$pcsc_loop $N 1"; else echo "$pcsc_loop 0 1"; fi ;;
-    b) echo "$bin --reader '$reader' $work/$2.rhai" ;;
-    c) echo "$bin --reader '$reader' $work/$2.apdu" ;;
-    d) echo "scriptor -r '$reader' $work/$2.apdu" ;;
+    a) cmd=("$pcsc_loop" "$([ "$2" = loop ] && echo "$N" || echo 0)" 1) ;;
+    b) cmd=("$bin" --reader "$reader" "$work/$2.rhai") ;;
+    c) cmd=("$bin" --reader "$reader" "$work/$2.apdu") ;;
+    d) cmd=(scriptor -r "$reader" "$work/$2.apdu") ;;
     esac
 }
 
 # Runs client $1 on stem $2 and prints the CPU time (user + system) it used, in
 # milliseconds. A failed run stops the bench.
 run_once() {
-    local cpu TIMEFORMAT='%3U %3S'
-    eval "set -- $(client "$1" "$2")"
-    if ! cpu=$({ time "${pin[@]}" "$@" >"$work/out" 2>&1; } 2>&1) || grep -q '^skipped:' "$work/out"; then
+    local cpu cmd TIMEFORMAT='%3U %3S'
+    command_of "$1" "$2"
+    if ! cpu=$({ time "${pin[@]}" "${cmd[@]}" >"$work/out" 2>&1; } 2>&1) || grep -q '^skipped:' "$work/out"; then
         cat "$work/out" >&2
-        echo "stack.sh: failed: $*" >&2
+        echo "stack.sh: failed: ${cmd[*]}" >&2
         exit 1
     fi
     awk '{ print ($1 + $2) * 1000 }' <<<"$cpu"
@@ -133,9 +140,9 @@ serve --timing "$work/timing"
 # card's timing file is cut into runs.
 order=(a b c d)
 for _ in $(seq 1 "$ROUNDS"); do
-    for client in "${order[@]}"; do
-        echo "$client loop $(run_once "$client" loop)"
-        echo "$client none $(run_once "$client" none)"
+    for c in "${order[@]}"; do
+        echo "$c loop $(run_once "$c" loop)"
+        echo "$c none $(run_once "$c" none)"
     done
     order=("${order[@]:1}" "${order[0]}")
 done >"$work/runs"

@@ -25,6 +25,7 @@ pub enum HexError {
         digits: usize,
     },
 }
+
 impl HexError {
     /// The 1-based column the error points at.
     pub fn column(&self) -> usize {
@@ -33,9 +34,11 @@ impl HexError {
         }
     }
 }
+
 fn is_separator(c: char) -> bool {
     c == ' ' || c == '\t' || c == ':' || c == '\n' || c == '\r'
 }
+
 fn digit(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -44,6 +47,7 @@ fn digit(c: u8) -> Option<u8> {
         _ => None,
     }
 }
+
 /// Parses hex text into bytes.
 ///
 /// Separators (space, tab, colon, newline) may stand between bytes but not inside one:
@@ -79,9 +83,11 @@ pub fn parse(text: &str) -> Result<Vec<u8>, HexError> {
     }
     Ok(out)
 }
+
 fn count_digits(text: &str) -> usize {
     text.chars().filter(|c| c.is_ascii_hexdigit()).count()
 }
+
 /// Formats bytes as uppercase hex pairs separated by single spaces: `00 A4 04 00`.
 pub fn format(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 3);
@@ -93,6 +99,7 @@ pub fn format(bytes: &[u8]) -> String {
     }
     s
 }
+
 /// Appends one byte as two uppercase hex digits. Printing a scriptor file formats every
 /// byte sent and received; going through `format!` for each cost more than the rest of the
 /// run's own work per APDU.
@@ -110,21 +117,26 @@ pub fn digits(byte: u8) -> [char; 2] {
         char::from(DIGITS[usize::from(byte & 0x0F)]),
     ]
 }
+
 /// Formats bytes as uppercase hex with no separators: `00A40400`.
 pub fn format_compact(bytes: &[u8]) -> String {
     hex::encode_upper(bytes)
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
     #[track_caller]
     fn ok(text: &str, expected: &[u8]) {
         assert_eq!(parse(text).as_deref(), Ok(expected), "input {text:?}");
     }
+
     #[track_caller]
     fn err(text: &str, expected: HexError) {
         assert_eq!(parse(text), Err(expected), "input {text:?}");
     }
+
     #[test]
     fn accepts_the_three_spellings() {
         ok("00 A4 04 00", &[0x00, 0xA4, 0x04, 0x00]);
@@ -133,6 +145,7 @@ mod tests {
         ok("  ff\tca 00  00 00 ", &[0xFF, 0xCA, 0, 0, 0]);
         ok("", &[]);
     }
+
     #[test]
     fn reports_the_column_of_a_bad_character() {
         err(
@@ -157,6 +170,7 @@ mod tests {
             },
         );
     }
+
     #[test]
     fn reports_odd_digit_counts() {
         err(
@@ -181,6 +195,7 @@ mod tests {
             },
         );
     }
+
     #[test]
     fn formats_uppercase_spaced() {
         assert_eq!(format(&[0x00, 0xa4, 0x0c]), "00 A4 0C");
@@ -190,11 +205,13 @@ mod tests {
             assert_eq!(format(&[byte]), std::format!("{byte:02X}"));
         }
     }
+
     proptest::proptest! {
         #[test]
         fn never_panics(s in "\\PC*") {
             let _ = parse(&s);
         }
+
         #[test]
         fn format_then_parse_is_identity(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
             proptest::prop_assert_eq!(parse(&format(&bytes)).unwrap(), bytes.clone());

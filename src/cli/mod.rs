@@ -21,8 +21,8 @@ use clap::Parser;
 pub use args::Cli;
 pub use exit::{Exit, Failure};
 
-/// Prints one line to stdout, through [`stdout`]: at once on a terminal, in blocks into a
-/// pipe or a file.
+/// Prints one line to stdout, through [`stdout`]: at once unless `run` asked for blocks
+/// (stdout is a pipe or a file and `--line-buffered` is off).
 macro_rules! outln {
     () => {
         $crate::cli::stdout::line(format_args!(""))
@@ -47,6 +47,8 @@ pub fn main() -> i32 {
             };
         }
     };
+    // Held output is written even when a bug panics on the way out.
+    let _flush = FlushOnExit;
     let result = dispatch(cli);
     // What the run printed comes before its error, and nothing is left held at exit.
     stdout::flush();
@@ -56,6 +58,15 @@ pub fn main() -> i32 {
             eprintln!("error: {:#}", failure.error);
             failure.exit.code()
         }
+    }
+}
+
+/// Writes out held stdout lines when `main` is left, by return or by a panic unwinding.
+struct FlushOnExit;
+
+impl Drop for FlushOnExit {
+    fn drop(&mut self) {
+        stdout::flush();
     }
 }
 

@@ -278,20 +278,22 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         }
         Flow::Scriptor(items) => {
             let mut card = card;
-            let mut print = |line: std::fmt::Arguments<'_>| outln!("{line}");
-            scriptor::run(&items, card.as_mut(), rules, args.show_secrets, &mut print).map_err(
-                |e| {
-                    let exit = match &e {
-                        scriptor::RunError::Expectation { .. } => Exit::Failed,
-                        scriptor::RunError::Card {
-                            source: crate::reader::Error::Refused { .. },
-                            ..
-                        } => Exit::Refused,
-                        scriptor::RunError::Card { .. } => Exit::Transport,
-                    };
-                    Failure::new(exit, anyhow!("{}:{e}", file.display()))
-                },
-            )
+            let io = scriptor::Io {
+                output: &mut |line| outln!("{line}"),
+                stop: &|| interrupt.load(std::sync::atomic::Ordering::Relaxed),
+            };
+            scriptor::run(&items, card.as_mut(), rules, args.show_secrets, io).map_err(|e| {
+                let exit = match &e {
+                    scriptor::RunError::Expectation { .. } => Exit::Failed,
+                    scriptor::RunError::Interrupted { .. } => Exit::Interrupted,
+                    scriptor::RunError::Card {
+                        source: crate::reader::Error::Refused { .. },
+                        ..
+                    } => Exit::Refused,
+                    scriptor::RunError::Card { .. } => Exit::Transport,
+                };
+                Failure::new(exit, anyhow!("{}:{e}", file.display()))
+            })
         }
     };
 

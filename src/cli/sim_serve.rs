@@ -89,15 +89,18 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
     let finish =
         vpcd::serve(&config, &mut cards, &stop).map_err(|e| Failure::new(Exit::Transport, e));
     cards.save();
-    if let (Some(timings), Some(path)) = (&cards.timings, &args.timing) {
-        timings.write(path).map_err(|e| {
+    // Written whatever ended the serving; a transport failure is still the error reported.
+    let timing = match (&cards.timings, &args.timing) {
+        (Some(timings), Some(path)) => timings.write(path).map_err(|e| {
             Failure::new(
                 Exit::Failed,
                 anyhow!("--timing `{}`: cannot write: {e}", path.display()),
             )
-        })?;
-    }
+        }),
+        _ => Ok(()),
+    };
     let finish = finish?;
+    timing?;
     if let Some(error) = cards.save_error.take() {
         return Err(Failure::new(
             Exit::Failed,

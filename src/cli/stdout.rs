@@ -1,14 +1,18 @@
 //! The CLI's standard output: every `outln!` line goes through here.
 //!
-//! On a terminal each line is written at once. Into a pipe or a file, lines are collected
-//! and written in blocks, as `grep` and `ripgrep` do: a scriptor file prints three lines per
-//! APDU, and a `write` for each would cost more than the rest of apdu-run's work on that
-//! APDU (BENCHMARKS.md, through pcscd). `--line-buffered` asks for line-at-a-time output
-//! anyway, for `apdu-run … | tee log` watched live.
+//! Lines are written one at a time, except in `run` (scripts, scriptor files, profiles) when
+//! stdout is a pipe or a file: there they are collected and written in blocks, as `grep`
+//! and `ripgrep` do, because a scriptor file prints three lines per APDU and a `write` for
+//! each cost more than the rest of apdu-run's own work on that APDU. `--line-buffered`
+//! asks for lines anyway, for `apdu-run … | tee log` watched live. `batch` keeps lines:
+//! `batch/progress.rs` writes its per-card lines to stdout itself, and nothing may be held
+//! here ahead of them.
 //!
 //! Held lines are written out before anything goes to stderr ([`flush`] is called by the
-//! trace and the error printer), so `>log 2>&1` keeps the order, and when the command ends.
-//! This module does not decide what is printed, and does not touch stderr.
+//! trace and the error printer), so `>log 2>&1` keeps the order, and when the command ends
+//! (also by a panic). A run killed by a signal other than Ctrl-C loses what is held, as
+//! `grep`'s output does. This module does not decide what is printed, and does not touch
+//! stderr.
 
 use std::io::{self, BufWriter, IsTerminal, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -31,6 +31,12 @@ pub enum RunError {
         /// The expectation.
         expected: String,
     },
+    /// Stopped (Ctrl-C) before the command or reset of `line` was sent.
+    #[error("{line}: interrupted; nothing sent from this line on")]
+    Interrupted {
+        /// Line of the first item not run.
+        line: usize,
+    },
     /// The reader, the card or the guard failed.
     #[error("{line}: {source}")]
     Card {
@@ -64,7 +70,15 @@ impl fmt::Display for ResponseLines<'_> {
     }
 }
 
-/// Runs parsed items against `card`, sending each output line to `output`.
+/// How a run is wired to its caller.
+pub struct Io<'a> {
+    /// Receives each output line.
+    pub output: &'a mut dyn FnMut(fmt::Arguments<'_>),
+    /// Asked before each item; `true` stops the run there (Ctrl-C).
+    pub stop: &'a dyn Fn() -> bool,
+}
+
+/// Runs parsed items against `card`.
 ///
 /// The `>` echo masks PIN and key data (VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER,
 /// LOAD KEYS) unless `show_secrets` is set, as the trace does.
@@ -73,9 +87,14 @@ pub fn run(
     card: &mut dyn Card,
     rules: Exchange,
     show_secrets: bool,
-    output: &mut dyn FnMut(fmt::Arguments<'_>),
+    io: Io<'_>,
 ) -> Result<(), RunError> {
+    let Io { output, stop } = io;
     for item in items {
+        if stop() {
+            let (Item::Reset { line } | Item::Send { line, .. }) = item;
+            return Err(RunError::Interrupted { line: *line });
+        }
         match item {
             Item::Reset { line } => {
                 output(format_args!("> RESET"));
@@ -128,6 +147,30 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stop_ends_the_run_before_the_next_item() {
+        let items = parse("00 A4 00 0C 02 2F 00\n00 B0 00 00 02\nreset\n").unwrap();
+        let simulator = crate::sim::Simulator::new(crate::sim::Kind::Iso7816, &Default::default());
+        let mut card = simulator.card();
+        let mut printed = Vec::new();
+        let asked = std::cell::Cell::new(0);
+        let io = Io {
+            output: &mut |line| printed.push(line.to_string()),
+            // Ctrl-C arrives while the first command is being answered.
+            stop: &|| {
+                asked.set(asked.get() + 1);
+                asked.get() > 1
+            },
+        };
+        let e = run(&items, card.as_mut(), Exchange::AUTO, false, io).unwrap_err();
+        assert!(matches!(e, RunError::Interrupted { line: 2 }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "2: interrupted; nothing sent from this line on"
+        );
+        assert_eq!(printed, ["> 00 A4 00 0C 02 2F 00", "< 90 00 : OK"]);
+    }
 
     #[track_caller]
     fn lines(bytes: &[u8], meaning: &str) -> String {

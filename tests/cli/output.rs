@@ -35,13 +35,20 @@ fn output_and_trace_share_a_file_in_order() {
     );
 }
 
-/// Starts a script that prints one line and then runs until killed; returns the child and
-/// a receiver of the lines it writes to its stdout pipe.
-fn printing_then_spinning(extra: &[&str]) -> (Child, mpsc::Receiver<String>, tempfile::TempDir) {
+/// Starts a script that prints one line, sends one command and then runs until killed;
+/// returns the child, a receiver of the lines it writes to its stdout pipe, and the trace
+/// file, which has a line once the script is past its `print`.
+fn printing_then_spinning(extra: &[&str]) -> (Child, mpsc::Receiver<String>, Traced) {
     let dir = tempfile::tempdir().unwrap();
-    let file = script(dir.path(), "t.rhai", "print(\"started\");\nloop { }\n");
+    let file = script(
+        dir.path(),
+        "t.rhai",
+        "print(\"started\");\nsend(\"00 A4 00 0C 02 2F 00\");\nloop { }\n",
+    );
+    let trace = dir.path().join("trace.jsonl");
     let mut child = bin()
-        .args(["--sim", "iso7816"])
+        .args(["--sim", "iso7816", "--trace-file"])
+        .arg(&trace)
         .args(extra)
         .arg(&file)
         .stdout(Stdio::piped())
@@ -55,12 +62,31 @@ fn printing_then_spinning(extra: &[&str]) -> (Child, mpsc::Receiver<String>, tem
             let _ = lines.send(line);
         }
     });
-    (child, received, dir)
+    (child, received, Traced { _dir: dir, trace })
+}
+
+struct Traced {
+    _dir: tempfile::TempDir,
+    trace: std::path::PathBuf,
+}
+
+impl Traced {
+    /// Waits (at most 20 s) until the script has sent its command.
+    fn wait_for_the_command(&self) {
+        for _ in 0..400 {
+            if std::fs::read_to_string(&self.trace).is_ok_and(|t| !t.is_empty()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the script never sent its command");
+    }
 }
 
 #[test]
 fn line_buffered_output_arrives_while_the_script_runs() {
-    let (mut child, lines, _dir) = printing_then_spinning(&["--line-buffered"]);
+    let (mut child, lines, traced) = printing_then_spinning(&["--line-buffered"]);
+    traced.wait_for_the_command();
     let first = lines.recv_timeout(Duration::from_secs(20));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -69,8 +95,10 @@ fn line_buffered_output_arrives_while_the_script_runs() {
 
 #[test]
 fn into_a_pipe_output_is_held_until_a_block_fills_or_the_run_ends() {
-    let (mut child, lines, _dir) = printing_then_spinning(&[]);
-    let first = lines.recv_timeout(Duration::from_millis(500));
+    let (mut child, lines, traced) = printing_then_spinning(&[]);
+    // The script printed, then sent; its line is held, not written.
+    traced.wait_for_the_command();
+    let first = lines.recv_timeout(Duration::from_millis(200));
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(first, Err(mpsc::RecvTimeoutError::Timeout));

@@ -12,6 +12,8 @@
 #   `pcsc_scan -r` until `Virtual PCD` is listed (at most $APDU_RUN_PCSCD_WAIT seconds, 10 by
 #   default); if pcscd dies or never lists the readers, prints its log and exits 125;
 # - makes Debian 12's `vicc` start (see below) by exporting PYTHONPATH for CMD;
+# - exports APDU_RUN_PCSCD_PID, the pid of the pcscd it started, for CMD (unset when it
+#   uses one already running; benches/stack.sh pins only a pcscd of its own);
 # - runs CMD, stops the pcscd it started (TERM, then KILL after 5 s) on any exit, and exits
 #   with CMD's status. A virtual card still connected when pcscd stops exits by itself.
 #
@@ -157,6 +159,12 @@ if vicc=$(command -v vicc); then
     if ! "$python" -c 'import virtualsmartcard.VirtualSmartcard' 2>/dev/null; then
         echo "with-pcscd: warning: vicc cannot start here (apt-get install python3-pycryptodome?)" >&2
     fi
+fi
+
+if [ -n "$pcscd_pid" ]; then
+    export APDU_RUN_PCSCD_PID=$pcscd_pid
+else
+    unset APDU_RUN_PCSCD_PID
 fi
 
 status=0
