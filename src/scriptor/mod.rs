@@ -9,8 +9,6 @@ mod parse;
 
 pub use parse::{Item, ParseError, parse};
 
-use std::fmt::{self, Write as _};
-
 use crate::apdu::{Response, hex};
 use crate::reader::{Card, Error, Exchange};
 
@@ -47,33 +45,27 @@ pub enum RunError {
     },
 }
 
-/// The response lines scriptor prints: 16 bytes per line, `: meaning` after the SW.
-/// Written straight into the output, without building the text first.
-struct ResponseLines<'a> {
-    response: &'a Response,
-    meaning: &'a str,
-}
-
-impl fmt::Display for ResponseLines<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("< ")?;
-        let sw = self.response.sw.0.to_be_bytes();
-        for (i, &byte) in self.response.data.iter().chain(&sw).enumerate() {
-            if i > 0 {
-                f.write_str(if i % 16 == 0 { "\n" } else { " " })?;
-            }
-            let [high, low] = hex::digits(byte);
-            f.write_char(high)?;
-            f.write_char(low)?;
+/// Appends the response lines scriptor prints to `out`: 16 bytes per line, `: meaning`
+/// after the SW. Built with table lookups into a buffer the run reuses: this runs once per
+/// APDU, and the `fmt` machinery and a fresh `String` each time were most of a scriptor
+/// run's own CPU time per APDU (BENCHMARKS.md).
+fn push_response_lines(out: &mut String, response: &Response, meaning: &str) {
+    out.push_str("< ");
+    let sw = response.sw.0.to_be_bytes();
+    for (i, &byte) in response.data.iter().chain(&sw).enumerate() {
+        if i > 0 {
+            out.push(if i % 16 == 0 { '\n' } else { ' ' });
         }
-        write!(f, " : {}", self.meaning)
+        hex::push_pair(out, byte);
     }
+    out.push_str(" : ");
+    out.push_str(meaning);
 }
 
 /// How a run is wired to its caller.
 pub struct Io<'a> {
     /// Receives each output line.
-    pub output: &'a mut dyn FnMut(fmt::Arguments<'_>),
+    pub output: &'a mut dyn FnMut(&str),
     /// Asked before each item; `true` stops the run there (Ctrl-C).
     pub stop: &'a dyn Fn() -> bool,
 }
@@ -90,19 +82,19 @@ pub fn run(
     io: Io<'_>,
 ) -> Result<(), RunError> {
     let Io { output, stop } = io;
+    let mut line = String::new();
     for item in items {
         if stop() {
             let (Item::Reset { line } | Item::Send { line, .. }) = item;
             return Err(RunError::Interrupted { line: *line });
         }
         match item {
-            Item::Reset { line } => {
-                output(format_args!("> RESET"));
-                let atr = card.reset().map_err(|source| RunError::Card {
-                    line: *line,
-                    source,
-                })?;
-                output(format_args!("< OK: {}", hex::format(&atr)));
+            Item::Reset { line: at } => {
+                output("> RESET");
+                let atr = card
+                    .reset()
+                    .map_err(|source| RunError::Card { line: *at, source })?;
+                output(&format!("< OK: {}", hex::format(&atr)));
             }
             Item::Send {
                 command,
@@ -110,27 +102,23 @@ pub fn run(
                 text,
                 echo,
                 expect,
-                line,
+                line: at,
             } => {
-                output(format_args!("> {}", if show_secrets { text } else { echo }));
+                line.clear();
+                line.push_str("> ");
+                line.push_str(if show_secrets { text } else { echo });
+                output(&line);
                 let response = card
                     .exchange_encoded(command, bytes, rules)
-                    .map_err(|source| RunError::Card {
-                        line: *line,
-                        source,
-                    })?;
+                    .map_err(|source| RunError::Card { line: *at, source })?;
                 let meaning = response.sw.describe();
-                output(format_args!(
-                    "{}",
-                    ResponseLines {
-                        response: &response,
-                        meaning: &meaning,
-                    }
-                ));
+                line.clear();
+                push_response_lines(&mut line, &response, &meaning);
+                output(&line);
                 if let Some(expect) = expect {
                     if !expect.matches(response.sw) {
                         return Err(RunError::Expectation {
-                            line: *line,
+                            line: *at,
                             command: text.clone(),
                             sw: response.sw,
                             meaning: meaning.into_owned(),
@@ -156,7 +144,7 @@ mod tests {
         let mut printed = Vec::new();
         let asked = std::cell::Cell::new(0);
         let io = Io {
-            output: &mut |line| printed.push(line.to_string()),
+            output: &mut |line| printed.push(line.to_owned()),
             // Ctrl-C arrives while the first command is being answered.
             stop: &|| {
                 asked.set(asked.get() + 1);
@@ -175,11 +163,9 @@ mod tests {
     #[track_caller]
     fn lines(bytes: &[u8], meaning: &str) -> String {
         let response = Response::from_bytes(bytes.to_vec()).unwrap();
-        ResponseLines {
-            response: &response,
-            meaning,
-        }
-        .to_string()
+        let mut out = String::new();
+        push_response_lines(&mut out, &response, meaning);
+        out
     }
 
     #[test]
