@@ -93,7 +93,8 @@ impl CardKind {
 pub enum Irreversible {
     /// Writing a MIFARE Classic sector trailer whose access bits can never change again.
     ClassicTrailerLock,
-    /// Writing access bits that freeze data blocks (read-only or dead for good).
+    /// Writing access bits that freeze data blocks (read-only or dead for good). Such a write
+    /// also locks the trailer, so it needs `classic-trailer-lock` listed too.
     ClassicFrozen,
     /// Setting MIFARE Ultralight lock bits.
     UlLock,
@@ -104,15 +105,14 @@ pub enum Irreversible {
 }
 
 impl Irreversible {
-    /// The guard's name for this kind; `None` for kinds the guard does not tell apart yet
-    /// (`classic-frozen`: the guard classifies trailers, not the data blocks they freeze).
-    pub fn operation(self) -> Option<Operation> {
+    /// The guard's name for this kind.
+    pub fn operation(self) -> Operation {
         match self {
-            Irreversible::ClassicTrailerLock => Some(Operation::ClassicTrailerLock),
-            Irreversible::ClassicFrozen => None,
-            Irreversible::UlLock => Some(Operation::UlLock),
-            Irreversible::UlOtp => Some(Operation::UlOtp),
-            Irreversible::MfpCommit => Some(Operation::MfpCommit),
+            Irreversible::ClassicTrailerLock => Operation::ClassicTrailerLock,
+            Irreversible::ClassicFrozen => Operation::ClassicFrozen,
+            Irreversible::UlLock => Operation::UlLock,
+            Irreversible::UlOtp => Operation::UlOtp,
+            Irreversible::MfpCommit => Operation::MfpCommit,
         }
     }
 }

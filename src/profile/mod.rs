@@ -86,7 +86,7 @@ impl Profile {
     pub fn guard_operations(&self) -> Vec<Operation> {
         self.irreversible
             .iter()
-            .filter_map(|kind| kind.operation())
+            .map(|kind| kind.operation())
             .collect()
     }
 }

@@ -144,12 +144,26 @@ fn trailer_verdict(layout: Layout, block: u8, bytes: [u8; 3]) -> Verdict {
         Err(malformed) => Verdict::Forbidden(format!(
             "write to sector {sector} trailer (block {block}) refused: {malformed}; the sector would be dead"
         )),
-        Ok(bits) if access::is_irreversible(&bits) => Verdict::Irreversible(format!(
-            "write to sector {sector} trailer (block {block}) sets access bits `{}` ({bits}): trailer condition {} \
-             makes the access bits read-only for ever",
-            hex::format(&bytes),
-            bits.trailer()
-        )),
+        Ok(bits) if access::is_irreversible(&bits) => {
+            let frozen = match access::frozen_groups(&bits).as_slice() {
+                [] => String::new(),
+                [group] => format!(", and freezes data group {group} (read-only or dead)"),
+                groups => format!(
+                    ", and freezes data groups {} (read-only or dead)",
+                    groups
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            Verdict::Irreversible(format!(
+                "write to sector {sector} trailer (block {block}) sets access bits `{}` ({bits}): trailer condition {} \
+                 makes the access bits read-only for ever{frozen}",
+                hex::format(&bytes),
+                bits.trailer()
+            ))
+        }
         Ok(_) => Verdict::Allow,
     }
 }
@@ -202,6 +216,9 @@ fn ultralight_write(command: &[u8]) -> Verdict {
 pub enum Operation {
     /// A MIFARE Classic trailer write that makes the access bits read-only for ever.
     ClassicTrailerLock,
+    /// A MIFARE Classic trailer write that, locking the access bits, also leaves data blocks
+    /// read-only or dead for ever (always comes with [`Operation::ClassicTrailerLock`]).
+    ClassicFrozen,
     /// MIFARE Ultralight lock bits (page 2).
     UlLock,
     /// MIFARE Ultralight OTP bits (page 3).
@@ -215,6 +232,7 @@ impl Operation {
     pub fn name(self) -> &'static str {
         match self {
             Operation::ClassicTrailerLock => "classic-trailer-lock",
+            Operation::ClassicFrozen => "classic-frozen",
             Operation::UlLock => "ul-lock",
             Operation::UlOtp => "ul-otp",
             Operation::MfpCommit => "mfp-commit",
@@ -222,19 +240,21 @@ impl Operation {
     }
 }
 
-/// Which kind of irreversible operation a command is, when [`classify`] says it is one.
-pub fn operation(family: Family, command: &[u8]) -> Option<Operation> {
+/// Which kinds of irreversible operation a command performs, when [`classify`] says it is
+/// irreversible; empty otherwise. One MIFARE Classic write can be two kinds: a trailer that
+/// locks the access bits and, with them, freezes data blocks.
+pub fn operations(family: Family, command: &[u8]) -> Vec<Operation> {
     if !matches!(classify(family, command), Verdict::Irreversible(_)) {
-        return None;
+        return Vec::new();
     }
     if commit_perso(command).is_some() {
-        return Some(Operation::MfpCommit);
+        return vec![Operation::MfpCommit];
     }
     match family {
-        Family::Classic(_) => Some(Operation::ClassicTrailerLock),
+        Family::Classic(layout) => classic_operations(layout, command),
         Family::Ultralight => ultralight_pages(command)
             .into_iter()
-            .find_map(|(page, data)| {
+            .filter_map(|(page, data)| {
                 if page == ultralight::LOCK_PAGE && (data[2] != 0 || data[3] != 0) {
                     Some(Operation::UlLock)
                 } else if page == ultralight::OTP_PAGE && data != [0; 4] {
@@ -242,9 +262,42 @@ pub fn operation(family: Family, command: &[u8]) -> Option<Operation> {
                 } else {
                     None
                 }
-            }),
-        Family::Other => None,
+            })
+            .fold(Vec::new(), with),
+        Family::Other => Vec::new(),
     }
+}
+
+/// The kinds of every irreversible trailer an `FF D6` writes.
+fn classic_operations(layout: Layout, command: &[u8]) -> Vec<Operation> {
+    let Some((start, data)) = classic_update(command) else {
+        return Vec::new();
+    };
+    let mut kinds = Vec::new();
+    for (i, chunk) in data.chunks_exact(16).enumerate() {
+        let block = u8::try_from(usize::from(start) + i);
+        if !block.is_ok_and(|b| layout.is_trailer(b)) {
+            continue;
+        }
+        let Ok(bits) = access::decode([chunk[6], chunk[7], chunk[8]]) else {
+            continue;
+        };
+        if access::is_irreversible(&bits) {
+            kinds = with(kinds, Operation::ClassicTrailerLock);
+            if !access::frozen_groups(&bits).is_empty() {
+                kinds = with(kinds, Operation::ClassicFrozen);
+            }
+        }
+    }
+    kinds
+}
+
+/// `kinds` with `kind` added once.
+fn with(mut kinds: Vec<Operation>, kind: Operation) -> Vec<Operation> {
+    if !kinds.contains(&kind) {
+        kinds.push(kind);
+    }
+    kinds
 }
 
 /// A card that refuses irreversible commands unless armed, and malformed ones always.
@@ -289,13 +342,17 @@ impl Card for Guarded {
         match classify(self.family, command) {
             Verdict::Allow => {}
             Verdict::Irreversible(why) if self.armed => {
-                let kind = operation(self.family, command);
-                if let (Some(allowed), Some(kind)) = (&self.allowed, kind) {
-                    if !allowed.contains(&kind) {
+                if let Some(allowed) = &self.allowed {
+                    let missing: Vec<&str> = operations(self.family, command)
+                        .into_iter()
+                        .filter(|kind| !allowed.contains(kind))
+                        .map(Operation::name)
+                        .collect();
+                    if !missing.is_empty() {
                         return Err(Error::Refused {
                             reason: format!(
                                 "{why} (the run is armed, but the profile's `irreversible:` does not list `{}`)",
-                                kind.name()
+                                missing.join("`, `")
                             ),
                         });
                     }

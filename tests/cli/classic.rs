@@ -3,7 +3,7 @@
 
 mod access_bits;
 
-use super::{apdu_run, run_sim};
+use super::{apdu_run, run_sim, script};
 
 #[test]
 fn the_simulated_classic_card_answers_pc_sc_storage_commands() {
@@ -70,8 +70,8 @@ fn irreversible_trailers_exit_4_and_nothing_is_sent_unless_armed() {
         assert_eq!(r.code, 4, "{write}: {}", r.stderr);
         let expected = format!(
             "{at}: refused: write to sector 1 trailer (block 7) sets access bits `07 8F 0F` \
-             (010 010 010 110): trailer condition 110 makes the access bits read-only for ever \
-             (pass --arm-irreversible to allow it)"
+             (010 010 010 110): trailer condition 110 makes the access bits read-only for ever, \
+             and freezes data groups 0, 1, 2 (read-only or dead) (pass --arm-irreversible to allow it)"
         );
         assert!(r.stderr.contains(&expected), "{write}: {}", r.stderr);
         let sent = sent(&trace);
@@ -89,6 +89,53 @@ fn irreversible_trailers_exit_4_and_nothing_is_sent_unless_armed() {
     let (r, _) = run_sim("classic-1k", &text, &["--arm-irreversible"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "00000000000000000000000000000000\n27010\n27010\n");
+}
+
+#[test]
+fn an_armed_profile_must_list_classic_frozen_to_freeze_data_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = |name: &str, kinds: &str| {
+        script(
+            dir.path(),
+            name,
+            &format!(
+                "name: t\ncard: classic-1k\nirreversible: [{kinds}]\nsteps:\n\
+                 \x20 - apdu: FF 82 00 00 06 FF FF FF FF FF FF\n\
+                 \x20 - apdu: FF 86 00 00 05 01 00 07 60 00\n\
+                 \x20 - apdu: FF D6 00 07 10 FF FF FF FF FF FF 07 8F 0F 69 FF FF FF FF FF FF\n"
+            ),
+        )
+    };
+    let run = |path: &std::path::Path| {
+        apdu_run(&[
+            "run",
+            "--sim",
+            "classic-1k",
+            "--arm-irreversible",
+            path.to_str().unwrap(),
+        ])
+    };
+    // The read-only configuration locks the trailer and freezes every data block.
+    let r = run(&profile("lock.yaml", "classic-trailer-lock"));
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("the profile's `irreversible:` does not list `classic-frozen`"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&profile("frozen.yaml", "classic-frozen"));
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("does not list `classic-trailer-lock`"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&profile(
+        "both.yaml",
+        "classic-trailer-lock, classic-frozen",
+    ));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
 
 #[test]

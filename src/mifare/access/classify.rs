@@ -133,6 +133,21 @@ impl Classification {
     }
 }
 
+/// The data groups nothing can ever change again: the access bits are locked
+/// ([`is_irreversible`]) and the group's effective permissions (key-B rule applied) leave it
+/// read-only or dead (protocols.md §4.5: data `010`, `101` read-only, `111` dead; a group
+/// that only key B could write, under a trailer that makes key B readable, too). With
+/// writable access bits nothing is frozen: rewriting the trailer undoes it.
+pub fn frozen_groups(access: &AccessBits) -> Vec<usize> {
+    if !is_irreversible(access) {
+        return Vec::new();
+    }
+    let effective = explain(access);
+    (0..3)
+        .filter(|&g| effective.data[g].is_dead() || effective.data[g].is_read_only())
+        .collect()
+}
+
 /// Classifies trailer bytes 6–8: malformed, or valid with irreversibility and a name.
 pub fn classify(bytes: [u8; 3]) -> Classification {
     match decode(bytes) {

@@ -18,7 +18,7 @@ mod permission;
 mod triple;
 
 pub use bits::{DecodeError, Decoded, Malformed, decode, decode_slice, encode};
-pub use classify::{Classification, Known, classify, is_irreversible, warnings};
+pub use classify::{Classification, Known, classify, frozen_groups, is_irreversible, warnings};
 pub use explain::{
     Explanation, data_permissions, data_use, explain, key_b_readable, trailer_permissions,
 };

@@ -230,15 +230,12 @@ fn an_armed_run_can_be_limited_to_some_kinds() {
     let otp = hex::parse("FF D6 00 03 04 00 00 00 01").unwrap();
     let lock = hex::parse("FF D6 00 02 04 00 00 F0 00").unwrap();
     let ul = family(ATR_UL);
-    assert_eq!(operation(ul, &otp), Some(Operation::UlOtp));
-    assert_eq!(operation(ul, &lock), Some(Operation::UlLock));
+    assert_eq!(operations(ul, &otp), [Operation::UlOtp]);
+    assert_eq!(operations(ul, &lock), [Operation::UlLock]);
+    assert_eq!(operations(Family::Other, &[0xAA]), [Operation::MfpCommit]);
     assert_eq!(
-        operation(Family::Other, &[0xAA]),
-        Some(Operation::MfpCommit)
-    );
-    assert_eq!(
-        operation(ul, &hex::parse("FF D6 00 04 04 00 00 00 01").unwrap()),
-        None
+        operations(ul, &hex::parse("FF D6 00 04 04 00 00 00 01").unwrap()),
+        []
     );
     let mut card = Guarded::new(Box::new(Echo), true).only(vec![Operation::UlOtp]);
     assert_eq!(card.transmit(&otp).unwrap(), [0x90, 0x00]);
@@ -246,4 +243,58 @@ fn an_armed_run_can_be_limited_to_some_kinds() {
     assert!(err.contains("does not list `ul-lock`"), "{err}");
     let mut unarmed = Guarded::new(Box::new(Echo), false).only(vec![Operation::UlOtp]);
     assert!(unarmed.transmit(&otp).is_err());
+}
+
+#[test]
+fn a_trailer_that_freezes_data_blocks_is_two_kinds() {
+    let c1k = family(ATR_1K);
+    let trailer = |access: &str| {
+        hex::parse(&format!(
+            "FF D6 00 07 10 FF FF FF FF FF FF {access} FF FF FF FF FF FF"
+        ))
+        .unwrap()
+    };
+    // Read-only configuration: data 010, trailer 110.
+    let read_only = trailer("07 8F 0F 69");
+    assert_eq!(
+        operations(c1k, &read_only),
+        [Operation::ClassicTrailerLock, Operation::ClassicFrozen]
+    );
+    let Verdict::Irreversible(why) = classify(c1k, &read_only) else {
+        panic!("the read-only configuration is irreversible")
+    };
+    assert!(
+        why.ends_with("freezes data groups 0, 1, 2 (read-only or dead)"),
+        "{why}"
+    );
+    // Locked trailer (100) over transport data (000): the blocks stay writable.
+    let bits =
+        crate::mifare::access::AccessBits::uniform("000".parse().unwrap(), "100".parse().unwrap());
+    let locked = trailer(&format!(
+        "{} 69",
+        hex::format(&crate::mifare::access::encode(&bits))
+    ));
+    assert_eq!(operations(c1k, &locked), [Operation::ClassicTrailerLock]);
+    // Writable trailers are no kind at all.
+    assert_eq!(operations(c1k, &trailer("08 77 8F 69")), []);
+
+    let lock_only = || Guarded::new(Box::new(Echo), true).only(vec![Operation::ClassicTrailerLock]);
+    let mut card = lock_only();
+    card.family = c1k;
+    assert_eq!(card.transmit(&locked).unwrap(), [0x90, 0x00]);
+    let err = card.transmit(&read_only).unwrap_err().to_string();
+    assert!(err.contains("does not list `classic-frozen`"), "{err}");
+    let mut card = Guarded::new(Box::new(Echo), true).only(vec![
+        Operation::ClassicFrozen,
+        Operation::ClassicTrailerLock,
+    ]);
+    card.family = c1k;
+    assert_eq!(card.transmit(&read_only).unwrap(), [0x90, 0x00]);
+    let mut card = Guarded::new(Box::new(Echo), true).only(vec![Operation::ClassicFrozen]);
+    card.family = c1k;
+    let err = card.transmit(&read_only).unwrap_err().to_string();
+    assert!(
+        err.contains("does not list `classic-trailer-lock`"),
+        "{err}"
+    );
 }

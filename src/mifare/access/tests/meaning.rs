@@ -4,8 +4,8 @@ use super::bits;
 use crate::mifare::KeyType;
 use crate::mifare::access::{
     AccessBits, Classification, DataPermissions, Known, Permission, TrailerPermissions, Triple,
-    classify, data_permissions, explain, is_irreversible, key_b_readable, trailer_permissions,
-    warnings,
+    classify, data_permissions, explain, frozen_groups, is_irreversible, key_b_readable,
+    trailer_permissions, warnings,
 };
 
 /// libfreefare's data bitmap (index C3C2C1): bits 7..4 key A r w d i, bits 3..0 key B.
@@ -80,6 +80,24 @@ fn irreversible_trailers_are_000_010_100_110_111() {
         .map(|t| t.to_string())
         .collect();
     assert_eq!(irreversible, ["000", "010", "100", "110", "111"]);
+}
+
+#[test]
+fn frozen_groups_need_locked_access_bits() {
+    // Writable access bits (trailer 001, 011, 101): nothing is frozen, whatever the data.
+    for trailer in ["001", "011", "101"] {
+        let access = bits(&format!("010 101 111 {trailer}"));
+        assert_eq!(frozen_groups(&access), Vec::<usize>::new(), "{access}");
+    }
+    // Locked (110): read-only 010 and 101, dead 111; 000 and the value blocks stay usable.
+    assert_eq!(frozen_groups(&bits("010 101 111 110")), [0, 1, 2]);
+    assert_eq!(frozen_groups(&bits("000 110 001 110")), Vec::<usize>::new());
+    // Locked and key B readable (010): a key-B-only write (100) is lost, so the group is
+    // read-only for ever; 011 (read and write with key B) becomes dead.
+    assert_eq!(frozen_groups(&bits("100 011 000 010")), [0, 1]);
+    // The named configurations.
+    assert_eq!(frozen_groups(&bits("010 010 010 110")), [0, 1, 2]);
+    assert_eq!(frozen_groups(&bits("111 111 111 111")), [0, 1, 2]);
 }
 
 #[test]
