@@ -9,7 +9,10 @@
 //! Rules (design.md "Safety"):
 //! - MIFARE Classic: `FF D6` (short or extended, one block or several) to a sector trailer
 //!   whose access bits are malformed (always refused) or can never be written again
-//!   (protocols.md §4.3: trailer conditions 000, 010, 100, 110, 111).
+//!   (protocols.md §4.3: trailer conditions 000, 010, 100, 110, 111). Such a write is the
+//!   kind `classic-trailer-lock`, and also `classic-frozen` when it leaves data groups
+//!   read-only or dead for ever (§4.5); frozen-looking data conditions under access bits that
+//!   can still be rewritten are not irreversible, and are allowed.
 //! - MIFARE Ultralight: lock bits (page 2 bytes 2-3) and OTP bits (page 3) set through
 //!   `FF D6`, or through the Omnikey generic session's `A2`/`A0` frames (protocols.md §6.3).
 //! - MIFARE Plus: CommitPerso `AA`, sent directly or as an I-block in the generic session;
