@@ -15,3 +15,6 @@ pub mod script;
 pub mod scriptor;
 pub mod secret;
 pub mod sim;
+
+#[cfg(test)]
+mod test_support;

@@ -1,42 +1,8 @@
 //! Tests of the transport rules in [`Card::exchange`] with scripted fake cards.
 
-use std::collections::VecDeque;
-
 use super::*;
-use crate::apdu::{StatusWord, hex};
-
-/// A card that answers from a script and records what it was sent.
-struct Scripted {
-    answers: VecDeque<Vec<u8>>,
-    sent: Vec<String>,
-}
-
-impl Scripted {
-    fn new(answers: &[&str]) -> Scripted {
-        Scripted {
-            answers: answers.iter().map(|a| hex::parse(a).unwrap()).collect(),
-            sent: Vec::new(),
-        }
-    }
-}
-
-impl Card for Scripted {
-    fn atr(&self) -> &[u8] {
-        &[0x3B, 0x00]
-    }
-    fn reader_name(&self) -> &str {
-        "scripted"
-    }
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
-        self.sent.push(hex::format(command));
-        self.answers.pop_front().ok_or(Error::CardRemoved {
-            reader: "scripted".into(),
-        })
-    }
-    fn reset(&mut self) -> Result<Vec<u8>, Error> {
-        Ok(self.atr().to_vec())
-    }
-}
+use crate::apdu::StatusWord;
+use crate::test_support::Scripted;
 
 fn command(text: &str) -> Command {
     crate::apdu::parse_command(text).unwrap()

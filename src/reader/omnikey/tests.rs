@@ -1,48 +1,13 @@
 //! The generic-session wrapping against a scripted reader: the APDUs sent, the answers read,
 //! and the diagnoses of protocols.md §1.1 and §3.6.
 
-use std::collections::VecDeque;
-
 use super::*;
+use crate::test_support::Scripted;
 
 /// The SL0 MIFARE Plus ATR of §2.4.
 const ISO4_ATR: &str = "3B 87 80 01 C1 05 2F 2F 01 BC D6 A9";
 /// A MIFARE Classic 1K storage-card ATR (§2.3).
 const STORAGE_1K: &str = "3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 01 00 00 00 00 6A";
-
-/// A reader that answers from a queue and records what it was sent.
-struct Scripted {
-    atr: Vec<u8>,
-    answers: VecDeque<&'static str>,
-    sent: Vec<String>,
-}
-
-impl Scripted {
-    fn new(atr: &str, answers: &[&'static str]) -> Scripted {
-        Scripted {
-            atr: hex::parse(atr).unwrap(),
-            answers: answers.iter().copied().collect(),
-            sent: Vec::new(),
-        }
-    }
-}
-
-impl Card for Scripted {
-    fn atr(&self) -> &[u8] {
-        &self.atr
-    }
-    fn reader_name(&self) -> &str {
-        "scripted"
-    }
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, ReaderError> {
-        self.sent.push(hex::format(command));
-        let answer = self.answers.pop_front().expect("an answer is queued");
-        Ok(hex::parse(answer).unwrap())
-    }
-    fn reset(&mut self) -> Result<Vec<u8>, ReaderError> {
-        Ok(self.atr.clone())
-    }
-}
 
 #[test]
 fn transceive_always_appends_le_and_strips_the_wrapping() {
@@ -50,7 +15,7 @@ fn transceive_always_appends_le_and_strips_the_wrapping() {
         hex::format(&transceive_command(&[0x30, 0x04]).unwrap()),
         "FF A0 00 05 08 01 00 F3 00 00 64 30 04 00"
     );
-    let mut card = Scripted::new(STORAGE_1K, &["00 00 0A 90 00"]);
+    let mut card = Scripted::with_atr(STORAGE_1K, &["00 00 0A 90 00"]);
     assert_eq!(
         transceive(&mut card, &[0xA2, 0x04, 1, 2, 3, 4]).unwrap(),
         [0x0A]
@@ -60,14 +25,14 @@ fn transceive_always_appends_le_and_strips_the_wrapping() {
         ["FF A0 00 05 0C 01 00 F3 00 00 64 A2 04 01 02 03 04 00"]
     );
     // §3.6 B: a framed I-block and its answer.
-    let mut card = Scripted::new(ISO4_ATR, &["00 00 03 90 90 00"]);
+    let mut card = Scripted::with_atr(ISO4_ATR, &["00 00 03 90 90 00"]);
     assert_eq!(transceive(&mut card, &[0x03, 0xAA]).unwrap(), [0x03, 0x90]);
     assert_eq!(card.sent, ["FF A0 00 05 08 01 00 F3 00 00 64 03 AA 00"]);
 }
 
 #[test]
 fn bad_frames_send_nothing() {
-    let mut card = Scripted::new(ISO4_ATR, &[]);
+    let mut card = Scripted::with_atr(ISO4_ATR, &[]);
     let err = transceive(&mut card, &[]).unwrap_err();
     assert_eq!(err.to_string(), "the frame is empty: nothing to send");
     let err = transceive(&mut card, &[0; MAX_FRAME + 1]).unwrap_err();
@@ -81,7 +46,7 @@ fn bad_frames_send_nothing() {
 
 #[test]
 fn no_answer_from_an_iso4_card_explains_the_forum_case() {
-    let mut card = Scripted::new(ISO4_ATR, &["64 00", "64 00", "64 00"]);
+    let mut card = Scripted::with_atr(ISO4_ATR, &["64 00", "64 00", "64 00"]);
     let err = transceive(&mut card, &hex::parse("A8 00 90 11").unwrap()).unwrap_err();
     let text = err.to_string();
     assert!(
@@ -106,7 +71,7 @@ fn no_answer_from_an_iso4_card_explains_the_forum_case() {
         "{text}"
     );
     // A storage card that stays silent gets no ISO 14443-4 hint.
-    let mut card = Scripted::new(STORAGE_1K, &["64 00"]);
+    let mut card = Scripted::with_atr(STORAGE_1K, &["64 00"]);
     let text = transceive(&mut card, &[0x30, 0x04])
         .unwrap_err()
         .to_string();
@@ -143,7 +108,7 @@ fn iso4_atrs_are_told_from_storage_card_atrs() {
 
 #[test]
 fn session_closes_even_when_the_closure_fails() {
-    let mut card = Scripted::new(ISO4_ATR, &["90 00", "64 00", "90 00"]);
+    let mut card = Scripted::with_atr(ISO4_ATR, &["90 00", "64 00", "90 00"]);
     let result: Result<Vec<u8>, Error> = session(&mut card, |card| transceive(card, &[0xAA]));
     assert!(matches!(result, Err(Error::NoAnswer { .. })));
     assert_eq!(
@@ -155,13 +120,13 @@ fn session_closes_even_when_the_closure_fails() {
         ]
     );
     // The closure's value comes back; a failed close is reported when the closure worked.
-    let mut card = Scripted::new(STORAGE_1K, &["90 00", "00 00 0A 90 00", "6A 81"]);
+    let mut card = Scripted::with_atr(STORAGE_1K, &["90 00", "00 00 0A 90 00", "6A 81"]);
     let result: Result<Vec<u8>, Error> = session(&mut card, |card| transceive(card, &[0xA2]));
     assert_eq!(
         result.unwrap_err().to_string(),
         "the reader answered 6A81 (function not supported) to close"
     );
-    let mut card = Scripted::new(STORAGE_1K, &["6A 81"]);
+    let mut card = Scripted::with_atr(STORAGE_1K, &["6A 81"]);
     let result: Result<(), Error> = session(&mut card, |_| Ok(()));
     assert!(result.is_err());
     assert_eq!(
