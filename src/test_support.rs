@@ -1,7 +1,8 @@
 //! Test-only helpers shared by the unit tests of several modules; compiled only under
 //! `cfg(test)` and never part of the library.
 //!
-//! - Fake cards behind the [`Card`] seam: [`Scripted`] answers from a queue.
+//! - Fake cards behind the [`Card`] seam: [`Scripted`] answers from a queue, [`Fixed`] gives
+//!   the same answer to everything.
 //!
 //! A fake used by one test module only stays in that module.
 
@@ -50,6 +51,45 @@ impl Card for Scripted {
         self.answers.pop_front().ok_or(Error::CardRemoved {
             reader: "scripted".into(),
         })
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, Error> {
+        Ok(self.atr.clone())
+    }
+}
+
+/// A card that gives the same answer to every command, for tests that look at what happens
+/// around the card rather than at the card.
+pub(crate) struct Fixed {
+    atr: Vec<u8>,
+    /// The answer to every command; `None` is a card that answers nothing at all, which the
+    /// transport reports as [`Error::ShortResponse`] of 0 bytes.
+    answer: Option<Vec<u8>>,
+}
+
+impl Fixed {
+    /// A card with a plain ATR that always answers `answer`.
+    pub(crate) fn new(answer: Option<Vec<u8>>) -> Fixed {
+        Fixed::with_atr(PLAIN_ATR, answer)
+    }
+
+    /// A card with the ATR `atr` (hex) that always answers `answer`.
+    pub(crate) fn with_atr(atr: &str, answer: Option<Vec<u8>>) -> Fixed {
+        Fixed {
+            atr: hex::parse(atr).unwrap(),
+            answer,
+        }
+    }
+}
+
+impl Card for Fixed {
+    fn atr(&self) -> &[u8] {
+        &self.atr
+    }
+    fn reader_name(&self) -> &str {
+        "fixed"
+    }
+    fn transmit(&mut self, _command: &[u8]) -> Result<Vec<u8>, Error> {
+        self.answer.clone().ok_or(Error::ShortResponse { len: 0 })
     }
     fn reset(&mut self) -> Result<Vec<u8>, Error> {
         Ok(self.atr.clone())

@@ -1,6 +1,7 @@
 //! Guard verdicts, table-driven, and the decorator's refusals.
 
 use super::*;
+use crate::test_support::Fixed;
 
 const ATR_1K: &str = "3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 01 00 00 00 00 6A";
 const ATR_4K: &str = "3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 02 00 00 00 00 69";
@@ -148,34 +149,19 @@ fn commit_perso_is_irreversible_however_it_is_sent() {
     assert_eq!(kind(&verdict(Family::Other, "A8 00 90 00")), "allow");
 }
 
-struct Echo;
-
-impl Card for Echo {
-    fn atr(&self) -> &[u8] {
-        &[
-            0x3B, 0x8F, 0x80, 0x01, 0x80, 0x4F, 0x0C, 0xA0, 0x00, 0x00, 0x03, 0x06, 0x03, 0x00,
-            0x03, 0, 0, 0, 0, 0x68,
-        ]
-    }
-    fn reader_name(&self) -> &str {
-        "echo"
-    }
-    fn transmit(&mut self, _: &[u8]) -> Result<Vec<u8>, Error> {
-        Ok(vec![0x90, 0x00])
-    }
-    fn reset(&mut self) -> Result<Vec<u8>, Error> {
-        Ok(self.atr().to_vec())
-    }
+/// An Ultralight that accepts everything: what reaches it is what the guard let through.
+fn echo() -> Box<Fixed> {
+    Box::new(Fixed::with_atr(ATR_UL, Some(vec![0x90, 0x00])))
 }
 
 #[test]
 fn the_decorator_refuses_unless_armed() {
     let otp = hex::parse("FF D6 00 03 04 00 00 00 01").unwrap();
-    let mut card = Guarded::new(Box::new(Echo), false);
+    let mut card = Guarded::new(echo(), false);
     let err = card.transmit(&otp).unwrap_err();
     assert!(matches!(err, Error::Refused { .. }));
     assert!(err.to_string().contains("pass --arm-irreversible"), "{err}");
-    let mut armed = Guarded::new(Box::new(Echo), true);
+    let mut armed = Guarded::new(echo(), true);
     assert_eq!(armed.transmit(&otp).unwrap(), [0x90, 0x00]);
 }
 
@@ -237,11 +223,11 @@ fn an_armed_run_can_be_limited_to_some_kinds() {
         operations(ul, &hex::parse("FF D6 00 04 04 00 00 00 01").unwrap()),
         []
     );
-    let mut card = Guarded::new(Box::new(Echo), true).only(vec![Operation::UlOtp]);
+    let mut card = Guarded::new(echo(), true).only(vec![Operation::UlOtp]);
     assert_eq!(card.transmit(&otp).unwrap(), [0x90, 0x00]);
     let err = card.transmit(&lock).unwrap_err().to_string();
     assert!(err.contains("does not list `ul-lock`"), "{err}");
-    let mut unarmed = Guarded::new(Box::new(Echo), false).only(vec![Operation::UlOtp]);
+    let mut unarmed = Guarded::new(echo(), false).only(vec![Operation::UlOtp]);
     assert!(unarmed.transmit(&otp).is_err());
 }
 
@@ -278,19 +264,19 @@ fn a_trailer_that_freezes_data_blocks_is_two_kinds() {
     // Writable trailers are no kind at all.
     assert_eq!(operations(c1k, &trailer("08 77 8F 69")), []);
 
-    let lock_only = || Guarded::new(Box::new(Echo), true).only(vec![Operation::ClassicTrailerLock]);
+    let lock_only = || Guarded::new(echo(), true).only(vec![Operation::ClassicTrailerLock]);
     let mut card = lock_only();
     card.family = c1k;
     assert_eq!(card.transmit(&locked).unwrap(), [0x90, 0x00]);
     let err = card.transmit(&read_only).unwrap_err().to_string();
     assert!(err.contains("does not list `classic-frozen`"), "{err}");
-    let mut card = Guarded::new(Box::new(Echo), true).only(vec![
+    let mut card = Guarded::new(echo(), true).only(vec![
         Operation::ClassicFrozen,
         Operation::ClassicTrailerLock,
     ]);
     card.family = c1k;
     assert_eq!(card.transmit(&read_only).unwrap(), [0x90, 0x00]);
-    let mut card = Guarded::new(Box::new(Echo), true).only(vec![Operation::ClassicFrozen]);
+    let mut card = Guarded::new(echo(), true).only(vec![Operation::ClassicFrozen]);
     card.family = c1k;
     let err = card.transmit(&read_only).unwrap_err().to_string();
     assert!(

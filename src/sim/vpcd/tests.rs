@@ -10,8 +10,8 @@ use std::thread::{self, JoinHandle};
 
 use super::frame::encode;
 use super::*;
-use crate::reader;
 use crate::sim::{Kind, Options, Simulator};
+use crate::test_support::Fixed;
 
 const SELECT_MF: &[u8] = &[0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00];
 /// VERIFY PIN 01 with a wrong value: costs a try of the card's persistent retry counter.
@@ -272,40 +272,19 @@ fn a_frame_whose_rest_never_comes_is_dropped() {
     );
 }
 
-/// A card whose answers are whatever the test says.
-struct Fixed(Vec<u8>);
-
-impl reader::Card for Fixed {
-    fn atr(&self) -> &[u8] {
-        &[0x3B, 0x00]
-    }
-    fn reader_name(&self) -> &str {
-        "fixed"
-    }
-    fn transmit(&mut self, _command: &[u8]) -> Result<Vec<u8>, reader::Error> {
-        if self.0 == b"fail" {
-            return Err(reader::Error::ShortResponse { len: 0 });
-        }
-        Ok(self.0.clone())
-    }
-    fn reset(&mut self) -> Result<Vec<u8>, reader::Error> {
-        Ok(self.atr().to_vec())
-    }
-}
-
 #[test]
 fn answers_that_cannot_go_through_vpcd_become_6f00() {
     for (answer, fault) in [
         (
-            Vec::new(),
+            Some(Vec::new()),
             "an answer of 0 bytes cannot go through vpcd; sent 6F 00 instead",
         ),
         (
-            vec![0x90; 0x1_0002],
+            Some(vec![0x90; 0x1_0002]),
             "an answer of 65538 bytes cannot go through vpcd; sent 6F 00 instead",
         ),
         (
-            b"fail".to_vec(),
+            None,
             "card answered 0 byte(s), fewer than the two status bytes",
         ),
     ] {
@@ -313,7 +292,7 @@ fn answers_that_cannot_go_through_vpcd_become_6f00() {
         let stop = Arc::new(AtomicBool::new(false));
         let recorder = Recorder {
             kind: Kind::Iso7816,
-            card: Some(Box::new(move || Box::new(Fixed(answer.clone())))),
+            card: Some(Box::new(move || Box::new(Fixed::new(answer.clone())))),
             events: Vec::new(),
         };
         let served = spawn(config(vpcd.address(), None, 0), recorder, stop.clone());
@@ -331,7 +310,7 @@ fn insertion_reports_the_uid_the_card_gives_to_get_data() {
     let recorder = Recorder {
         kind: Kind::Iso7816,
         card: Some(Box::new(|| {
-            Box::new(Fixed(vec![0x04, 0x11, 0x22, 0x90, 0x00]))
+            Box::new(Fixed::new(Some(vec![0x04, 0x11, 0x22, 0x90, 0x00])))
         })),
         events: Vec::new(),
     };
