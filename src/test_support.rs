@@ -2,14 +2,22 @@
 //! `cfg(test)` and never part of the library.
 //!
 //! - Fake cards behind the [`Card`] seam: [`Scripted`] answers from a queue, [`Fixed`] gives
-//!   the same answer to everything.
+//!   the same answer to everything, [`Recording`] wraps another card and logs what it is sent.
+//! - [`run_script`] runs a Rhai script on a fake card the way the command line does and
+//!   collects what it printed and sent, as a [`Run`].
 //!
 //! A fake used by one test module only stays in that module.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crate::apdu::hex;
+use crate::reader::trace::Redactor;
 use crate::reader::{Card, Error};
+use crate::script::{RunOptions, Script, ScriptError, Settings};
 
 /// The ATR of the fakes that do not care which card they are: a bare `3B 00`.
 const PLAIN_ATR: &str = "3B 00";
@@ -93,5 +101,90 @@ impl Card for Fixed {
     }
     fn reset(&mut self) -> Result<Vec<u8>, Error> {
         Ok(self.atr.clone())
+    }
+}
+
+/// The commands a fake card was sent, as spaced hex, shared with the test that reads them
+/// after the card has been handed to a script.
+pub(crate) type SentLog = Rc<RefCell<Vec<String>>>;
+
+/// A card that records every command it is sent into a [`SentLog`] and passes it on to
+/// `inner`.
+pub(crate) struct Recording {
+    /// The card that answers.
+    pub(crate) inner: Box<dyn Card + Send>,
+    /// Where the commands are recorded.
+    pub(crate) sent: SentLog,
+    /// Like an ACS reader, append `90 00` to answers shorter than two bytes (protocols.md
+    /// §3.6 A); off, the answers pass unchanged.
+    pub(crate) acs: bool,
+}
+
+impl Card for Recording {
+    fn atr(&self) -> &[u8] {
+        self.inner.atr()
+    }
+    fn reader_name(&self) -> &str {
+        self.inner.reader_name()
+    }
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
+        self.sent.borrow_mut().push(hex::format(command));
+        let mut answer = self.inner.transmit(command)?;
+        if self.acs && answer.len() < 2 {
+            answer.extend([0x90, 0x00]);
+        }
+        Ok(answer)
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, Error> {
+        self.inner.reset()
+    }
+}
+
+/// What a script run left: its result, the lines it printed and the commands the card was
+/// sent.
+pub(crate) struct Run {
+    /// How the script ended.
+    pub(crate) result: Result<(), ScriptError>,
+    /// Each `print`, in order.
+    pub(crate) printed: Vec<String>,
+    /// Each command the card was sent, as spaced hex.
+    pub(crate) sent: Vec<String>,
+}
+
+/// Runs `source` as the script `t.rhai`, armed for irreversible operations or not, with
+/// `vars` as `--var NAME=VALUE`, on the card that `card` makes. `card` is given the log the
+/// card must record its commands in; it also decides what stands between the script and
+/// the card (the guard, as the command line puts it there, or nothing).
+pub(crate) fn run_script(
+    source: &str,
+    armed: bool,
+    vars: &[(&str, &str)],
+    card: impl FnOnce(SentLog) -> Box<dyn Card>,
+) -> Run {
+    let sent = SentLog::default();
+    let printed = Rc::new(RefCell::new(Vec::new()));
+    let sink = printed.clone();
+    let options = RunOptions {
+        settings: Settings {
+            armed,
+            ..Settings::default()
+        },
+        vars: vars
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        redactor: Redactor::default(),
+        output: Rc::new(move |s: &str| sink.borrow_mut().push(s.to_string())),
+        interrupt: Arc::new(AtomicBool::new(false)),
+    };
+    let card = card(sent.clone());
+    let result =
+        Script::compile_source("t.rhai", source).and_then(|script| script.run(card, options).1);
+    let printed = printed.borrow().clone();
+    let sent = sent.borrow().clone();
+    Run {
+        result,
+        printed,
+        sent,
     }
 }

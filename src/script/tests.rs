@@ -5,11 +5,12 @@ use std::rc::Rc;
 
 use super::*;
 use crate::apdu::hex;
+use crate::test_support::{Run, SentLog, run_script};
 
 /// Answers SELECT 3F00, READ BINARY, VERIFY (PIN `1234`) and refuses the rest; records
 /// every command it is sent.
 struct Toy {
-    sent: Rc<RefCell<Vec<String>>>,
+    sent: SentLog,
 }
 
 impl Card for Toy {
@@ -40,40 +41,9 @@ impl Card for Toy {
     }
 }
 
-struct Run {
-    result: Result<(), ScriptError>,
-    printed: Vec<String>,
-    sent: Vec<String>,
-}
-
+/// Runs `source` on a fresh [`Toy`], straight on the card (no guard).
 fn run_with(source: &str, armed: bool, vars: &[(&str, &str)]) -> Run {
-    let sent = Rc::new(RefCell::new(Vec::new()));
-    let printed = Rc::new(RefCell::new(Vec::new()));
-    let sink = printed.clone();
-    let options = RunOptions {
-        settings: Settings {
-            armed,
-            ..Settings::default()
-        },
-        vars: vars
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-        redactor: Redactor::default(),
-        output: Rc::new(move |s: &str| sink.borrow_mut().push(s.to_string())),
-        interrupt: Arc::new(AtomicBool::new(false)),
-    };
-    let result = match Script::compile_source("t.rhai", source) {
-        Ok(script) => script.run(Box::new(Toy { sent: sent.clone() }), options).1,
-        Err(e) => Err(e),
-    };
-    let printed = printed.borrow().clone();
-    let sent = sent.borrow().clone();
-    Run {
-        result,
-        printed,
-        sent,
-    }
+    run_script(source, armed, vars, |sent| Box::new(Toy { sent }))
 }
 
 fn run(source: &str) -> Run {

@@ -1,69 +1,20 @@
 //! `mfc::` against the simulated MIFARE Classic: the wallet flow, the data helpers, and bad
 //! arguments that stop before anything is sent.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
-use crate::apdu::hex;
-use crate::reader::Card;
-use crate::reader::trace::Redactor;
-use crate::script::{ErrorKind, RunOptions, Script, ScriptError, Settings};
+use crate::script::ErrorKind;
 use crate::sim::{Kind, Options, Simulator};
+use crate::test_support::{Recording, Run, run_script};
 
-/// A card that records every command it is sent.
-struct Recording {
-    inner: Box<dyn Card + Send>,
-    sent: Rc<RefCell<Vec<String>>>,
-}
-
-impl Card for Recording {
-    fn atr(&self) -> &[u8] {
-        self.inner.atr()
-    }
-    fn reader_name(&self) -> &str {
-        self.inner.reader_name()
-    }
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, crate::reader::Error> {
-        self.sent.borrow_mut().push(hex::format(command));
-        self.inner.transmit(command)
-    }
-    fn reset(&mut self) -> Result<Vec<u8>, crate::reader::Error> {
-        self.inner.reset()
-    }
-}
-
-struct Run {
-    result: Result<(), ScriptError>,
-    printed: Vec<String>,
-    sent: Vec<String>,
-}
-
+/// Runs `source` on a fresh simulated card of `kind`, unarmed and straight on the card (no
+/// guard), recording every command.
 fn run_on(kind: Kind, source: &str) -> Run {
-    let sent = Rc::new(RefCell::new(Vec::new()));
-    let printed = Rc::new(RefCell::new(Vec::new()));
-    let sink = printed.clone();
-    let card = Recording {
-        inner: Simulator::new(kind, &Options::default()).card(),
-        sent: sent.clone(),
-    };
-    let options = RunOptions {
-        settings: Settings::default(),
-        vars: Vec::new(),
-        redactor: Redactor::default(),
-        output: Rc::new(move |s: &str| sink.borrow_mut().push(s.to_string())),
-        interrupt: Arc::new(AtomicBool::new(false)),
-    };
-    let result = Script::compile_source("t.rhai", source)
-        .and_then(|script| script.run(Box::new(card), options).1);
-    let printed = printed.borrow().clone();
-    let sent = sent.borrow().clone();
-    Run {
-        result,
-        printed,
-        sent,
-    }
+    run_script(source, false, &[], |sent| {
+        Box::new(Recording {
+            inner: Simulator::new(kind, &Options::default()).card(),
+            sent,
+            acs: false,
+        })
+    })
 }
 
 fn run(source: &str) -> Run {

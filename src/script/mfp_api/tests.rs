@@ -2,82 +2,23 @@
 //! stop before anything is sent, the checks before CommitPerso, the level, and both answer
 //! framings (Omnikey status byte, ACS status byte + `90 00`).
 
-use std::cell::RefCell;
-use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
 use crate::apdu::hex;
-use crate::reader::Card;
 use crate::reader::guard::Guarded;
-use crate::reader::trace::Redactor;
-use crate::script::{ErrorKind, RunOptions, Script, ScriptError, Settings};
+use crate::script::ErrorKind;
 use crate::sim::{Kind, Options, Simulator};
+use crate::test_support::{Recording, Run, run_script};
 
-/// A card that records every command and, like an ACS reader, can append `90 00` to answers
-/// shorter than two bytes (protocols.md §3.6 A).
-pub(in crate::script) struct Recording {
-    pub(in crate::script) inner: Box<dyn Card + Send>,
-    pub(in crate::script) sent: Rc<RefCell<Vec<String>>>,
-    pub(in crate::script) acs: bool,
-}
-
-impl Card for Recording {
-    fn atr(&self) -> &[u8] {
-        self.inner.atr()
-    }
-    fn reader_name(&self) -> &str {
-        self.inner.reader_name()
-    }
-    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, crate::reader::Error> {
-        self.sent.borrow_mut().push(hex::format(command));
-        let mut answer = self.inner.transmit(command)?;
-        if self.acs && answer.len() < 2 {
-            answer.extend([0x90, 0x00]);
-        }
-        Ok(answer)
-    }
-    fn reset(&mut self) -> Result<Vec<u8>, crate::reader::Error> {
-        self.inner.reset()
-    }
-}
-
-pub(in crate::script) struct Run {
-    pub(in crate::script) result: Result<(), ScriptError>,
-    pub(in crate::script) printed: Vec<String>,
-    pub(in crate::script) sent: Vec<String>,
-}
-
-/// Runs `source` on a fresh simulated card of `kind`, behind the guard as the CLI runs it.
+/// Runs `source` on a fresh simulated card of `kind`, behind the guard as the CLI runs it;
+/// `acs` adds `90 00` to short answers as an ACS reader does (protocols.md §3.6 A).
 pub(in crate::script) fn run_on(kind: Kind, source: &str, armed: bool, acs: bool) -> Run {
-    let sent = Rc::new(RefCell::new(Vec::new()));
-    let printed = Rc::new(RefCell::new(Vec::new()));
-    let sink = printed.clone();
-    let card = Recording {
-        inner: Simulator::new(kind, &Options::default()).card(),
-        sent: sent.clone(),
-        acs,
-    };
-    let options = RunOptions {
-        settings: Settings {
-            armed,
-            ..Settings::default()
-        },
-        vars: Vec::new(),
-        redactor: Redactor::default(),
-        output: Rc::new(move |s: &str| sink.borrow_mut().push(s.to_string())),
-        interrupt: Arc::new(AtomicBool::new(false)),
-    };
-    let card = Box::new(Guarded::new(Box::new(card), armed));
-    let result =
-        Script::compile_source("t.rhai", source).and_then(|script| script.run(card, options).1);
-    let printed = printed.borrow().clone();
-    let sent = sent.borrow().clone();
-    Run {
-        result,
-        printed,
-        sent,
-    }
+    run_script(source, armed, &[], |sent| {
+        let card = Recording {
+            inner: Simulator::new(kind, &Options::default()).card(),
+            sent,
+            acs,
+        };
+        Box::new(Guarded::new(Box::new(card), armed))
+    })
 }
 
 #[track_caller]

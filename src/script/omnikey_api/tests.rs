@@ -3,8 +3,9 @@
 //! and errors that scripts catch and print.
 
 use crate::script::ErrorKind;
-use crate::script::mfp_api::tests::{Run, run_on};
+use crate::script::mfp_api::tests::run_on;
 use crate::sim::Kind;
+use crate::test_support::Run;
 
 fn ok(kind: Kind, source: &str) -> Run {
     let run = run_on(kind, source, false, false);

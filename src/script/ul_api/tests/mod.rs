@@ -10,15 +10,12 @@ mod tickets;
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use crate::apdu::hex;
 use crate::reader::guard::Guarded;
-use crate::reader::trace::Redactor;
 use crate::reader::{Card, Error};
-use crate::script::{RunOptions, Script, ScriptError, Settings};
 use crate::sim::ultralight::Ultralight;
+use crate::test_support::{Run, SentLog, run_script};
 
 /// PC/SC Part 3 ATR of a MIFARE Ultralight (protocols.md §2.3).
 const ATR: [u8; 20] = [
@@ -37,7 +34,7 @@ fn chip() -> Chip {
 /// The reader with the tag in it; records every command it is sent.
 struct Reader {
     chip: Chip,
-    sent: Rc<RefCell<Vec<String>>>,
+    sent: SentLog,
     session: bool,
 }
 
@@ -98,45 +95,14 @@ impl Card for Reader {
     }
 }
 
-struct Run {
-    result: Result<(), ScriptError>,
-    printed: Vec<String>,
-    sent: Vec<String>,
-}
-
 /// Runs `source` against the tag, behind the guard as the command line does.
 fn run_on(chip: &Chip, source: &str, armed: bool, vars: &[(&str, &str)]) -> Run {
-    let sent = Rc::new(RefCell::new(Vec::new()));
-    let printed = Rc::new(RefCell::new(Vec::new()));
-    let sink = printed.clone();
-    let reader = Reader {
-        chip: chip.clone(),
-        sent: sent.clone(),
-        session: false,
-    };
-    let options = RunOptions {
-        settings: Settings {
-            armed,
-            ..Settings::default()
-        },
-        vars: vars
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-        redactor: Redactor::default(),
-        output: Rc::new(move |s: &str| sink.borrow_mut().push(s.to_string())),
-        interrupt: Arc::new(AtomicBool::new(false)),
-    };
-    let card = Box::new(Guarded::new(Box::new(reader), armed));
-    let result = match Script::compile_source("t.rhai", source) {
-        Ok(script) => script.run(card, options).1,
-        Err(e) => Err(e),
-    };
-    let printed = printed.borrow().clone();
-    let sent = sent.borrow().clone();
-    Run {
-        result,
-        printed,
-        sent,
-    }
+    run_script(source, armed, vars, |sent| {
+        let reader = Reader {
+            chip: chip.clone(),
+            sent,
+            session: false,
+        };
+        Box::new(Guarded::new(Box::new(reader), armed))
+    })
 }
