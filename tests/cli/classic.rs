@@ -3,7 +3,7 @@
 
 mod access_bits;
 
-use super::{apdu_run, run_sim, script};
+use super::{apdu_run, run_sim, script, trace_hex};
 
 #[test]
 fn the_simulated_classic_card_answers_pc_sc_storage_commands() {
@@ -44,15 +44,6 @@ fn the_simulated_classic_card_answers_pc_sc_storage_commands() {
     assert!(trace.is_empty());
 }
 
-/// The commands sent, as compact hex, from a trace.
-fn sent(trace: &[serde_json::Value]) -> Vec<String> {
-    trace
-        .iter()
-        .filter(|l| l["dir"] == ">>")
-        .map(|l| l["hex"].as_str().unwrap().to_string())
-        .collect()
-}
-
 const AUTH_TRAILER_1: &str = "mfc::auth(7, \"A\", \"FFFFFFFFFFFF\");\n";
 
 #[test]
@@ -74,7 +65,7 @@ fn irreversible_trailers_exit_4_and_nothing_is_sent_unless_armed() {
              and freezes data groups 0, 1, 2 (read-only or dead) (pass --arm-irreversible to allow it)"
         );
         assert!(r.stderr.contains(&expected), "{write}: {}", r.stderr);
-        let sent = sent(&trace);
+        let sent = trace_hex(&trace, ">>");
         assert_eq!(sent.len(), 2, "{sent:?}");
         assert!(sent.iter().all(|c| !c.starts_with("FFD6")), "{sent:?}");
     }
@@ -156,7 +147,8 @@ fn malformed_trailers_are_refused_even_when_armed() {
         r.stderr
     );
     assert!(!r.stderr.contains("--arm-irreversible"), "{}", r.stderr);
-    assert!(sent(&trace).iter().all(|c| !c.starts_with("FFD6")));
+    let sent = trace_hex(&trace, ">>");
+    assert!(sent.iter().all(|c| !c.starts_with("FFD6")));
     // 4K: the trailer of a large sector is its 16th block.
     let (r, trace) = run_sim(
         "classic-4k",
@@ -170,7 +162,8 @@ fn malformed_trailers_are_refused_even_when_armed() {
         "{}",
         r.stderr
     );
-    assert!(sent(&trace).iter().all(|c| !c.starts_with("FFD6")));
+    let sent = trace_hex(&trace, ">>");
+    assert!(sent.iter().all(|c| !c.starts_with("FFD6")));
 }
 
 #[test]

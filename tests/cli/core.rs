@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use super::{
-    apdu_run, bin, documented_command, ran, run_sim, script, shipped_scripts, with_copied_state,
+    apdu_run, bin, documented_command, ran, run_sim, script, shipped_scripts, trace_hex,
+    with_copied_state,
 };
 
 #[test]
@@ -305,11 +306,7 @@ fn t0_card_answers_61xx_and_6cxx_and_the_runner_follows_unless_told_not_to() {
     let (r, trace) = run_sim("iso7816-t0", text, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "36864\ntrue\n36864\n16\n");
-    let sent: Vec<&str> = trace
-        .iter()
-        .filter(|l| l["dir"] == ">>")
-        .map(|l| l["hex"].as_str().unwrap())
-        .collect();
+    let sent = trace_hex(&trace, ">>");
     assert!(sent[1].starts_with("00C00000"), "{sent:?}");
     assert_eq!(
         &sent[2..],

@@ -69,6 +69,16 @@ pub(crate) fn run_sim(kind: &str, text: &str, extra: &[&str]) -> (Ran, Vec<serde
     (r, lines)
 }
 
+/// The compact hex of the trace lines that go one way, in order: `dir` is `">>"` for the
+/// commands sent, `"<<"` for the answers received.
+pub(crate) fn trace_hex(trace: &[serde_json::Value], dir: &str) -> Vec<String> {
+    trace
+        .iter()
+        .filter(|l| l["dir"] == dir)
+        .map(|l| l["hex"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// The `apdu-run …` command in a script's header comment, as words.
 pub(crate) fn documented_command(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap();

@@ -3,25 +3,7 @@
 //! key masking in traces. CRC_A vectors (Appendix A) and I-block framing are unit-tested in
 //! `src/iso14443/` and, through scripts, in `src/script/omnikey_api/tests.rs`.
 
-use super::{apdu_run, run_sim, script};
-
-/// The commands sent, as compact hex, from a trace.
-fn sent(trace: &[serde_json::Value]) -> Vec<String> {
-    trace
-        .iter()
-        .filter(|l| l["dir"] == ">>")
-        .map(|l| l["hex"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// The answers received, as compact hex, from a trace.
-fn answers(trace: &[serde_json::Value]) -> Vec<String> {
-    trace
-        .iter()
-        .filter(|l| l["dir"] == "<<")
-        .map(|l| l["hex"].as_str().unwrap().to_string())
-        .collect()
-}
+use super::{apdu_run, run_sim, script, trace_hex};
 
 const KEY: &str = "00112233445566778899AABBCCDDEEFF";
 
@@ -52,7 +34,7 @@ fn the_forum_sequence_gets_the_forum_status_words() {
         "/9000\n/6400\n/9000\n/6400\n/9000\n/6400\n/9000\n0\n"
     );
     // The key inside the wrapped WritePerso never shows in the trace.
-    let sent = sent(&trace);
+    let sent = trace_hex(&trace, ">>");
     assert_eq!(sent[1], "FFA00005190100F3000064A80090(secret)00");
     assert!(sent.iter().all(|c| !c.contains(KEY)), "{sent:?}");
 }
@@ -210,8 +192,8 @@ fn commit_without_the_mandatory_keys_sends_nothing() {
         "{}",
         r.stderr
     );
-    assert_eq!(sent(&trace), ["A80090(secret)"]);
-    assert_eq!(answers(&trace), ["90"]);
+    assert_eq!(trace_hex(&trace, ">>"), ["A80090(secret)"]);
+    assert_eq!(trace_hex(&trace, "<<"), ["90"]);
 }
 
 #[test]
@@ -227,7 +209,7 @@ fn the_guard_refuses_commit_and_malformed_trailers() {
         "{}",
         r.stderr
     );
-    assert!(sent(&trace).iter().all(|c| !c.contains("03AA")));
+    assert!(trace_hex(&trace, ">>").iter().all(|c| !c.contains("03AA")));
     // A trailer with malformed access bits: refused even when armed.
     let text = "mfp::write_perso(7, \"FFFFFFFFFFFF FF0781 69 FFFFFFFFFFFF\");";
     let (r, trace) = run_sim("plus-2k", text, &["--arm-irreversible"]);
@@ -239,7 +221,7 @@ fn the_guard_refuses_commit_and_malformed_trailers() {
         "{}",
         r.stderr
     );
-    assert!(sent(&trace).is_empty());
+    assert!(trace_hex(&trace, ">>").is_empty());
 }
 
 #[test]
@@ -261,7 +243,7 @@ fn bad_input_is_a_clear_error_and_nothing_is_sent() {
         let (r, trace) = run_sim("plus-2k", text, &[]);
         assert_eq!(r.code, 1, "{text}: {}", r.stderr);
         assert!(r.stderr.contains(message), "{text}: {}", r.stderr);
-        let sent = sent(&trace);
+        let sent = trace_hex(&trace, ">>");
         assert!(
             sent.iter().all(|c| c.starts_with("FFA000070301")),
             "{text}: {sent:?}"
@@ -274,5 +256,5 @@ fn show_secrets_unmasks_write_perso_keys_for_the_bench() {
     let text = format!("mfp::write_perso(0x9000, \"{KEY}\");");
     let (r, trace) = run_sim("plus-4k", &text, &["--show-secrets"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(sent(&trace), [format!("A80090{KEY}")]);
+    assert_eq!(trace_hex(&trace, ">>"), [format!("A80090{KEY}")]);
 }
