@@ -3,9 +3,17 @@
 //! key masking in traces. CRC_A vectors (Appendix A) and I-block framing are unit-tested in
 //! `src/iso14443/` and, through scripts, in `src/script/omnikey_api/tests.rs`.
 
-use super::{apdu_run, run_sim, script, trace_hex};
+use super::{Ran, apdu_run, run_sim, script, trace_hex};
 
 const KEY: &str = "00112233445566778899AABBCCDDEEFF";
+
+/// Runs `apdu-run --sim plus-2k --sim-state STATE ARGS…`: one insertion of the card whose
+/// state the file `state` keeps from run to run.
+fn on_kept_card(state: &str, args: &[&str]) -> Ran {
+    let mut all = vec!["--sim", "plus-2k", "--sim-state", state];
+    all.extend_from_slice(args);
+    apdu_run(&all)
+}
 
 #[test]
 fn the_forum_sequence_gets_the_forum_status_words() {
@@ -67,16 +75,15 @@ fn perso_switches_to_sl1_and_a_later_run_sees_sl1() {
     let state = dir.path().join("plus.json");
     let state = state.to_str().unwrap();
     let trace = dir.path().join("trace.jsonl");
-    let r = apdu_run(&[
-        "--sim",
-        "plus-2k",
-        "--sim-state",
+    let r = on_kept_card(
         state,
-        "--arm-irreversible",
-        "--trace-file",
-        trace.to_str().unwrap(),
-        "scripts/perso_sl1.rhai",
-    ]);
+        &[
+            "--arm-irreversible",
+            "--trace-file",
+            trace.to_str().unwrap(),
+            "scripts/perso_sl1.rhai",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout
@@ -113,27 +120,14 @@ fn perso_switches_to_sl1_and_a_later_run_sees_sl1() {
         print(hex(mfc::read(4)));
         "#,
     );
-    let r = apdu_run(&[
-        "--sim",
-        "plus-2k",
-        "--sim-state",
-        state,
-        check.to_str().unwrap(),
-    ]);
+    let r = on_kept_card(state, &[check.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.stdout,
         "1\n3B8F8001804F0CA000000306030036000000005D\n\
          415044552D52554E2044454D4F000000\n"
     );
-    let r = apdu_run(&[
-        "--sim",
-        "plus-2k",
-        "--sim-state",
-        state,
-        "--arm-irreversible",
-        "scripts/perso_sl1.rhai",
-    ]);
+    let r = on_kept_card(state, &["--arm-irreversible", "scripts/perso_sl1.rhai"]);
     assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains("the card is in security level 1, not 0"),
@@ -147,13 +141,7 @@ fn unarmed_perso_stops_before_writing_and_the_card_stays_in_sl0() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("plus.json");
     let state = state.to_str().unwrap();
-    let r = apdu_run(&[
-        "--sim",
-        "plus-2k",
-        "--sim-state",
-        state,
-        "scripts/perso_sl1.rhai",
-    ]);
+    let r = on_kept_card(state, &["scripts/perso_sl1.rhai"]);
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(
         r.stderr.contains(
@@ -168,14 +156,7 @@ fn unarmed_perso_stops_before_writing_and_the_card_stays_in_sl0() {
     assert_eq!(image["card"]["level"], 0);
     assert_eq!(image["card"]["perso"], serde_json::json!({}));
     // Still usable: the armed run personalises the same card.
-    let r = apdu_run(&[
-        "--sim",
-        "plus-2k",
-        "--sim-state",
-        state,
-        "--arm-irreversible",
-        "scripts/perso_sl1.rhai",
-    ]);
+    let r = on_kept_card(state, &["--arm-irreversible", "scripts/perso_sl1.rhai"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
