@@ -31,9 +31,7 @@ fn random_delays(count: usize, max_ms: u64) -> Vec<u64> {
 #[test]
 fn kill_9_at_random_moments_never_reuses_a_row_or_issues_a_card_twice() {
     for (round, delays) in (0..3).map(|_| random_delays(5, 500)).enumerate() {
-        let dir = Dir::new();
-        let profile = dir.write("t.yaml", PROFILE);
-        let data = dir.data(40);
+        let (dir, profile, data) = Dir::with_profile_and_data(40);
         let args = [
             "batch",
             "--sim",
@@ -124,9 +122,7 @@ fn kill_9_on_cards_with_uids_resumes_them_by_uid() {
 
 #[test]
 fn ctrl_c_records_the_card_and_exits_130_then_the_card_is_resumed() {
-    let dir = Dir::new();
-    let profile = dir.write("t.yaml", PROFILE);
-    let data = dir.data(3);
+    let (dir, profile, data) = Dir::with_profile_and_data(3);
     let args = [
         "batch",
         "--sim",
@@ -220,9 +216,7 @@ fn bad_data_files_are_refused_before_any_card() {
 
 #[test]
 fn journals_of_other_profiles_are_refused_and_cut_off_lines_repaired() {
-    let dir = Dir::new();
-    let profile = dir.write("t.yaml", PROFILE);
-    let data = dir.data(4);
+    let (dir, profile, data) = Dir::with_profile_and_data(4);
     let journal = dir.path("j.jsonl");
     let journal = journal.to_str().unwrap();
     let base = [
@@ -282,9 +276,7 @@ fn journals_of_other_profiles_are_refused_and_cut_off_lines_repaired() {
     let journal = check_journal(&read_lines(Path::new(journal)));
     assert_eq!(journal.ok_rows.len(), 4);
     // A line that is not a record in the middle is an error, not a guess.
-    let dir = Dir::new();
-    let profile = dir.write("t.yaml", PROFILE);
-    let data = dir.data(1);
+    let (dir, profile, data) = Dir::with_profile_and_data(1);
     let r = dir.run(&["batch", "--sim", "iso7816", "--data", &data, &profile]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let path = dir.path("t.journal.jsonl");

@@ -52,6 +52,16 @@ impl Dir {
         }
     }
 
+    /// A fresh directory holding [`PROFILE`] as `t.yaml` (so its journal is
+    /// `t.journal.jsonl`) and [`Dir::data`] with `rows` rows; returns it with the profile's
+    /// path and the data file's path, the setup most batch tests start from.
+    pub(crate) fn with_profile_and_data(rows: usize) -> (Dir, String, String) {
+        let dir = Dir::new();
+        let profile = dir.write("t.yaml", PROFILE);
+        let data = dir.data(rows);
+        (dir, profile, data)
+    }
+
     pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

@@ -8,9 +8,7 @@ use super::{Dir, PROFILE, check_journal, read_lines};
 
 #[test]
 fn a_200_card_simulated_batch_issues_every_row_once() {
-    let dir = Dir::new();
-    let profile = dir.write("t.yaml", PROFILE);
-    let data = dir.data(200);
+    let (dir, profile, data) = Dir::with_profile_and_data(200);
     let report = dir.path("report.jsonl");
     let r = dir.run(&[
         "batch",
@@ -74,9 +72,7 @@ fn a_200_card_simulated_batch_issues_every_row_once() {
 
 #[test]
 fn a_restarted_batch_skips_done_cards_and_uses_the_rest_of_the_rows() {
-    let dir = Dir::new();
-    let profile = dir.write("t.yaml", PROFILE);
-    let data = dir.data(5);
+    let (dir, profile, data) = Dir::with_profile_and_data(5);
     let r = dir.run(&[
         "batch", "--sim", "iso7816", "--count", "2", "--data", &data, &profile,
     ]);
@@ -217,9 +213,7 @@ fn failures_use_up_rows_and_stop_after_max_failures() {
 
 #[test]
 fn two_simulated_readers_share_100_rows_without_duplicates() {
-    let dir = Dir::new();
-    let profile = dir.write("t.yaml", PROFILE);
-    let data = dir.data(100);
+    let (dir, profile, data) = Dir::with_profile_and_data(100);
     let r = dir.run(&[
         "batch",
         "--sim",
