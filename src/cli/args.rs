@@ -89,7 +89,7 @@ pub struct SimServeArgs {
     pub vpcd: String,
 
     /// Present N fresh cards one after another (distinct UIDs), each removed once used; exit
-    /// after the last. Without it, one card stays in the reader until Ctrl-C.
+    /// after the last. Without it, one card stays in the reader until Ctrl-C or SIGTERM.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub count: Option<u32>,
 

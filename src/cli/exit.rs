@@ -13,7 +13,7 @@ pub enum Exit {
     Transport = 3,
     /// An irreversible operation was refused (the run was not armed).
     Refused = 4,
-    /// Interrupted by Ctrl-C.
+    /// Interrupted by Ctrl-C, SIGTERM or SIGHUP.
     Interrupted = 130,
 }
 

@@ -10,9 +10,10 @@
 //!
 //! Held lines are written out before anything goes to stderr ([`flush`] is called by the
 //! trace and the error printer), so `>log 2>&1` keeps the order, and when the command ends
-//! (also by a panic). A run killed by a signal other than Ctrl-C loses what is held, as
-//! `grep`'s output does. This module does not decide what is printed, and does not touch
-//! stderr.
+//! (also by a panic, and by Ctrl-C, SIGTERM and SIGHUP, which stop a run before its next
+//! command rather than kill it). Only SIGKILL loses what is held; `--trace-file` is written
+//! line by line for that case. This module does not decide what is printed, and does not
+//! touch stderr.
 
 use std::io::{self, BufWriter, IsTerminal, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};

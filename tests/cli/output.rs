@@ -103,3 +103,21 @@ fn into_a_pipe_output_is_held_until_a_block_fills_or_the_run_ends() {
     child.wait().unwrap();
     assert_eq!(first, Err(mpsc::RecvTimeoutError::Timeout));
 }
+
+#[test]
+fn sigterm_stops_the_run_like_ctrl_c_and_held_output_is_written() {
+    let (child, lines, traced) = printing_then_spinning(&[]);
+    traced.wait_for_the_command();
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait_with_output().unwrap().status;
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        lines.recv_timeout(Duration::from_secs(20)).as_deref(),
+        Ok("started")
+    );
+}
