@@ -3,7 +3,8 @@
 //!
 //! Seen from the card, the time between two commands of a loop is the whole round trip of
 //! one APDU (vpcd, pcscd, the client and back), and no client's start-up or exit is in it,
-//! so every client is measured by the same clock in the same way. Arrival times are kept in
+//! so every client is measured by the same clock in the same way. The record starts with
+//! the UID query (`FF CA`) `sim serve` sends itself to name the card. Arrival times are kept in
 //! memory (16 bytes a command) and written when the server stops, so that measuring adds
 //! no write to any exchange. This module measures; it does not interpret the times.
 

@@ -10,6 +10,7 @@
 //! ```
 
 mod batch;
+mod flags;
 mod offline;
 mod server;
 
