@@ -271,3 +271,146 @@ fn send_raw_does_not_follow_61xx_even_when_the_run_does() {
     r.result.unwrap();
     assert_eq!(r.printed, ["00010203"]);
 }
+
+#[test]
+fn iso_helpers_encode_every_command() {
+    // The toy card answers 6D00 to these, so each call throws after sending its command:
+    // what is checked is the bytes and the message naming the function.
+    let calls = [
+        (
+            r#"iso::select_aid("A0 00 00 02 47 10 01")"#,
+            "00 A4 04 00 07 A0 00 00 02 47 10 01 00",
+            "iso::select_aid",
+        ),
+        ("iso::read_binary_sfi(2, 4, 8)", "00 B0 82 04 08", ""),
+        (
+            r#"iso::update_binary(0x0102, "AA BB")"#,
+            "00 D6 01 02 02 AA BB",
+            "iso::update_binary",
+        ),
+        ("iso::read_record(3)", "00 B2 03 04 00", "iso::read_record"),
+        (
+            r#"iso::update_record(2, "CC")"#,
+            "00 DC 02 04 01 CC",
+            "iso::update_record",
+        ),
+        (
+            r#"iso::append_record("DD EE")"#,
+            "00 E2 00 00 02 DD EE",
+            "iso::append_record",
+        ),
+        (
+            "iso::get_challenge(8)",
+            "00 84 00 00 08",
+            "iso::get_challenge",
+        ),
+        (
+            r#"iso::select("5000/0101")"#,
+            "00 A4 00 0C 02 50 00",
+            "iso::select `5000/0101`",
+        ),
+    ];
+    for (call, sent, what) in calls {
+        let r = run(&format!("{call};"));
+        assert_eq!(r.sent, [sent], "{call}");
+        if what.is_empty() {
+            // READ BINARY is answered by the toy card.
+            r.result.unwrap();
+        } else {
+            let e = r.result.unwrap_err();
+            assert_eq!(
+                e.message,
+                format!("{what}: card answered 6D00 (instruction code not supported) to `{sent}`"),
+                "{call}"
+            );
+        }
+    }
+}
+
+#[test]
+fn iso_helpers_check_their_arguments_before_sending() {
+    let calls = [
+        (
+            "iso::select_aid(\"\")",
+            "iso::select_aid: an AID has 1 to 16 bytes, got 0",
+        ),
+        (
+            "iso::read_binary_sfi(31, 0, 1)",
+            "iso::read_binary_sfi: SFI 31 is out of range 1..=30",
+        ),
+        (
+            "iso::update_binary(0, \"\")",
+            "iso::update_binary: data is empty",
+        ),
+        (
+            "iso::read_record(0)",
+            "iso::read_record: record 0 is out of range 1..=254",
+        ),
+        (
+            "iso::get_challenge(0)",
+            "iso::get_challenge: length 0 is out of range 1..=256",
+        ),
+        (
+            "iso::verify(256, \"1234\")",
+            "iso::verify: reference 256 is out of range 0..=255",
+        ),
+        (
+            "iso::select(\"3F0011\")",
+            "iso::select: file identifier `3F0011` must be 2 bytes (4 hex digits)",
+        ),
+    ];
+    for (call, message) in calls {
+        let r = run(&format!("{call};"));
+        assert_eq!(r.result.unwrap_err().message, message, "{call}");
+        assert!(r.sent.is_empty(), "{call}");
+    }
+}
+
+#[test]
+fn crypto_macs_and_3des_match_their_references() {
+    // RFC 4231 test case 2 (HMAC-SHA256); 3DES-CBC round trip with a two-key 3DES key.
+    let r = run(r#"
+        print(hex(crypto::hmac_sha256(unhex("4a656665"), unhex("7768617420646f2079612077616e7420666f72206e6f7468696e673f"))));
+        let key = "0123456789ABCDEF FEDCBA9876543210 0123456789ABCDEF";
+        let iv = "0000000000000000";
+        let data = "00112233445566778899AABBCCDDEEFF";
+        let enc = crypto::des3_cbc_encrypt(key, iv, data);
+        print(hex(enc) == hex(data));
+        print(hex(crypto::des3_cbc_decrypt(key, iv, enc)));
+    "#);
+    r.result.unwrap();
+    assert_eq!(
+        r.printed,
+        [
+            "5BDCC146BF60754E6A042426089575C75A003F089D2739839DEC58B964EC3843",
+            "false",
+            "00112233445566778899AABBCCDDEEFF"
+        ]
+    );
+    let e = run(r#"crypto::des3_cbc_encrypt("00", "00", "00");"#)
+        .result
+        .unwrap_err();
+    assert!(e.message.starts_with("crypto::des3_cbc_encrypt: "), "{e}");
+    let e = run("crypto::random(-1);").result.unwrap_err();
+    assert_eq!(e.message, "crypto::random: length -1 is negative");
+}
+
+#[test]
+fn errors_of_module_functions_point_at_the_call() {
+    // Rhai gives errors raised in namespaced functions no position; every module adds the
+    // call's, which Rhai puts at the function name after `module::`.
+    let calls = [
+        "iso::read_binary(-1, 3)",
+        "crypto::random(-1)",
+        "iso14443::i_block(2, \"00\")",
+        "ul::read(99)",
+        "mfc::access_bits(\"1\", \"000\", \"000\", \"001\")",
+        "mfp::write_perso(0, \"00\")",
+        "omnikey::transceive(\"\")",
+    ];
+    for call in calls {
+        let e = run(&format!("let x = 1;\n  {call};")).result.unwrap_err();
+        let name = 3 + call.find("::").unwrap() + 2;
+        assert_eq!(e.position, Some((2, name)), "{call}: {e}");
+    }
+}
