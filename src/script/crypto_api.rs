@@ -8,10 +8,10 @@
 //! function and the bad argument's length, never its value. The primitives live in
 //! `crate::crypto`; this file only adapts arguments.
 
-use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, Module, NativeCallContext};
+use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, Module};
 
 use super::bytes_api::bytes_of;
-use super::error::{Fault, at};
+use super::error::{Fault, located_fn};
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
@@ -91,37 +91,29 @@ fn random_fn(n: INT) -> Fallible<Blob> {
 /// Builds the `crypto` module.
 fn module() -> Module {
     let mut m = Module::new();
-    m.set_native_fn(
-        "aes_cmac",
-        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| at(&ctx, aes_cmac(key, data)),
-    );
-    m.set_native_fn(
-        "hmac_sha256",
-        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| at(&ctx, hmac_sha256(key, data)),
-    );
-    m.set_native_fn(
-        "aes_ecb_encrypt",
-        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| at(&ctx, aes_ecb_encrypt(key, data)),
-    );
-    m.set_native_fn(
-        "aes_ecb_decrypt",
-        |ctx: NativeCallContext, key: Dynamic, data: Dynamic| at(&ctx, aes_ecb_decrypt(key, data)),
-    );
-    m.set_native_fn(
-        "des3_cbc_encrypt",
-        |ctx: NativeCallContext, key: Dynamic, iv: Dynamic, data: Dynamic| {
-            at(&ctx, des3_cbc_encrypt(key, iv, data))
-        },
-    );
-    m.set_native_fn(
-        "des3_cbc_decrypt",
-        |ctx: NativeCallContext, key: Dynamic, iv: Dynamic, data: Dynamic| {
-            at(&ctx, des3_cbc_decrypt(key, iv, data))
-        },
-    );
-    m.set_native_fn("random", |ctx: NativeCallContext, n: INT| {
-        at(&ctx, random_fn(n))
+    located_fn!(m, "aes_cmac", |key: Dynamic, data: Dynamic| {
+        aes_cmac(key, data)
     });
+    located_fn!(m, "hmac_sha256", |key: Dynamic, data: Dynamic| {
+        hmac_sha256(key, data)
+    });
+    located_fn!(m, "aes_ecb_encrypt", |key: Dynamic, data: Dynamic| {
+        aes_ecb_encrypt(key, data)
+    });
+    located_fn!(m, "aes_ecb_decrypt", |key: Dynamic, data: Dynamic| {
+        aes_ecb_decrypt(key, data)
+    });
+    located_fn!(
+        m,
+        "des3_cbc_encrypt",
+        |key: Dynamic, iv: Dynamic, data: Dynamic| des3_cbc_encrypt(key, iv, data)
+    );
+    located_fn!(
+        m,
+        "des3_cbc_decrypt",
+        |key: Dynamic, iv: Dynamic, data: Dynamic| des3_cbc_decrypt(key, iv, data)
+    );
+    located_fn!(m, "random", |n: INT| random_fn(n));
     m
 }
 

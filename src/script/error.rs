@@ -109,6 +109,33 @@ pub(crate) fn at<T>(
     })
 }
 
+/// Sets `name` in a Rhai `Module` to a native function whose errors carry the position of
+/// the call ([`at`]). Every `module::` function of the script API is set through this, so
+/// none can leave its errors unlocated.
+///
+/// The function is written as a closure over typed arguments whose body is a `Result`; it is
+/// a `move` closure, so a session it uses is cloned first:
+///
+/// ```ignore
+/// let s = session.clone();
+/// located_fn!(m, "read", |page: INT| read_pages(&s, page));
+/// ```
+macro_rules! located_fn {
+    // `||` is one token, not two `|`.
+    ($module:expr, $name:literal, || $body:expr) => {
+        $crate::script::error::located_fn!($module, $name, | | $body)
+    };
+    ($module:expr, $name:literal, |$($arg:ident: $ty:ty),* $(,)?| $body:expr) => {
+        $module.set_native_fn(
+            $name,
+            move |ctx: ::rhai::NativeCallContext $(, $arg: $ty)*| {
+                $crate::script::error::at(&ctx, $body)
+            },
+        )
+    };
+}
+pub(crate) use located_fn;
+
 fn location(position: Position) -> Option<(usize, usize)> {
     match (position.line(), position.position()) {
         (Some(line), Some(column)) => Some((line, column)),

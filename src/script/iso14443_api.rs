@@ -18,10 +18,10 @@
 //! prints; `crc_a` of a secret is refused. Nothing here talks to the card; the arithmetic is
 //! `crate::iso14443`.
 
-use rhai::{Dynamic, Engine, EvalAltResult, INT, Module, NativeCallContext};
+use rhai::{Dynamic, Engine, EvalAltResult, INT, Module};
 
 use super::bytes_api::bytes_of;
-use super::error::{Fault, at};
+use super::error::{Fault, located_fn};
 use crate::iso14443::{BlockNumber, append_crc_a, crc_a, i_block};
 use crate::secret::Secret;
 
@@ -74,16 +74,9 @@ fn with_crc(bytes: &Dynamic) -> Fallible<Dynamic> {
 /// Builds the `iso14443` module.
 pub(crate) fn module() -> Module {
     let mut m = Module::new();
-    m.set_native_fn("crc_a", |ctx: NativeCallContext, bytes: Dynamic| {
-        at(&ctx, crc(&bytes))
-    });
-    m.set_native_fn("append_crc_a", |ctx: NativeCallContext, bytes: Dynamic| {
-        at(&ctx, with_crc(&bytes))
-    });
-    m.set_native_fn(
-        "i_block",
-        |ctx: NativeCallContext, n: INT, payload: Dynamic| at(&ctx, block(n, &payload)),
-    );
+    located_fn!(m, "crc_a", |bytes: Dynamic| crc(&bytes));
+    located_fn!(m, "append_crc_a", |bytes: Dynamic| with_crc(&bytes));
+    located_fn!(m, "i_block", |n: INT, payload: Dynamic| block(n, &payload));
     m
 }
 

@@ -11,10 +11,10 @@
 //! PINs given as strings are sent as their text (`"1234"` is `31 32 33 34`); Blobs and
 //! secrets are sent as they are. This module knows the command encodings, not any card.
 
-use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Module, NativeCallContext};
+use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Module};
 
 use super::bytes_api::{bytes_of, parse_hex};
-use super::error::{Fault, at};
+use super::error::{Fault, located_fn};
 use super::session::Shared;
 use crate::apdu::Command;
 
@@ -156,60 +156,36 @@ fn get_challenge(s: &Shared, len: INT) -> Fallible<Blob> {
 /// Builds the `iso` module.
 pub(crate) fn module(session: &Shared) -> Module {
     let mut m = Module::new();
-
     let s = session.clone();
-    m.set_native_fn(
-        "select",
-        move |ctx: NativeCallContext, path: ImmutableString| at(&ctx, select(&s, path)),
-    );
+    located_fn!(m, "select", |path: ImmutableString| select(&s, path));
     let s = session.clone();
-    m.set_native_fn("select_aid", move |ctx: NativeCallContext, aid: Dynamic| {
-        at(&ctx, select_aid(&s, aid))
+    located_fn!(m, "select_aid", |aid: Dynamic| select_aid(&s, aid));
+    let s = session.clone();
+    located_fn!(m, "read_binary", |offset: INT, len: INT| {
+        read_binary(&s, offset, len)
     });
     let s = session.clone();
-    m.set_native_fn(
-        "read_binary",
-        move |ctx: NativeCallContext, offset: INT, len: INT| at(&ctx, read_binary(&s, offset, len)),
-    );
-    let s = session.clone();
-    m.set_native_fn(
-        "read_binary_sfi",
-        move |ctx: NativeCallContext, sfi: INT, offset: INT, len: INT| {
-            at(&ctx, read_binary_sfi(&s, sfi, offset, len))
-        },
-    );
-    let s = session.clone();
-    m.set_native_fn(
-        "update_binary",
-        move |ctx: NativeCallContext, offset: INT, data: Dynamic| {
-            at(&ctx, update_binary(&s, offset, data))
-        },
-    );
-    let s = session.clone();
-    m.set_native_fn("read_record", move |ctx: NativeCallContext, n: INT| {
-        at(&ctx, read_record(&s, n))
+    located_fn!(m, "read_binary_sfi", |sfi: INT, offset: INT, len: INT| {
+        read_binary_sfi(&s, sfi, offset, len)
     });
     let s = session.clone();
-    m.set_native_fn(
-        "update_record",
-        move |ctx: NativeCallContext, n: INT, data: Dynamic| at(&ctx, update_record(&s, n, data)),
-    );
-    let s = session.clone();
-    m.set_native_fn(
-        "append_record",
-        move |ctx: NativeCallContext, data: Dynamic| at(&ctx, append_record(&s, data)),
-    );
-    let s = session.clone();
-    m.set_native_fn(
-        "verify",
-        move |ctx: NativeCallContext, reference: INT, pin: Dynamic| {
-            at(&ctx, verify(&s, reference, pin))
-        },
-    );
-    let s = session.clone();
-    m.set_native_fn("get_challenge", move |ctx: NativeCallContext, len: INT| {
-        at(&ctx, get_challenge(&s, len))
+    located_fn!(m, "update_binary", |offset: INT, data: Dynamic| {
+        update_binary(&s, offset, data)
     });
+    let s = session.clone();
+    located_fn!(m, "read_record", |n: INT| read_record(&s, n));
+    let s = session.clone();
+    located_fn!(m, "update_record", |n: INT, data: Dynamic| {
+        update_record(&s, n, data)
+    });
+    let s = session.clone();
+    located_fn!(m, "append_record", |data: Dynamic| append_record(&s, data));
+    let s = session.clone();
+    located_fn!(m, "verify", |reference: INT, pin: Dynamic| {
+        verify(&s, reference, pin)
+    });
+    let s = session.clone();
+    located_fn!(m, "get_challenge", |len: INT| get_challenge(&s, len));
     m
 }
 

@@ -23,10 +23,10 @@
 
 mod data;
 
-use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Module, NativeCallContext};
+use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Module};
 
 use super::bytes_api::bytes_of;
-use super::error::{Fault, at};
+use super::error::{Fault, located_fn};
 use super::session::Shared;
 use crate::apdu::Command;
 use crate::mifare::classic::{Layout, parse_value_block, value_block};
@@ -163,78 +163,47 @@ fn value(session: &Shared, block: INT) -> Fallible<INT> {
 pub(crate) fn module(session: &Shared) -> Module {
     type Text = ImmutableString;
     let mut m = Module::new();
-    m.set_native_fn(
-        "access_bits",
-        |ctx: NativeCallContext, b0: Text, b1: Text, b2: Text, t: Text| {
-            at(
-                &ctx,
-                access_bits([("b0", &b0), ("b1", &b1), ("b2", &b2), ("trailer", &t)]),
-            )
-        },
-    );
-    m.set_native_fn("decode_access", |ctx: NativeCallContext, bytes: Dynamic| {
-        at(&ctx, decode_access(&bytes))
+    located_fn!(m, "access_bits", |b0: Text, b1: Text, b2: Text, t: Text| {
+        access_bits([("b0", &b0), ("b1", &b1), ("b2", &b2), ("trailer", &t)])
+    });
+    located_fn!(m, "decode_access", |bytes: Dynamic| decode_access(&bytes));
+    let s = session.clone();
+    located_fn!(m, "trailer", |a: Dynamic, bits: Dynamic, b: Dynamic| {
+        trailer(&s, &a, &bits, None, &b)
     });
     let s = session.clone();
-    m.set_native_fn(
-        "trailer",
-        move |ctx: NativeCallContext, a: Dynamic, bits: Dynamic, b: Dynamic| {
-            at(&ctx, trailer(&s, &a, &bits, None, &b))
-        },
-    );
-    let s = session.clone();
-    m.set_native_fn(
-        "trailer",
-        move |ctx: NativeCallContext, a: Dynamic, bits: Dynamic, gpb: Dynamic, b: Dynamic| {
-            at(&ctx, trailer(&s, &a, &bits, Some(&gpb), &b))
-        },
-    );
-    let s = session.clone();
-    m.set_native_fn(
-        "auth",
-        move |ctx: NativeCallContext, block: INT, key_type: Text, key: Dynamic| {
-            at(&ctx, auth(&s, block, &key_type, &key))
-        },
-    );
-    let s = session.clone();
-    m.set_native_fn("read", move |ctx: NativeCallContext, block: INT| {
-        at(
-            &ctx,
-            read(&s, block, "mfc::read").map(|(_, data)| Blob::from(data)),
-        )
+    located_fn!(m, "trailer", |a: Dynamic,
+                               bits: Dynamic,
+                               gpb: Dynamic,
+                               b: Dynamic| {
+        trailer(&s, &a, &bits, Some(&gpb), &b)
     });
     let s = session.clone();
-    m.set_native_fn(
-        "write",
-        move |ctx: NativeCallContext, block: INT, data: Dynamic| {
-            at(&ctx, write_block(&s, block, &data))
-        },
-    );
-    let s = session.clone();
-    m.set_native_fn(
-        "value_init",
-        move |ctx: NativeCallContext, block: INT, v: INT, addr: INT| {
-            at(&ctx, value_init(&s, block, v, addr))
-        },
-    );
-    let s = session.clone();
-    m.set_native_fn("value", move |ctx: NativeCallContext, block: INT| {
-        at(&ctx, value(&s, block))
+    located_fn!(m, "auth", |block: INT, key_type: Text, key: Dynamic| {
+        auth(&s, block, &key_type, &key)
     });
     let s = session.clone();
-    m.set_native_fn(
-        "increment",
-        move |ctx: NativeCallContext, block: INT, n: INT| {
-            at(&ctx, value_op(&s, 0xD4, block, n, "mfc::increment"))
-        },
-    );
+    located_fn!(m, "read", |block: INT| {
+        read(&s, block, "mfc::read").map(|(_, data)| Blob::from(data))
+    });
     let s = session.clone();
-    m.set_native_fn(
-        "decrement",
-        move |ctx: NativeCallContext, block: INT, n: INT| {
-            at(&ctx, value_op(&s, 0xD8, block, n, "mfc::decrement"))
-        },
-    );
+    located_fn!(m, "write", |block: INT, data: Dynamic| {
+        write_block(&s, block, &data)
+    });
+    let s = session.clone();
+    located_fn!(m, "value_init", |block: INT, v: INT, addr: INT| {
+        value_init(&s, block, v, addr)
+    });
+    let s = session.clone();
+    located_fn!(m, "value", |block: INT| value(&s, block));
+    let s = session.clone();
+    located_fn!(m, "increment", |block: INT, n: INT| {
+        value_op(&s, 0xD4, block, n, "mfc::increment")
+    });
+    let s = session.clone();
+    located_fn!(m, "decrement", |block: INT, n: INT| {
+        value_op(&s, 0xD8, block, n, "mfc::decrement")
+    });
     m
 }
 

@@ -29,10 +29,10 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use rhai::{Dynamic, Engine, EvalAltResult, INT, Module, NativeCallContext};
+use rhai::{Dynamic, Engine, EvalAltResult, INT, Module};
 
 use super::bytes_api::bytes_of;
-use super::error::{Fault, at};
+use super::error::{Fault, located_fn};
 use super::session::Shared;
 use crate::mifare::plus::{Address, COMMIT_PERSO, COMMIT_REQUIRED, WRITE_PERSO};
 use answer::{check_status, level_of_atr, level_of_probe};
@@ -157,18 +157,13 @@ pub(crate) fn module(session: &Shared) -> Module {
     let perso = SharedPerso::default();
     let mut m = Module::new();
     let (s, p) = (session.clone(), perso.clone());
-    m.set_native_fn(
-        "write_perso",
-        move |ctx: NativeCallContext, addr: INT, data: Dynamic| {
-            at(&ctx, write_perso(&s, &p, addr, &data))
-        },
-    );
-    let (s, p) = (session.clone(), perso);
-    m.set_native_fn("commit_perso", move |ctx: NativeCallContext| {
-        at(&ctx, commit_perso(&s, &p))
+    located_fn!(m, "write_perso", |addr: INT, data: Dynamic| {
+        write_perso(&s, &p, addr, &data)
     });
+    let (s, p) = (session.clone(), perso);
+    located_fn!(m, "commit_perso", || commit_perso(&s, &p));
     let s = session.clone();
-    m.set_native_fn("level", move |ctx: NativeCallContext| at(&ctx, level(&s)));
+    located_fn!(m, "level", || level(&s));
     m
 }
 

@@ -24,7 +24,7 @@ use rhai::{Blob, Dynamic, Engine, EvalAltResult, FnPtr, Module, NativeCallContex
 
 use super::bytes_api::bytes_of;
 use super::card_api::ScriptResponse;
-use super::error::{Fault, at};
+use super::error::{Fault, at, located_fn};
 use super::session::Shared;
 use crate::reader::Card;
 use crate::reader::omnikey::{self, Error};
@@ -100,27 +100,20 @@ fn session_call(session: &Shared, ctx: &NativeCallContext, body: &FnPtr) -> Fall
 pub(crate) fn module(session: &Shared) -> Module {
     let mut m = Module::new();
     let s = session.clone();
-    m.set_native_fn("open", move |ctx: NativeCallContext| {
-        at(&ctx, simple(&s, omnikey::open, "omnikey::open"))
-    });
+    located_fn!(m, "open", || simple(&s, omnikey::open, "omnikey::open"));
     let s = session.clone();
-    m.set_native_fn("close", move |ctx: NativeCallContext| {
-        at(&ctx, simple(&s, omnikey::close, "omnikey::close"))
-    });
+    located_fn!(m, "close", || simple(&s, omnikey::close, "omnikey::close"));
     let s = session.clone();
-    m.set_native_fn(
-        "transceive",
-        move |ctx: NativeCallContext, frame: Dynamic| at(&ctx, transceive(&s, &frame)),
-    );
+    located_fn!(m, "transceive", |frame: Dynamic| transceive(&s, &frame));
+    // Set by hand: the closure is called within the call's own context.
     let s = session.clone();
     m.set_native_fn("session", move |ctx: NativeCallContext, body: FnPtr| {
         at(&ctx, session_call(&s, &ctx, &body))
     });
     let s = session.clone();
-    m.set_native_fn(
-        "answer",
-        move |ctx: NativeCallContext, response: ScriptResponse| at(&ctx, answer(&s, &response)),
-    );
+    located_fn!(m, "answer", |response: ScriptResponse| {
+        answer(&s, &response)
+    });
     m
 }
 

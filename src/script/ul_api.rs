@@ -29,10 +29,10 @@
 
 mod generic;
 
-use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, INT, Module, NativeCallContext};
+use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, INT, Module};
 
 use super::bytes_api::bytes_of;
-use super::error::{Fault, at};
+use super::error::{Fault, located_fn};
 use super::session::{Session, Shared};
 use crate::apdu::{Command, hex};
 use crate::mifare::ultralight::{
@@ -268,39 +268,23 @@ fn write_compat(s: &Shared, page: INT, data: Dynamic) -> Fallible<()> {
 pub(crate) fn module(session: &Shared) -> Module {
     let mut m = Module::new();
     let s = session.clone();
-    m.set_native_fn("read", move |ctx: NativeCallContext, page: INT| {
-        at(&ctx, read_pages(&s, page))
+    located_fn!(m, "read", |page: INT| read_pages(&s, page));
+    let s = session.clone();
+    located_fn!(m, "write", |page: INT, data: Dynamic| {
+        write_page(&s, page, data)
     });
     let s = session.clone();
-    m.set_native_fn(
-        "write",
-        move |ctx: NativeCallContext, page: INT, data: Dynamic| {
-            at(&ctx, write_page(&s, page, data))
-        },
-    );
-    let s = session.clone();
-    m.set_native_fn(
-        "write_compat",
-        move |ctx: NativeCallContext, page: INT, data: Dynamic| {
-            at(&ctx, write_compat(&s, page, data))
-        },
-    );
-    let s = session.clone();
-    m.set_native_fn("uid", move |ctx: NativeCallContext| {
-        at(&ctx, uid(&mut s.borrow_mut()))
+    located_fn!(m, "write_compat", |page: INT, data: Dynamic| {
+        write_compat(&s, page, data)
     });
     let s = session.clone();
-    m.set_native_fn("lock", move |ctx: NativeCallContext, pages: Array| {
-        at(&ctx, lock(&mut s.borrow_mut(), &pages))
-    });
+    located_fn!(m, "uid", || uid(&mut s.borrow_mut()));
     let s = session.clone();
-    m.set_native_fn("otp", move |ctx: NativeCallContext, data: Dynamic| {
-        at(&ctx, otp(&mut s.borrow_mut(), &data))
-    });
+    located_fn!(m, "lock", |pages: Array| lock(&mut s.borrow_mut(), &pages));
     let s = session.clone();
-    m.set_native_fn("locked_pages", move |ctx: NativeCallContext| {
-        at(&ctx, locked(&mut s.borrow_mut()))
-    });
+    located_fn!(m, "otp", |data: Dynamic| otp(&mut s.borrow_mut(), &data));
+    let s = session.clone();
+    located_fn!(m, "locked_pages", || locked(&mut s.borrow_mut()));
     m
 }
 
