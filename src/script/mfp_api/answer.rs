@@ -11,8 +11,8 @@ use rhai::INT;
 use super::Fallible;
 use crate::apdu::{StatusWord, hex};
 use crate::mifare::plus::{STATUS_OK, WRITE_PERSO, describe_status};
+use crate::reader::atr::{is_iso14443_4, storage_card_name};
 use crate::reader::guard::Family;
-use crate::reader::omnikey::is_iso14443_4_atr;
 use crate::script::error::Fault;
 use crate::script::session::Shared;
 
@@ -67,7 +67,7 @@ fn not_sl0_hint(atr: &[u8]) -> &'static str {
             "; the ATR names a MIFARE Classic or a MIFARE Plus in SL1, which the reader handles \
              as a storage card: WritePerso and CommitPerso exist only in SL0 (protocols.md §3.1)"
         }
-        _ if !is_iso14443_4_atr(atr) => {
+        _ if !is_iso14443_4(atr) => {
             "; the ATR does not show an ISO 14443-4 card, as a MIFARE Plus in SL0 is (protocols.md \
              §2.4)"
         }
@@ -79,10 +79,10 @@ fn not_sl0_hint(atr: &[u8]) -> &'static str {
 /// some readers report for SL1, `0001`/`0002`) give 1, `0038`/`0039` give 2. `None` for an
 /// ISO 14443-4 ATR, where only the probe tells.
 pub(super) fn level_of_atr(atr: &[u8], what: &str) -> Fallible<Option<INT>> {
-    if is_iso14443_4_atr(atr) {
+    if is_iso14443_4(atr) {
         return Ok(None);
     }
-    let name = crate::reader::atr::storage_card_name(atr).unwrap_or(0);
+    let name = storage_card_name(atr).unwrap_or(0);
     match name {
         0x0036 | 0x0037 | 0x0001 | 0x0002 => Ok(Some(1)),
         0x0038 | 0x0039 => Ok(Some(2)),

@@ -8,11 +8,10 @@
 
 use super::{Fallible, check_armed};
 use crate::apdu::{Command, Response, StatusWord};
+use crate::reader::omnikey::TRANSCEIVE_HEADER;
 use crate::script::error::Fault;
 use crate::script::session::Session;
 
-/// The 6-byte header of a generic-session transceive (meaning unconfirmed, §1.1).
-const TRANSCEIVE: [u8; 6] = [0x01, 0x00, 0xF3, 0x00, 0x00, 0x64];
 /// The ACK of an Ultralight write (§6.2).
 const ACK: u8 = 0x0A;
 /// The reader's "no response from the card" (§1.1, §1.3).
@@ -76,7 +75,7 @@ pub(super) fn check_ack(what: &str, response: &Response) -> Fallible<()> {
 /// is closed even when the transceive fails; the first error is reported.
 pub(super) fn write_compat(session: &mut Session, page: u8, data: &[u8]) -> Fallible<()> {
     let what = "ul::write_compat";
-    let mut body = TRANSCEIVE.to_vec();
+    let mut body = TRANSCEIVE_HEADER.to_vec();
     body.extend_from_slice(&[0xA0, page]);
     body.extend_from_slice(data);
     let transceive = Command::new(0xFF, 0xA0, 0x00, 0x05)
