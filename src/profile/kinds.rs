@@ -2,7 +2,7 @@
 //! error policy, each with the exact spelling a profile uses.
 //!
 //! Parsing is by exact name; the caller turns a miss into a located error that lists
-//! [`Vocabulary::NAMES`]. This file does not decide what an irreversible operation is on the
+//! [`Vocabulary::names`]. This file does not decide what an irreversible operation is on the
 //! wire (that is the reader's guard); it only names the kinds a profile may allow.
 
 use std::fmt;

@@ -35,7 +35,7 @@ use crate::secret::SecretSource;
 pub use error::{Problem, ProfileError};
 pub use kinds::{CardKind, Irreversible, OnError, Vocabulary};
 pub use run::{Environment, Failure, FailureKind, Inputs, Outcome, StepResult, run};
-pub use template::{MaskTemplate, Piece, RenderError, Template, TemplateError};
+pub use template::{MaskTemplate, RenderError, Template, TemplateError};
 pub use validate::{load, load_str};
 
 /// Names every profile can use without defining them: the card's UID and ATR, the data row

@@ -15,7 +15,7 @@ use crate::script::is_identifier;
 
 /// One part of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Piece {
+enum Piece {
     /// Literal bytes.
     Bytes(Vec<u8>),
     /// A `${name}` placeholder.
@@ -86,11 +86,6 @@ impl Template {
             text: text.trim().to_string(),
             pieces,
         })
-    }
-
-    /// The pieces in order.
-    pub fn pieces(&self) -> &[Piece] {
-        &self.pieces
     }
 
     /// The placeholders' names with their columns, in order.
