@@ -414,3 +414,41 @@ fn errors_of_module_functions_point_at_the_call() {
         assert_eq!(e.position, Some((2, name)), "{call}: {e}");
     }
 }
+
+#[test]
+fn bad_expectations_and_hex_joined_to_a_secret_name_the_problem() {
+    let calls = [
+        (
+            r#"send("00 B0 00 00 01", 0x10000)"#,
+            "expected status word: 65536 is not a 16-bit value",
+        ),
+        (
+            r#"send("00 B0 00 00 01", ["9000", 1])"#,
+            "expected status word: array items must be strings, got i64",
+        ),
+        (
+            r#"send("00 B0 00 00 01", true)"#,
+            "expected status word: expected a string, an array or an integer, got bool",
+        ),
+        (
+            r#"send(unhex("00 B0 00 00 01"), true)"#,
+            "expected status word: expected a string, an array or an integer, got bool",
+        ),
+    ];
+    for (call, message) in calls {
+        let r = run(&format!("{call};"));
+        assert_eq!(r.result.unwrap_err().message, message, "{call}");
+        assert!(r.sent.is_empty(), "{call}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("key");
+    std::fs::write(&path, "00112233\n").unwrap();
+    let source = format!(
+        r#"let key = secret("file:{}"); let k = "0G" + key;"#,
+        path.display()
+    );
+    assert_eq!(
+        run(&source).result.unwrap_err().message,
+        "left side of +: bad hex `0G`: column 2: `G` is not a hex digit"
+    );
+}

@@ -140,3 +140,30 @@ fn an_interrupted_run_stops_before_the_next_step() {
     assert_eq!((failure.index, failure.kind), (0, FailureKind::Interrupted));
     assert!(outcome.steps.is_empty());
 }
+
+#[test]
+fn stops_name_why_when_no_card_answer_is_involved() {
+    // Ctrl-C before the first step.
+    let text = "name: x\nsteps:\n  - apdu: 00 A4 00 0C 02 3F 00\n";
+    let (outcome, _) = run_profile(text, &Inputs::default(), true);
+    assert_eq!(
+        outcome.failure.unwrap().to_string(),
+        "step 1 `00 A4 00 0C 02 3F 00`: interrupted before this step"
+    );
+    // A data value that breaks the APDU's length: found before anything is sent.
+    let text = "name: x\nsteps:\n  - name: write\n    apdu: 00 D6 00 00 02 ${col}\n";
+    let data = [("col".to_string(), "CAFE BABE".to_string())];
+    let inputs = Inputs {
+        data: &data,
+        ..Inputs::default()
+    };
+    let (outcome, _) = run_profile(text, &inputs, false);
+    let failure = outcome.failure.unwrap();
+    assert_eq!((failure.sw, failure.kind), (None, FailureKind::Failed));
+    assert!(
+        failure
+            .message
+            .starts_with("the APDU with its values is not a valid command: "),
+        "{failure}"
+    );
+}
