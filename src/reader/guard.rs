@@ -20,10 +20,11 @@
 //!
 //! This module does not know about scripts; it refuses with [`Error::Refused`].
 
-use super::{Card, Error};
+use super::{Card, Error, omnikey};
 use crate::apdu::{Command, hex};
 use crate::mifare::access;
 use crate::mifare::classic::Layout;
+use crate::mifare::plus::COMMIT_PERSO;
 use crate::mifare::ultralight;
 
 mod perso;
@@ -83,7 +84,11 @@ pub fn classify(family: Family, command: &[u8]) -> Verdict {
 /// Omnikey transceive (protocols.md §3, §1.1).
 fn commit_perso(command: &[u8]) -> Option<Verdict> {
     let frame = generic_session_frame(command);
-    let is_commit = command == [0xAA] || matches!(frame, Some([0x02 | 0x03, 0xAA]) | Some([0xAA]));
+    let is_commit = command == [COMMIT_PERSO]
+        || matches!(
+            frame,
+            Some([0x02 | 0x03, COMMIT_PERSO]) | Some([COMMIT_PERSO])
+        );
     is_commit.then(|| {
         Verdict::Irreversible(
             "MIFARE Plus CommitPerso (`AA`) ends security level 0 for good".to_string(),
@@ -94,13 +99,7 @@ fn commit_perso(command: &[u8]) -> Option<Verdict> {
 /// The layer-3 frame inside an Omnikey generic-session transceive
 /// `FF A0 00 05 Lc 01 00 F3 00 00 64 <frame> [Le]`.
 fn generic_session_frame(command: &[u8]) -> Option<&[u8]> {
-    let header = [0xFF, 0xA0, 0x00, 0x05];
-    if command.len() < 11 || command[..4] != header {
-        return None;
-    }
-    let lc = command[4] as usize;
-    let body = command.get(5..5 + lc)?;
-    body.strip_prefix(&[0x01, 0x00, 0xF3, 0x00, 0x00, 0x64][..])
+    omnikey::frame_of(command).map(|(_, frame)| frame)
 }
 
 /// The first block and the data of an UPDATE BINARY `FF D6`, short or extended, read as
