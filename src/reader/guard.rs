@@ -116,20 +116,31 @@ fn classic_update(command: &[u8]) -> Option<(u16, Vec<u8>)> {
     }
 }
 
-/// Judges every sector trailer an `FF D6` writes: one block of 16 bytes, or several
-/// consecutive blocks on readers that take multiples of 16 (protocols.md §2.1). A malformed
-/// trailer anywhere makes the whole command forbidden.
-fn classic_write(layout: Layout, command: &[u8]) -> Verdict {
+/// The sector trailers an `FF D6` writes, each with its access bytes 6–8: one block of 16
+/// bytes, or several consecutive blocks on readers that take multiples of 16 (protocols.md
+/// §2.1). [`classic_write`] and [`classic_operations`] both judge this list, so the verdict
+/// and the kinds it is checked against come from the same trailers.
+fn written_trailers(layout: Layout, command: &[u8]) -> Vec<(u8, [u8; 3])> {
     let Some((start, data)) = classic_update(command) else {
-        return Verdict::Allow;
+        return Vec::new();
     };
+    data.chunks_exact(16)
+        .enumerate()
+        .filter_map(|(i, chunk)| {
+            let block = u8::try_from(usize::from(start) + i).ok()?;
+            layout
+                .is_trailer(block)
+                .then_some((block, [chunk[6], chunk[7], chunk[8]]))
+        })
+        .collect()
+}
+
+/// Judges every sector trailer an `FF D6` writes. A malformed trailer anywhere makes the
+/// whole command forbidden.
+fn classic_write(layout: Layout, command: &[u8]) -> Verdict {
     let mut verdict = Verdict::Allow;
-    for (i, chunk) in data.chunks_exact(16).enumerate() {
-        let block = u8::try_from(usize::from(start) + i);
-        let Some(block) = block.ok().filter(|&b| layout.is_trailer(b)) else {
-            continue;
-        };
-        match trailer_verdict(layout, block, [chunk[6], chunk[7], chunk[8]]) {
+    for (block, bytes) in written_trailers(layout, command) {
+        match trailer_verdict(layout, block, bytes) {
             forbidden @ Verdict::Forbidden(_) => return forbidden,
             Verdict::Irreversible(why) if verdict == Verdict::Allow => {
                 verdict = Verdict::Irreversible(why);
@@ -193,20 +204,36 @@ fn ultralight_pages(command: &[u8]) -> Vec<(u8, [u8; 4])> {
     pages
 }
 
+/// The kind of a page write that can never be undone: lock bits set in page 2, or OTP bits
+/// set in page 3; `None` for any other write. The one rule behind both [`ultralight_write`]
+/// and [`operations`], so the verdict and its kind cannot disagree.
+fn ultralight_kind(page: u8, data: [u8; 4]) -> Option<Operation> {
+    if page == ultralight::LOCK_PAGE && (data[2] != 0 || data[3] != 0) {
+        Some(Operation::UlLock)
+    } else if page == ultralight::OTP_PAGE && data != [0; 4] {
+        Some(Operation::UlOtp)
+    } else {
+        None
+    }
+}
+
 fn ultralight_write(command: &[u8]) -> Verdict {
     for (page, data) in ultralight_pages(command) {
-        if page == ultralight::LOCK_PAGE && (data[2] != 0 || data[3] != 0) {
-            let locked = ultralight::locked_pages(data[2], data[3]);
-            return Verdict::Irreversible(format!(
-                "write of lock bytes `{:02X} {:02X}` to Ultralight page 2 makes pages {locked:?} read-only for ever",
-                data[2], data[3]
-            ));
-        }
-        if page == ultralight::OTP_PAGE && data != [0; 4] {
-            return Verdict::Irreversible(format!(
-                "write of `{}` to the Ultralight OTP page 3 sets bits that can never be cleared",
-                hex::format(&data)
-            ));
+        match ultralight_kind(page, data) {
+            Some(Operation::UlLock) => {
+                let locked = ultralight::locked_pages(data[2], data[3]);
+                return Verdict::Irreversible(format!(
+                    "write of lock bytes `{:02X} {:02X}` to Ultralight page 2 makes pages {locked:?} read-only for ever",
+                    data[2], data[3]
+                ));
+            }
+            Some(Operation::UlOtp) => {
+                return Verdict::Irreversible(format!(
+                    "write of `{}` to the Ultralight OTP page 3 sets bits that can never be cleared",
+                    hex::format(&data)
+                ));
+            }
+            _ => {}
         }
     }
     Verdict::Allow
@@ -256,15 +283,7 @@ pub fn operations(family: Family, command: &[u8]) -> Vec<Operation> {
         Family::Classic(layout) => classic_operations(layout, command),
         Family::Ultralight => ultralight_pages(command)
             .into_iter()
-            .filter_map(|(page, data)| {
-                if page == ultralight::LOCK_PAGE && (data[2] != 0 || data[3] != 0) {
-                    Some(Operation::UlLock)
-                } else if page == ultralight::OTP_PAGE && data != [0; 4] {
-                    Some(Operation::UlOtp)
-                } else {
-                    None
-                }
-            })
+            .filter_map(|(page, data)| ultralight_kind(page, data))
             .fold(Vec::new(), with),
         Family::Other => Vec::new(),
     }
@@ -272,16 +291,9 @@ pub fn operations(family: Family, command: &[u8]) -> Vec<Operation> {
 
 /// The kinds of every irreversible trailer an `FF D6` writes.
 fn classic_operations(layout: Layout, command: &[u8]) -> Vec<Operation> {
-    let Some((start, data)) = classic_update(command) else {
-        return Vec::new();
-    };
     let mut kinds = Vec::new();
-    for (i, chunk) in data.chunks_exact(16).enumerate() {
-        let block = u8::try_from(usize::from(start) + i);
-        if !block.is_ok_and(|b| layout.is_trailer(b)) {
-            continue;
-        }
-        let Ok(bits) = access::decode([chunk[6], chunk[7], chunk[8]]) else {
+    for (_, bytes) in written_trailers(layout, command) {
+        let Ok(bits) = access::decode(bytes) else {
             continue;
         };
         if access::is_irreversible(&bits) {
