@@ -241,7 +241,8 @@ impl Command {
     }
 }
 
-fn short_le(byte: u8) -> usize {
+/// A short Le byte as a length: `00` means 256.
+pub(super) fn short_le(byte: u8) -> usize {
     if byte == 0 { 256 } else { byte as usize }
 }
 

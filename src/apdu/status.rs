@@ -7,6 +7,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
+// SW2 of `61xx` and `6Cxx` is a short Le: the same `00` means 256.
+use super::command::short_le;
+
 /// A status word, SW1 in the high byte.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StatusWord(pub u16);
@@ -88,24 +91,12 @@ impl StatusWord {
 
     /// For `61xx`: how many bytes GET RESPONSE can fetch (`00` means 256).
     pub fn bytes_available(self) -> Option<usize> {
-        (self.sw1() == 0x61).then(|| {
-            if self.sw2() == 0 {
-                256
-            } else {
-                self.sw2() as usize
-            }
-        })
+        (self.sw1() == 0x61).then(|| short_le(self.sw2()))
     }
 
     /// For `6Cxx`: the exact Le the card wants (`00` means 256).
     pub fn exact_length(self) -> Option<usize> {
-        (self.sw1() == 0x6C).then(|| {
-            if self.sw2() == 0 {
-                256
-            } else {
-                self.sw2() as usize
-            }
-        })
+        (self.sw1() == 0x6C).then(|| short_le(self.sw2()))
     }
 
     /// For `63Cx`: the counter value x (remaining tries, usually).
