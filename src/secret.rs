@@ -219,6 +219,23 @@ mod tests {
     }
 
     #[test]
+    fn bad_sources_and_empty_values_are_named() {
+        assert_eq!(
+            SecretSource::parse("vault:x").unwrap_err().to_string(),
+            "secret source `vault:x` is not `env:NAME` or `file:PATH`"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty");
+        std::fs::write(&path, "\n").unwrap();
+        let source = SecretSource::File(path);
+        for encoding in [Encoding::Hex, Encoding::Text] {
+            let err = source.load(encoding).unwrap_err();
+            assert!(matches!(err, SecretError::Empty(_)), "{err:?}");
+            assert_eq!(err.to_string(), format!("secret `{source}` is empty"));
+        }
+    }
+
+    #[test]
     fn missing_environment_variables_are_named() {
         let source = SecretSource::Env("APDU_RUN_TEST_SURELY_UNSET".into());
         assert_eq!(

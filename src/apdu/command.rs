@@ -334,6 +334,56 @@ mod tests {
         );
     }
 
+    #[test]
+    fn validate_refuses_data_and_le_no_apdu_carries() {
+        let data = vec![0; 65_536];
+        assert_eq!(
+            Command::new(0, 0xD6, 0, 0).with_data(data).validate(),
+            Err(CommandError::DataTooLong { len: 65_536 })
+        );
+        assert_eq!(
+            Command::new(0, 0xB0, 0, 0).with_le(MAX_LE + 1).validate(),
+            Err(CommandError::LeOutOfRange { le: MAX_LE + 1 })
+        );
+        assert_eq!(
+            Command::new(0, 0xB0, 0, 0).with_le(MAX_LE).validate(),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn error_messages() {
+        let table = [
+            (
+                CommandError::TooShort { len: 2 },
+                "APDU too short: 2 bytes, a command has at least 4 (CLA INS P1 P2)",
+            ),
+            (
+                CommandError::TooLong { len: 65_545 },
+                "APDU too long: 65545 bytes, the limit is 65544",
+            ),
+            (
+                CommandError::LcMismatch { lc: 3, actual: 2 },
+                "Lc says 3 data bytes but 2 follow the header",
+            ),
+            (
+                CommandError::ZeroExtendedLc,
+                "extended Lc is 0000, which no case allows",
+            ),
+            (
+                CommandError::DataTooLong { len: 65_536 },
+                "command data too long: 65536 bytes, the limit is 65535",
+            ),
+            (
+                CommandError::LeOutOfRange { le: 0 },
+                "expected length 0 is out of range 1..=65536",
+            ),
+        ];
+        for (error, message) in table {
+            assert_eq!(error.to_string(), message, "{error:?}");
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn parse_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {

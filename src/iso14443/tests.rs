@@ -159,6 +159,42 @@ fn error_messages_name_the_problem() {
     );
 }
 
+#[test]
+fn every_other_error_message() {
+    let table = [
+        (Error::Empty, "empty block, expected at least a PCB"),
+        (
+            Error::NadNotSupported(0x06),
+            "PCB `06` announces a NAD, which is not supported",
+        ),
+        (
+            Error::MissingCid(0x0A),
+            "block with PCB `0A` ends before its CID byte",
+        ),
+        (
+            Error::InvalidCidByte(0x1F),
+            "CID byte `1F` does not hold a CID from 0 to 14",
+        ),
+        (Error::MissingWtxm, "S(WTX) ends before its WTXM byte"),
+        (Error::InvalidWtxm(60), "WTXM must be 1 to 59, got 60"),
+        (
+            Error::TrailingBytes {
+                pcb: 0xA2,
+                extra: 2,
+            },
+            "block with PCB `A2` has 2 unexpected trailing bytes",
+        ),
+        (Error::InvalidFsdi(9), "FSDI must be 0 to 8, got 9"),
+        (
+            Error::InvalidBlockNumber(2),
+            "block number must be 0 or 1, got 2",
+        ),
+    ];
+    for (error, message) in table {
+        assert_eq!(error.to_string(), message, "{error:?}");
+    }
+}
+
 fn block_number() -> impl Strategy<Value = BlockNumber> {
     prop_oneof![Just(Zero), Just(One)]
 }

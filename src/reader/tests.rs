@@ -77,3 +77,29 @@ fn a_failure_mid_get_response_is_reported() {
         Err(Error::CardRemoved { .. })
     ));
 }
+
+#[test]
+fn an_invalid_command_is_refused_before_anything_is_sent() {
+    let mut card = Scripted::new(&["90 00"]);
+    let err = card
+        .exchange(&Command::new(0x00, 0xB0, 0x00, 0x00).with_le(0))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidCommand(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "invalid command: expected length 0 is out of range 1..=65536"
+    );
+    assert!(card.sent.is_empty());
+}
+
+#[test]
+fn transport_rule_failures_say_what_the_card_did() {
+    assert_eq!(
+        Error::ShortResponse { len: 1 }.to_string(),
+        "card answered 1 byte(s), fewer than the two status bytes"
+    );
+    assert_eq!(
+        Error::EndlessResponse { rounds: 257 }.to_string(),
+        "card kept answering 61xx: gave up after 257 GET RESPONSE commands"
+    );
+}
