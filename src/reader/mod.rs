@@ -122,7 +122,7 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// Both rules on (the default).
+    /// Both rules on, as [`Card::exchange`] applies them.
     pub const AUTO: Exchange = Exchange {
         get_response: true,
         resend_on_6c: true,
@@ -132,12 +132,6 @@ impl Exchange {
         get_response: false,
         resend_on_6c: false,
     };
-}
-
-impl Default for Exchange {
-    fn default() -> Exchange {
-        Exchange::AUTO
-    }
 }
 
 /// More GET RESPONSE rounds than this means the card is looping: 65,536 bytes of data at
