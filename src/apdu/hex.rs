@@ -27,6 +27,15 @@ pub enum HexError {
 }
 
 impl HexError {
+    /// The message without its `column N: ` prefix, for callers that place the column in a
+    /// position of their own (`file:line:column`).
+    pub fn reason(&self) -> String {
+        match self {
+            HexError::BadChar { found, .. } => format!("`{found}` is not a hex digit"),
+            HexError::OddDigits { digits, .. } => format!("odd number of hex digits ({digits})"),
+        }
+    }
+
     /// The 1-based column the error points at.
     pub fn column(&self) -> usize {
         match self {
@@ -210,6 +219,15 @@ mod tests {
         #[test]
         fn never_panics(s in "\\PC*") {
             let _ = parse(&s);
+        }
+        #[test]
+        fn the_reason_is_the_message_after_its_column(s in "[0-9a-fA-F :g]{0,12}") {
+            if let Err(e) = parse(&s) {
+                proptest::prop_assert_eq!(
+                    std::format!("column {}: {}", e.column(), e.reason()),
+                    e.to_string()
+                );
+            }
         }
 
         #[test]

@@ -63,4 +63,16 @@ mod tests {
         assert_eq!(storage_card_name(&[]), None);
         assert!(!is_iso14443_4(&[0x3B]));
     }
+
+    #[test]
+    fn iso4_atrs_are_told_from_storage_card_atrs() {
+        let atr = |text: &str| hex::parse(text).unwrap();
+        assert!(is_iso14443_4(&atr("3B 87 80 01 C1 05 2F 2F 01 BC D6 A9")));
+        assert!(is_iso14443_4(&atr("3B 81 80 01 80 80")));
+        assert!(!is_iso14443_4(&atr(
+            "3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 01 00 00 00 00 6A"
+        )));
+        assert!(!is_iso14443_4(&atr("3B 8A 81 31 FE 45 80 68 41 50 44")));
+        assert!(!is_iso14443_4(&[]));
+    }
 }

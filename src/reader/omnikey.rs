@@ -108,11 +108,6 @@ fn session_hint(sw: StatusWord) -> &'static str {
     }
 }
 
-/// Whether `atr` is the ATR of an ISO 14443-4 card (see [`super::atr::is_iso14443_4`]).
-pub fn is_iso14443_4_atr(atr: &[u8]) -> bool {
-    super::atr::is_iso14443_4(atr)
-}
-
 /// The transceive APDU for `frame`: `FF A0 00 05 <6+n> 01 00 F3 00 00 64 <frame> 00`.
 pub fn transceive_command(frame: &[u8]) -> Result<Vec<u8>, Error> {
     if frame.is_empty() {
@@ -169,7 +164,7 @@ pub fn card_bytes(response: &Response, frame: &[u8], atr: &[u8]) -> Result<Vec<u
     if response.sw == NO_ANSWER {
         return Err(Error::NoAnswer {
             frame: frame.to_vec(),
-            iso14443_4: is_iso14443_4_atr(atr),
+            iso14443_4: super::atr::is_iso14443_4(atr),
         });
     }
     if !response.is_ok() {

@@ -93,7 +93,7 @@ pub fn parse(text: &str) -> Result<Vec<Item>, ParseError> {
             return Err(ParseError {
                 line,
                 column: offset + e.column(),
-                message: e.to_string_without_column(),
+                message: e.reason(),
             });
         }
         let (mut text, start) = pending.take().unwrap_or((String::new(), line));
@@ -152,21 +152,6 @@ fn expectation(trimmed: &str, line: usize, raw: &str) -> Result<Option<SwExpecta
             column: column + e.column,
             message: format!("expected status word: {}", e.message),
         })
-}
-
-trait WithoutColumn {
-    fn to_string_without_column(&self) -> String;
-}
-
-impl WithoutColumn for hex::HexError {
-    fn to_string_without_column(&self) -> String {
-        match self {
-            hex::HexError::BadChar { found, .. } => format!("`{found}` is not a hex digit"),
-            hex::HexError::OddDigits { digits, .. } => {
-                format!("odd number of hex digits ({digits})")
-            }
-        }
-    }
 }
 
 #[cfg(test)]

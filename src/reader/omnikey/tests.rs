@@ -97,16 +97,6 @@ fn a_bare_9000_is_never_success() {
 }
 
 #[test]
-fn iso4_atrs_are_told_from_storage_card_atrs() {
-    let atr = |text: &str| hex::parse(text).unwrap();
-    assert!(is_iso14443_4_atr(&atr(ISO4_ATR)));
-    assert!(is_iso14443_4_atr(&atr("3B 81 80 01 80 80")));
-    assert!(!is_iso14443_4_atr(&atr(STORAGE_1K)));
-    assert!(!is_iso14443_4_atr(&atr("3B 8A 81 31 FE 45 80 68 41 50 44")));
-    assert!(!is_iso14443_4_atr(&[]));
-}
-
-#[test]
 fn session_closes_even_when_the_closure_fails() {
     let mut card = Scripted::with_atr(ISO4_ATR, &["90 00", "64 00", "90 00"]);
     let result: Result<Vec<u8>, Error> = session(&mut card, |card| transceive(card, &[0xAA]));
