@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::Classic;
 use crate::mifare::access::Known;
-use crate::mifare::classic::{Block0, Layout, TRANSPORT_GPB, bcc, trailer};
+use crate::mifare::classic::{Block0, Layout, TRANSPORT_GPB, trailer};
 use crate::sim::serde_hex;
 
 /// Bytes 8–15 of block 0 (7-byte UIDs: 10–15): the simulator's "manufacturer data".
@@ -148,14 +148,10 @@ impl Classic {
         if blocks[0][..uid.len()] != uid[..] {
             return Err("block 0 does not start with the UID".into());
         }
-        if let Ok(four) = <[u8; 4]>::try_from(uid.as_slice()) {
-            if blocks[0][4] != bcc(four) {
-                return Err(format!(
-                    "block 0 BCC is {:02X}, expected {:02X} (XOR of the UID bytes)",
-                    blocks[0][4],
-                    bcc(four)
-                ));
-            }
+        // A 4-byte UID's block 0 carries its BCC; `check_uid` has already refused the cascade
+        // tag, so the BCC is all `Block0::parse` can still find wrong.
+        if uid.len() == 4 {
+            Block0::parse(&blocks[0]).map_err(|e| e.to_string())?;
         }
         Ok(Classic {
             layout,
