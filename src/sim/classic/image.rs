@@ -47,13 +47,21 @@ pub(crate) fn check_uid(uid: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The UID of card number `n` in a stream of fresh cards: `CF` then 3 bytes that are a
-/// bijection of `n` modulo 2^24, so the first 16,777,216 cards all differ. Card 0 is the
-/// default card. `CF` is a "non-unique ID" first byte (xF), and not the cascade tag.
-pub(crate) fn uid_for_position(n: u32) -> [u8; 4] {
+/// The 3 bytes that tell card number `n` of a stream apart: a bijection of `n` modulo 2^24,
+/// so the first 16,777,216 cards all differ. MIFARE Classic and MIFARE Plus UIDs end with
+/// them.
+pub(crate) fn position_bytes(n: u32) -> [u8; 3] {
     // An odd multiplier is invertible modulo 2^24, so this permutes the 24-bit numbers.
     let x = n.wrapping_add(1).wrapping_mul(0x9E_3779) & 0xFF_FFFF;
     let [_, a, b, c] = x.to_be_bytes();
+    [a, b, c]
+}
+
+/// The UID of card number `n` in a stream of fresh cards: `CF` then [`position_bytes`].
+/// Card 0 is the default card. `CF` is a "non-unique ID" first byte (xF), and not the
+/// cascade tag.
+pub(crate) fn uid_for_position(n: u32) -> [u8; 4] {
+    let [a, b, c] = position_bytes(n);
     [0xCF, a, b, c]
 }
 

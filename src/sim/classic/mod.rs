@@ -23,7 +23,7 @@ mod image;
 use crate::mifare::KeyType;
 use crate::mifare::classic::Layout;
 
-pub(crate) use image::{check_uid, uid_for_position};
+pub(crate) use image::{check_uid, position_bytes, uid_for_position};
 
 /// Who authenticated, and for which sector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

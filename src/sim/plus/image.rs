@@ -22,7 +22,7 @@ use super::{Level, Plus, Sl0};
 use crate::apdu::hex;
 use crate::mifare::classic::{BLOCK_SIZE, Layout};
 use crate::mifare::plus::Address;
-use crate::sim::classic::{Classic, check_uid};
+use crate::sim::classic::{Classic, check_uid, position_bytes};
 use crate::sim::serde_hex;
 
 /// The ATR the reader builds for the SL0 card from the historical bytes of its ATS (§2.4):
@@ -32,12 +32,10 @@ pub(super) const SL0_ATR: [u8; 12] = [
 ];
 
 /// The UID of card number `n` in a stream of fresh cards: `04` (NXP) `50 2B 53` ("P+S") then
-/// 3 bytes that are a bijection of `n` modulo 2^24, so the first 16,777,216 cards differ.
-/// Card 0 is the default card.
+/// the 3 bytes of [`position_bytes`], the same as a MIFARE Classic's, so the first 16,777,216
+/// cards differ. Card 0 is the default card.
 pub(crate) fn uid_for_position(n: u32) -> [u8; 7] {
-    // An odd multiplier is invertible modulo 2^24, so this permutes the 24-bit numbers.
-    let x = n.wrapping_add(1).wrapping_mul(0x9E_3779) & 0xFF_FFFF;
-    let [_, a, b, c] = x.to_be_bytes();
+    let [a, b, c] = position_bytes(n);
     [0x04, 0x50, 0x2B, 0x53, a, b, c]
 }
 
