@@ -258,3 +258,49 @@ fn classic_cards_take_checked_and_numbered_uids_and_persist_in_images() {
         Err(Error::WrongKind { .. })
     ));
 }
+
+#[test]
+fn uids_are_checked_per_kind_and_a_chosen_ultralight_uid_is_reported() {
+    let refused = |kind, uid: &[u8]| {
+        let options = Options {
+            uid: Some(uid.to_vec()),
+        };
+        Simulator::check_options(kind, &options)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        refused(Kind::Ultralight, &[0x04, 1, 2, 3]),
+        "simulated `ultralight` card: a MIFARE Ultralight UID has 7 bytes, got 4"
+    );
+    assert_eq!(
+        refused(Kind::Ultralight, &[0x88, 1, 2, 3, 4, 5, 6]),
+        "simulated `ultralight` card: a UID cannot start with 88, the cascade tag"
+    );
+    assert_eq!(
+        refused(Kind::Classic1K, &[0x88, 1, 2, 3]),
+        "simulated `classic-1k` card: a UID cannot start with 88, the cascade tag"
+    );
+    assert!(refused(Kind::Plus4K, &[1, 2, 3]).starts_with("simulated `plus-4k` card: "));
+
+    let uid = vec![0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66];
+    let options = Options {
+        uid: Some(uid.clone()),
+    };
+    let sim = Simulator::open(Kind::Ultralight, &options, None).unwrap();
+    assert_eq!(
+        exchange(sim.card().as_mut(), "FF CA 00 00 00"),
+        (uid, StatusWord::OK)
+    );
+}
+
+#[test]
+fn saving_to_a_path_that_names_no_file_is_an_image_error() {
+    let sim = Simulator::new(Kind::Iso7816, &Options::default());
+    let err = sim.save(Path::new("/")).unwrap_err();
+    assert!(matches!(err, Error::Image { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "card image `/`: the path does not name a file"
+    );
+}

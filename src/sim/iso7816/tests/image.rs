@@ -121,3 +121,42 @@ fn inconsistent_images_are_refused() {
     );
     rejected(|i| i["rng"] = json!("x"), "invalid type");
 }
+
+#[test]
+fn images_beyond_the_cards_limits_are_refused() {
+    let ef = |fid: u16, size: usize| {
+        json!({
+            "fid": format!("{fid:04X}"), "parent": 0, "read": "always", "update": "always",
+            "body": {"type": "transparent", "data": "00".repeat(size)},
+        })
+    };
+    rejected(
+        |i| i["files"][1] = ef(0x2F00, 0x8000),
+        "a transparent EF holds at most 32767 bytes",
+    );
+    rejected(
+        |i| {
+            let files = i["files"].as_array_mut().unwrap();
+            files.extend((0..3).map(|n| ef(0x7000 + n, 0x7FFF)));
+        },
+        "files take 98697 bytes, the card holds 65536",
+    );
+    rejected(
+        |i| {
+            let files = i["files"].as_array_mut().unwrap();
+            files.extend((0..251).map(|n| ef(0x7000 + n, 1)));
+        },
+        "257 files, the card holds 256",
+    );
+    rejected(
+        |i| i["files"][5]["body"]["max-records"] = json!(0),
+        "records must be 1..=255 bytes, 1..=254 of them",
+    );
+    rejected(
+        |i| {
+            i["files"][1] = json!({"fid": "5001", "parent": 0, "name": "A0 00 00 02 47 10 01",
+            "read": "always", "update": "always", "body": {"type": "df"}})
+        },
+        "another DF has this name",
+    );
+}

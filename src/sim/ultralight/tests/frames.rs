@@ -30,6 +30,10 @@ fn write_frames_answer_ack_or_a_four_bit_nak() {
     );
     assert_eq!(ACK, 0x0A);
     assert_eq!((Nak::InvalidArgument.code(), Nak::Frame.code()), (0, 1));
+    assert_eq!(
+        Nak::Frame.to_string(),
+        "NAK 1 (parity or CRC error: frame of the wrong length)"
+    );
     assert_eq!(tag.pages()[3], [0, 0, 0, 1]);
 }
 
