@@ -304,3 +304,40 @@ fn saving_to_a_path_that_names_no_file_is_an_image_error() {
         "card image `/`: the path does not name a file"
     );
 }
+
+/// The simulator builds ATRs (`frontend/atr.rs`, the chips' card names) and `reader::atr`
+/// reads them for the guard, batches and scripts; the two must agree on every kind.
+#[test]
+fn every_kind_s_atr_reads_back_as_that_kind_in_reader_atr() {
+    use crate::reader::atr::{card_name, is_iso14443_4, storage_card_name};
+    let expected = [
+        (Kind::Iso7816, None, false),
+        (Kind::Iso7816T0, None, false),
+        (Kind::Classic1K, Some(card_name::CLASSIC_1K), false),
+        (Kind::Classic4K, Some(card_name::CLASSIC_4K), false),
+        (Kind::Ultralight, Some(card_name::ULTRALIGHT), false),
+        // A fresh MIFARE Plus is in SL0: an ISO 14443-4 card, no storage-card name.
+        (Kind::Plus2K, None, true),
+        (Kind::Plus4K, None, true),
+    ];
+    assert_eq!(expected.len(), Kind::all().len());
+    for (kind, name, iso14443_4) in expected {
+        let card = Simulator::new(kind, &Options::default()).card();
+        assert_eq!(storage_card_name(card.atr()), name, "{kind}");
+        assert_eq!(is_iso14443_4(card.atr()), iso14443_4, "{kind}");
+    }
+    // After CommitPerso and a reset, a MIFARE Plus is a storage card in SL1.
+    for (kind, name) in [
+        (Kind::Plus2K, card_name::PLUS_SL1_2K),
+        (Kind::Plus4K, card_name::PLUS_SL1_4K),
+    ] {
+        let mut card = Simulator::new(kind, &Options::default()).card();
+        for [lo, hi] in [0x9000u16, 0x9001, 0x9003].map(u16::to_le_bytes) {
+            let write_perso = [&[0xA8, lo, hi][..], &[0x11; 16]].concat();
+            assert_eq!(card.transmit(&write_perso).unwrap(), [0x90], "{kind}");
+        }
+        assert_eq!(card.transmit(&[0xAA]).unwrap(), [0x90], "{kind}");
+        card.reset().unwrap();
+        assert_eq!(storage_card_name(card.atr()), Some(name), "{kind}");
+    }
+}
