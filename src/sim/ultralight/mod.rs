@@ -31,11 +31,6 @@ use crate::mifare::ultralight::{
 pub use frame::{ACK, Nak};
 pub(crate) use picc::{Tag, check_uid};
 
-/// ATQA of an MF0ICU1 (protocols.md §6.1: `00 44`).
-pub const ATQA: u16 = 0x0044;
-/// SAK of an MF0ICU1 after the second cascade level (protocols.md §6.1).
-pub const SAK: u8 = 0x00;
-
 /// One page: 4 bytes.
 pub type Page = [u8; PAGE_SIZE];
 
