@@ -9,11 +9,12 @@
 //! so batches run without hardware.
 //!
 //! The chips live in submodules (`iso7816` is the ISO 7816-4 file card, `classic` MIFARE
-//! Classic 1K/4K, `plus` MIFARE Plus S 2K/4K from SL0 to SL1); contactless chips sit behind
-//! `frontend`, the simulated PC/SC reader (Omnikey 5421-like) that answers the pseudo-APDUs
-//! and passes ISO 14443-4 commands through. Nothing here prints,
-//! reads a clock or uses OS randomness: a simulated card is a deterministic function of its
-//! image and the APDUs it receives. Card answers are status words, never `Err`.
+//! Classic 1K/4K, `ultralight` MIFARE Ultralight, `plus` MIFARE Plus S 2K/4K from SL0 to
+//! SL1); contactless chips sit behind `frontend`, the simulated PC/SC reader (Omnikey
+//! 5421-like) that answers the pseudo-APDUs and passes ISO 14443-4 commands through.
+//! Nothing here prints or uses OS randomness, and only `vpcd` (the bridge to pcscd, which
+//! talks TCP) reads a clock: a simulated card is a deterministic function of its image and
+//! the APDUs it receives. Card answers are status words, never `Err`.
 
 mod card;
 mod chip;

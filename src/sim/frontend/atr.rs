@@ -5,8 +5,10 @@
 //! ISO 14443-4 cards get an ATR made from their ATS (§2.4); a chip that is one builds it
 //! itself (see [`super::Picc::atr`]).
 
-// Other chips' names are in the §2.3 table: Ultralight 0003, Ultralight C 003A, MIFARE Plus
-// SL1 2K 0036 and 4K 0037; each chip defines its own when it arrives.
+// The other chips define their names beside them (Ultralight `0003` in `ultralight/picc.rs`,
+// MIFARE Plus SL1 `0036`/`0037` in `plus/mod.rs`). `reader::atr::card_name` holds the same
+// numbers for reading ATRs, which `sim` may not use (it depends on `reader` for the traits
+// only); `sim/tests.rs` checks that every kind's ATR reads back as that kind there.
 
 /// PC/SC Part 3 card name `0001`: MIFARE Classic 1K (§2.3).
 pub(crate) const CLASSIC_1K: u16 = 0x0001;
