@@ -9,17 +9,17 @@
 
 use crate::apdu::{Command, hex};
 use crate::profile::CardKind;
-use crate::reader::atr::storage_card_name;
+use crate::reader::atr::{card_name, storage_card_name};
 use crate::reader::{Card, Error};
 
 /// What the ATR says the card is, in words.
 fn describe(atr: &[u8]) -> String {
     match storage_card_name(atr) {
-        Some(0x0001) => "a MIFARE Classic 1K".to_string(),
-        Some(0x0002) => "a MIFARE Classic 4K".to_string(),
-        Some(0x0003) => "a MIFARE Ultralight".to_string(),
-        Some(0x0036) => "a MIFARE Plus 2K in SL1".to_string(),
-        Some(0x0037) => "a MIFARE Plus 4K in SL1".to_string(),
+        Some(card_name::CLASSIC_1K) => "a MIFARE Classic 1K".to_string(),
+        Some(card_name::CLASSIC_4K) => "a MIFARE Classic 4K".to_string(),
+        Some(card_name::ULTRALIGHT) => "a MIFARE Ultralight".to_string(),
+        Some(card_name::PLUS_SL1_2K) => "a MIFARE Plus 2K in SL1".to_string(),
+        Some(card_name::PLUS_SL1_4K) => "a MIFARE Plus 4K in SL1".to_string(),
         Some(name) => format!("a storage card with PC/SC card name {name:04X}"),
         None => "an ISO 7816 card".to_string(),
     }
@@ -31,11 +31,11 @@ pub fn check_kind(kind: CardKind, atr: &[u8]) -> Result<(), String> {
     let fits = match kind {
         CardKind::Any => true,
         CardKind::Iso7816 => name.is_none(),
-        CardKind::Classic1k => name == Some(0x0001),
-        CardKind::Classic4k => name == Some(0x0002),
-        CardKind::Ultralight => name == Some(0x0003),
-        CardKind::Plus2k => matches!(name, None | Some(0x0036)),
-        CardKind::Plus4k => matches!(name, None | Some(0x0037)),
+        CardKind::Classic1k => name == Some(card_name::CLASSIC_1K),
+        CardKind::Classic4k => name == Some(card_name::CLASSIC_4K),
+        CardKind::Ultralight => name == Some(card_name::ULTRALIGHT),
+        CardKind::Plus2k => matches!(name, None | Some(card_name::PLUS_SL1_2K)),
+        CardKind::Plus4k => matches!(name, None | Some(card_name::PLUS_SL1_4K)),
     };
     if fits {
         Ok(())
@@ -85,5 +85,25 @@ mod tests {
         assert!(check_kind(CardKind::Plus4k, &storage_atr(0x37)).is_ok());
         let err = check_kind(CardKind::Iso7816, &storage_atr(2)).unwrap_err();
         assert!(err.ends_with("is a MIFARE Classic 4K"), "{err}");
+    }
+
+    #[test]
+    fn a_refusal_names_what_the_card_is() {
+        let cases = [
+            (1, CardKind::Ultralight, "a MIFARE Classic 1K"),
+            (3, CardKind::Classic1k, "a MIFARE Ultralight"),
+            (0x36, CardKind::Plus4k, "a MIFARE Plus 2K in SL1"),
+            (0x37, CardKind::Plus2k, "a MIFARE Plus 4K in SL1"),
+            (
+                0x38,
+                CardKind::Classic1k,
+                "a storage card with PC/SC card name 0038",
+            ),
+        ];
+        for (name, kind, described) in cases {
+            let err = check_kind(kind, &storage_atr(name)).unwrap_err();
+            assert!(err.ends_with(&format!("is {described}")), "{err}");
+        }
+        assert!(check_kind(CardKind::Plus2k, &storage_atr(0x36)).is_ok());
     }
 }
