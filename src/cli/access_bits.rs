@@ -11,6 +11,7 @@ use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use super::exit::invalid;
 use super::{Exit, Failure, outln};
 use crate::apdu::hex;
 use crate::mifare::access::{
@@ -242,10 +243,6 @@ fn print(r: &Report, json: bool) -> Result<Exit, Failure> {
         print_text(r);
     }
     Ok(if r.valid { Exit::Ok } else { Exit::Failed })
-}
-
-fn invalid(error: anyhow::Error) -> Failure {
-    Failure::new(Exit::Invalid, error)
 }
 
 fn decode(text: &str, json: bool) -> Result<Exit, Failure> {

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::anyhow;
 use clap::Args;
 
-use super::run::{invalid, parse_var};
+use super::exit::invalid;
+use super::run::parse_var;
 use super::{Exit, Failure, outln};
 use crate::batch::{self, Config, DataSet, Error, JournalError, Opener, Stop, Summary};
 use crate::profile;

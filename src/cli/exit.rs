@@ -55,3 +55,8 @@ impl Failure {
         }
     }
 }
+
+/// Invalid input (exit 2): the failure of every check made before a card is touched.
+pub(super) fn invalid(error: impl Into<anyhow::Error>) -> Failure {
+    Failure::new(Exit::Invalid, error)
+}

@@ -2,6 +2,7 @@
 
 use anyhow::anyhow;
 
+use super::exit::invalid;
 use super::{Exit, Failure, outln};
 use crate::apdu::{StatusWord, hex};
 use crate::reader::pcsc;
@@ -36,16 +37,12 @@ pub fn sw(text: &str) -> Result<Exit, Failure> {
         .trim()
         .trim_start_matches("0x")
         .trim_start_matches("0X");
-    let bytes = hex::parse(digits)
-        .map_err(|e| Failure::new(Exit::Invalid, anyhow!("status word `{text}`: {e}")))?;
+    let bytes = hex::parse(digits).map_err(|e| invalid(anyhow!("status word `{text}`: {e}")))?;
     let [sw1, sw2] = bytes[..] else {
-        return Err(Failure::new(
-            Exit::Invalid,
-            anyhow!(
-                "status word `{text}`: expected 2 bytes (4 hex digits), got {}",
-                bytes.len()
-            ),
-        ));
+        return Err(invalid(anyhow!(
+            "status word `{text}`: expected 2 bytes (4 hex digits), got {}",
+            bytes.len()
+        )));
     };
     let sw = StatusWord::new(sw1, sw2);
     outln!("{sw}  {}", sw.describe());

@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, anyhow};
 
 use super::args::RunArgs;
-use super::run::{Connected, connect, invalid, parse_var, save_simulator, source};
+use super::exit::invalid;
+use super::run::{Connected, connect, parse_var, save_simulator, source};
 use super::{Exit, Failure, outln, trace_out};
 use crate::apdu::hex;
 use crate::batch::identify::read_uid;

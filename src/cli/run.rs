@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 
 use super::args::{CardArgs, RunArgs};
+use super::exit::invalid;
 use super::{Exit, Failure, outln, trace_out};
 use crate::apdu::hex;
 use crate::reader::guard::Guarded;
@@ -24,10 +25,6 @@ use crate::reader::{Card, Exchange, Reader};
 use crate::script::{RunOptions, Script, Settings};
 use crate::scriptor;
 use crate::sim::{self, Simulator};
-
-pub(super) fn invalid(error: impl Into<anyhow::Error>) -> Failure {
-    Failure::new(Exit::Invalid, error)
-}
 
 /// Splits `NAME=VALUE`.
 pub(super) fn parse_var(text: &str) -> Result<(String, String), Failure> {

@@ -19,6 +19,7 @@ use std::time::Duration;
 use anyhow::anyhow;
 
 use super::args::SimServeArgs;
+use super::exit::invalid;
 use super::sim_timing::Timings;
 use super::{Exit, Failure};
 use crate::apdu::hex;
@@ -33,10 +34,6 @@ macro_rules! say {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr().lock(), $($arg)*);
     }};
-}
-
-fn invalid(error: impl Into<anyhow::Error>) -> Failure {
-    Failure::new(Exit::Invalid, error)
 }
 
 /// `apdu-run sim serve`.
