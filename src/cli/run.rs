@@ -53,15 +53,16 @@ pub(super) enum Source {
     },
 }
 
+/// The bytes of `--sim-uid`, when given (`run --sim` and `sim serve` both take it).
+pub(super) fn sim_uid(text: Option<&str>) -> Result<Option<Vec<u8>>, Failure> {
+    text.map(|text| hex::parse(text).map_err(|e| invalid(anyhow!("--sim-uid `{text}`: {e}"))))
+        .transpose()
+}
+
 pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
     if let Some(kind) = &args.sim {
         let kind: sim::Kind = kind.parse().map_err(invalid)?;
-        let uid = match &args.sim_uid {
-            Some(text) => {
-                Some(hex::parse(text).map_err(|e| invalid(anyhow!("--sim-uid `{text}`: {e}")))?)
-            }
-            None => None,
-        };
+        let uid = sim_uid(args.sim_uid.as_deref())?;
         let options = sim::Options { uid };
         Simulator::check_options(kind, &options).map_err(|e| {
             let text = args.sim_uid.as_deref().unwrap_or_default();

@@ -20,6 +20,7 @@ use anyhow::anyhow;
 
 use super::args::SimServeArgs;
 use super::exit::invalid;
+use super::run::sim_uid;
 use super::sim_timing::Timings;
 use super::{Exit, Failure};
 use crate::apdu::hex;
@@ -52,12 +53,7 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
             )));
         }
     }
-    let uid = match &args.sim_uid {
-        Some(text) => {
-            Some(hex::parse(text).map_err(|e| invalid(anyhow!("--sim-uid `{text}`: {e}")))?)
-        }
-        None => None,
-    };
+    let uid = sim_uid(args.sim_uid.as_deref())?;
     check_address(&args.vpcd)?;
 
     let mut cards = if many.is_some() {
