@@ -14,7 +14,7 @@ use anyhow::anyhow;
 use clap::Args;
 
 use super::exit::invalid;
-use super::run::parse_var;
+use super::run::parse_vars;
 use super::{Exit, Failure, outln};
 use crate::batch::{self, Config, DataSet, Error, JournalError, Opener, Stop, Summary};
 use crate::profile;
@@ -127,11 +127,7 @@ fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure>
 
 /// `apdu-run batch PROFILE.yaml …`.
 pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
-    let vars = args
-        .vars
-        .iter()
-        .map(|v| parse_var(v))
-        .collect::<Result<Vec<_>, _>>()?;
+    let vars = parse_vars(&args.vars)?;
     if args.sim.is_some() && args.count.is_none() && args.data.is_none() {
         return Err(invalid(anyhow!(
             "--sim needs --count or --data: a simulated stream of cards must end"

@@ -15,7 +15,7 @@ use anyhow::{Context, anyhow};
 
 use super::args::RunArgs;
 use super::exit::invalid;
-use super::run::{Connected, connect, parse_var, save_simulator, source};
+use super::run::{Connected, connect, parse_vars, save_simulator, source};
 use super::{Exit, Failure, outln, trace_out};
 use crate::apdu::hex;
 use crate::batch::identify::read_uid;
@@ -34,13 +34,9 @@ pub fn is_profile(file: &Path) -> bool {
     )
 }
 
-fn vars_of(texts: &[String]) -> Result<Vec<(String, String)>, Failure> {
-    texts.iter().map(|v| parse_var(v)).collect()
-}
-
 /// `apdu-run check PROFILE.yaml [--data FILE.csv] [--var NAME=VALUE]…`.
 pub fn check(file: &Path, data: Option<&Path>, vars: &[String]) -> Result<Exit, Failure> {
-    let vars = vars_of(vars)?;
+    let vars = parse_vars(vars)?;
     let data = data.map(DataSet::load).transpose().map_err(invalid)?;
     let columns = data.as_ref().map(|d| d.columns.clone()).unwrap_or_default();
     let profile = profile::load(file, &vars, &columns).map_err(invalid)?;
@@ -59,7 +55,7 @@ pub fn check(file: &Path, data: Option<&Path>, vars: &[String]) -> Result<Exit, 
 
 /// `apdu-run run PROFILE.yaml`: the profile once, on one card.
 pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
-    let vars = vars_of(&args.vars)?;
+    let vars = parse_vars(&args.vars)?;
     let source = source(&args.card)?;
     let profile = profile::load(file, &vars, &[]).map_err(invalid)?;
     let secrets = load_secrets(&profile).map_err(invalid)?;

@@ -26,8 +26,13 @@ use crate::script::{RunOptions, Script, Settings};
 use crate::scriptor;
 use crate::sim::{self, Simulator};
 
+/// Every `--var NAME=VALUE`, split.
+pub(super) fn parse_vars(texts: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    texts.iter().map(|text| parse_var(text)).collect()
+}
+
 /// Splits `NAME=VALUE`.
-pub(super) fn parse_var(text: &str) -> Result<(String, String), Failure> {
+fn parse_var(text: &str) -> Result<(String, String), Failure> {
     let (name, value) = text
         .split_once('=')
         .ok_or_else(|| invalid(anyhow!("--var `{text}`: expected NAME=VALUE")))?;
@@ -218,11 +223,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     if super::profile_run::is_profile(&file) {
         return super::profile_run::run(&args, &file);
     }
-    let vars = args
-        .vars
-        .iter()
-        .map(|v| parse_var(v))
-        .collect::<Result<Vec<_>, _>>()?;
+    let vars = parse_vars(&args.vars)?;
     let source = source(&args.card)?;
     let flow = load_flow(&file)?;
     let sink = trace_out::sink(args.trace, args.trace_file.as_deref())

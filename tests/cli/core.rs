@@ -158,6 +158,24 @@ fn bad_arguments_exit_2() {
 }
 
 #[test]
+fn a_var_without_a_value_is_refused_by_every_subcommand_that_takes_vars() {
+    let profile = "profiles/iso7816_perso.yaml";
+    for args in [
+        vec!["--sim", "iso7816", "scripts/iso7816_demo.rhai"],
+        vec!["run", "--sim", "iso7816", profile],
+        vec!["check", profile],
+        vec!["batch", "--sim", "iso7816", "--count", "1", profile],
+    ] {
+        let r = apdu_run(&[&args[..], &["--var", "novalue"]].concat());
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert_eq!(
+            r.stderr, "error: --var `novalue`: expected NAME=VALUE\n",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
 fn an_unknown_reader_is_a_transport_error() {
     let r = apdu_run(&["--reader", "No Such Reader 42", "scripts/iso7816_demo.rhai"]);
     assert_eq!(r.code, 3, "{}", r.stderr);
