@@ -7,8 +7,6 @@
 //! picks the exit code: 0 when every card was issued, 1 otherwise, 130 on Ctrl-C.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::anyhow;
 use clap::Args;
@@ -190,10 +188,7 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
             Exchange::AUTO
         },
     };
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let flag = interrupt.clone();
-    // One handler per process; failing to install one only loses Ctrl-C handling.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let interrupt = super::interrupt_flag();
 
     let summary = batch::run(&config, &profile, openers, interrupt).map_err(setup_failure)?;
     print_summary(&summary);

@@ -16,6 +16,9 @@ mod sim_timing;
 mod stdout;
 mod trace_out;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use clap::Parser;
 
 pub use args::Cli;
@@ -68,6 +71,18 @@ impl Drop for FlushOnExit {
     fn drop(&mut self) {
         stdout::flush();
     }
+}
+
+/// A flag that Ctrl-C, SIGTERM and SIGHUP set, so that a run or a batch stops at its next
+/// step (held output written, the card not left mid-command) and `sim serve` saves its card.
+///
+/// A process can install one handler, and each subcommand asks once. Failing to install it
+/// only loses that graceful stop (`sim serve` still saves its card at every power-off).
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    interrupt
 }
 
 fn dispatch(cli: Cli) -> Result<Exit, Failure> {

@@ -8,8 +8,6 @@
 
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, anyhow};
 
@@ -66,9 +64,7 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
     let sink = trace_out::sink(args.trace, args.trace_file.as_deref())
         .with_context(|| "cannot create the trace file")
         .map_err(invalid)?;
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let flag = interrupt.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let interrupt = super::interrupt_flag();
 
     let Connected { card, simulator } = connect(source)?;
     let atr = card.atr().to_vec();

@@ -8,8 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -238,11 +236,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         })
         .map_err(invalid)?;
 
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let flag = interrupt.clone();
-    // A second handler cannot be installed in one process (tests call `run` once per
-    // process through the binary); failing to install only loses Ctrl-C handling.
-    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed));
+    let interrupt = super::interrupt_flag();
 
     let Connected { card, simulator } = connect(source)?;
     let redactor = Redactor::default();

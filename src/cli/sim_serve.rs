@@ -12,8 +12,6 @@
 //! records when each command arrived ([`sim_timing`](super::sim_timing)), for the benches.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::anyhow;
@@ -67,11 +65,7 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
         cards.timings = Some(Timings::new());
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    // Failing to install the handler only loses the graceful Ctrl-C (state saved on the way
-    // out); the state is still saved at every power-off.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let stop = super::interrupt_flag();
 
     let config = vpcd::Config {
         address: args.vpcd.clone(),
