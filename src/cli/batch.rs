@@ -12,12 +12,12 @@ use anyhow::anyhow;
 use clap::Args;
 
 use super::exit::invalid;
-use super::run::parse_vars;
+use super::run::{parse_vars, rules};
 use super::{Exit, Failure, outln};
 use crate::batch::{self, Config, DataSet, Error, JournalError, Opener, Stop, Summary};
 use crate::profile;
+use crate::reader::Reader;
 use crate::reader::pcsc::{PcscReader, Protocol};
-use crate::reader::{Exchange, Reader};
 use crate::sim::{self, SimReader};
 
 /// Options of `batch`.
@@ -182,11 +182,7 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
         report: args.report.clone(),
         max_failures: args.max_failures,
         armed: args.arm_irreversible,
-        rules: if args.no_auto_response {
-            Exchange::RAW
-        } else {
-            Exchange::AUTO
-        },
+        rules: rules(args.no_auto_response),
     };
     let interrupt = super::interrupt_flag();
 

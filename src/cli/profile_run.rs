@@ -13,15 +13,15 @@ use anyhow::{Context, anyhow};
 
 use super::args::RunArgs;
 use super::exit::invalid;
-use super::run::{Connected, connect, parse_vars, save_simulator, source};
+use super::run::{Connected, connect, parse_vars, rules, save_simulator, source};
 use super::{Exit, Failure, outln, trace_out};
 use crate::apdu::hex;
 use crate::batch::identify::read_uid;
 use crate::batch::{DataSet, apdu_columns, load_secrets};
 use crate::profile::{self, Environment, FailureKind, Inputs};
+use crate::reader::Card;
 use crate::reader::guard::Guarded;
 use crate::reader::trace::{Redactor, Traced};
-use crate::reader::{Card, Exchange};
 use crate::script::Settings;
 
 /// Whether `file` is a YAML profile (by its extension).
@@ -87,11 +87,7 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
     let env = Environment {
         settings: Settings {
             armed: args.arm_irreversible,
-            rules: if args.no_auto_response {
-                Exchange::RAW
-            } else {
-                Exchange::AUTO
-            },
+            rules: rules(args.no_auto_response),
         },
         redactor,
         output: Rc::new(|line: &str| outln!("{line}")),

@@ -42,6 +42,15 @@ fn parse_var(text: &str) -> Result<(String, String), Failure> {
     Ok((name.to_string(), value.to_string()))
 }
 
+/// The `61xx`/`6Cxx` rules `--no-auto-response` asks for (`run` and `batch` both take it).
+pub(super) fn rules(no_auto_response: bool) -> Exchange {
+    if no_auto_response {
+        Exchange::RAW
+    } else {
+        Exchange::AUTO
+    }
+}
+
 /// Where the card comes from, validated but not opened yet.
 pub(super) enum Source {
     Sim {
@@ -247,11 +256,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     // The guard sits outside the trace: a refused command never reaches the wire, so it is
     // not traced as sent.
     let card: Box<dyn Card> = Box::new(Guarded::new(card, args.arm_irreversible));
-    let rules = if args.no_auto_response {
-        Exchange::RAW
-    } else {
-        Exchange::AUTO
-    };
+    let rules = rules(args.no_auto_response);
     let result = match flow {
         Flow::Rhai(script) => {
             let options = RunOptions {

@@ -211,3 +211,26 @@ fn the_iso7816_profile_runs_over_t0_and_keeps_its_pin_out_of_the_journal() {
     let text = std::fs::read_to_string(dir.path("iso7816_perso.journal.jsonl")).unwrap();
     assert!(!text.contains("31323334"));
 }
+
+#[test]
+fn no_auto_response_reaches_profile_runs_and_batches() {
+    // On the T=0 card, reading 0x20 bytes of the 16-byte EF 2F00 is answered `6C10`; the
+    // runner resends with Le 10 unless told not to.
+    let dir = Dir::new();
+    let profile = dir.write(
+        "t0.yaml",
+        "name: t0\nsteps:\n  - apdu: 00 A4 08 0C 02 2F 00\n  - apdu: 00 B0 00 00 20\n    expect: \"6C10\"\n",
+    );
+    for args in [
+        vec!["run", "--sim", "iso7816-t0"],
+        vec!["batch", "--sim", "iso7816-t0", "--count", "1"],
+    ] {
+        let r = dir.run(&[&args[..], &[&profile[..]]].concat());
+        assert_eq!(r.code, 1, "{args:?}: {}\n{}", r.stdout, r.stderr);
+        let said = format!("{}{}", r.stdout, r.stderr);
+        assert!(said.contains("expected 6C10, card answered 9000"), "{said}");
+        std::fs::remove_file(dir.path("t0.journal.jsonl")).ok();
+        let r = dir.run(&[&args[..], &["--no-auto-response", &profile[..]]].concat());
+        assert_eq!(r.code, 0, "{args:?}: {}\n{}", r.stdout, r.stderr);
+    }
+}
