@@ -14,17 +14,19 @@ pub fn readers(json: bool) -> Result<Exit, Failure> {
         outln!("no readers");
     }
     for reader in readers {
-        let atr = reader.atr.as_deref().map(hex::format);
+        let atr = reader.atr.as_deref();
         if json {
             let value = serde_json::json!({
                 "index": reader.index,
                 "name": reader.name,
                 "state": reader.state.to_string(),
-                "atr": atr.as_deref().map(|a| a.replace(' ', "")),
+                "atr": atr.map(hex::format_compact),
             });
             outln!("{value}");
         } else {
-            let atr = atr.map(|a| format!("  ATR {a}")).unwrap_or_default();
+            let atr = atr
+                .map(|a| format!("  ATR {}", hex::format(a)))
+                .unwrap_or_default();
             outln!("{}  {}  {}{atr}", reader.index, reader.name, reader.state);
         }
     }
