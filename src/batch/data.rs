@@ -258,6 +258,26 @@ mod tests {
     }
 
     #[test]
+    fn unreadable_and_foreign_files_say_why() {
+        let err = load("serial;name\n01;a\n").unwrap_err();
+        assert_eq!(
+            err,
+            "d.csv:1:1: column name `serial;name` is not an identifier (letters, digits, `_`); data files are separated by commas"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, b"serial\n\xFF\n").unwrap();
+        let err = DataSet::load(&path).unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.message.starts_with("not UTF-8 text: "), "{err}");
+        let err = DataSet::load(&dir.path().join("missing.csv")).unwrap_err();
+        assert!(
+            err.message.starts_with("cannot read the data file: "),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn columns_sent_in_apdus_must_be_hex() {
         let data = load("serial,name\n0001,Ann\n00G2,Bob\n").unwrap();
         let err = data.check_hex(["serial"]).unwrap_err();

@@ -158,6 +158,59 @@ fn bad_arguments_exit_2() {
 }
 
 #[test]
+fn more_bad_input_exits_2_saying_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let missing = at("no/such/dir/trace.jsonl");
+    let profile = script(
+        dir.path(),
+        "p.yaml",
+        "name: p\nsteps:\n  - apdu: 00 A4 00 0C 02 3F 00\n",
+    );
+    let profile = profile.to_str().unwrap();
+    let unreadable = at("d.apdu");
+    std::fs::create_dir(&unreadable).unwrap();
+    let cases: [(Vec<&str>, String); 5] = [
+        (
+            vec!["check", "--data", "d.csv", "scripts/iso7816_demo.rhai"],
+            "error: --data applies to YAML profiles only".into(),
+        ),
+        (
+            vec!["sw", "90", "00", "00"],
+            "error: status word `90 00 00`: expected 2 bytes (4 hex digits), got 3".into(),
+        ),
+        (
+            vec![
+                "--sim",
+                "iso7816",
+                "--trace-file",
+                &missing,
+                "scripts/iso7816_demo.rhai",
+            ],
+            format!("error: cannot create trace file `{missing}`: "),
+        ),
+        (
+            vec!["run", "--sim", "iso7816", "--trace-file", &missing, profile],
+            "error: cannot create the trace file: ".into(),
+        ),
+        (
+            vec!["check", &unreadable],
+            format!("error: {unreadable}: cannot read scriptor file: "),
+        ),
+    ];
+    for (args, message) in &cases {
+        let r = apdu_run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.starts_with(message.as_str()),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+    }
+}
+
+#[test]
 fn a_var_without_a_value_is_refused_by_every_subcommand_that_takes_vars() {
     let profile = "profiles/iso7816_perso.yaml";
     for args in [

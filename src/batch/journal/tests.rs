@@ -97,3 +97,31 @@ fn refuses_another_profile_and_garbage() {
         "{err}"
     );
 }
+
+#[test]
+fn records_out_of_place_are_errors_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let line = |record: &Record| serde_json::to_string(record).unwrap() + "\n";
+    let head = line(&Record::Header(header("h")));
+    let cases = [
+        (
+            line(&begin("A", 1)),
+            "line 1: the first line is not a journal header",
+        ),
+        (format!("{head}{head}"), "line 2: a second header"),
+        (
+            format!("{head}{}{}", line(&begin("A", 1)), line(&begin("B", 1))),
+            "line 3: row 1 is used by card `B` and card `A`",
+        ),
+        (
+            format!("{head}{}", line(&end("A", 1))),
+            "line 2: card `A` ends without a begin",
+        ),
+    ];
+    for (text, expected) in cases {
+        std::fs::write(&path, &text).unwrap();
+        let err = Journal::open(&path, &header("h")).unwrap_err().to_string();
+        assert!(err.ends_with(expected), "{err}");
+    }
+}

@@ -85,3 +85,14 @@ fn contradictions_are_errors() {
     l.end(&end("A", 1, Some(1), Verdict::Ok)).unwrap();
     assert!(l.begin(&begin("A", 1, Some(1))).is_err());
 }
+
+#[test]
+fn contradictions_say_which_cards_and_rows() {
+    let mut l = Ledger::new();
+    l.begin(&begin("A", 1, Some(1))).unwrap();
+    let err = l.begin(&begin("B", 2, Some(1))).unwrap_err();
+    assert_eq!(err.0, "row 1 is used by card `B` and card `A`");
+    l.end(&end("A", 1, Some(1), Verdict::Ok)).unwrap();
+    let err = l.begin(&begin("A", 1, Some(1))).unwrap_err();
+    assert_eq!(err.0, "card `A` begins again after it was finished");
+}

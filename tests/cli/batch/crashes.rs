@@ -215,6 +215,43 @@ fn bad_data_files_are_refused_before_any_card() {
 }
 
 #[test]
+fn bad_batch_arguments_are_refused_before_any_card() {
+    let (dir, profile, data) = Dir::with_profile_and_data(2);
+    let secret = dir.write(
+        "s.yaml",
+        "name: s\nsecrets:\n  serial: env:APDU_RUN_TEST_UNSET\nsteps:\n  - apdu: 00 A4 00 0C 02 3F 00\n",
+    );
+    let cases: [(&[&str], String); 3] = [
+        (
+            &["--reader", "a", "--reader", "b", "--reader", "a", &profile],
+            "error: --reader `a` is given twice (option 3): one worker per reader\n".into(),
+        ),
+        (
+            &[
+                "--sim",
+                "iso7816",
+                "--sim-readers",
+                "0",
+                "--data",
+                &data,
+                &profile,
+            ],
+            "error: --sim-readers must be at least 1\n".into(),
+        ),
+        (
+            &["--sim", "iso7816", "--data", &data, &secret],
+            format!("error: {data}: column `serial` has the name of a secret of the profile\n"),
+        ),
+    ];
+    for (args, message) in &cases {
+        let r = dir.run(&[&["batch"][..], args].concat());
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert_eq!(&r.stderr, message, "{args:?}");
+    }
+    assert!(!dir.path("t.journal.jsonl").exists() && !dir.path("s.journal.jsonl").exists());
+}
+
+#[test]
 fn journals_of_other_profiles_are_refused_and_cut_off_lines_repaired() {
     let (dir, profile, data) = Dir::with_profile_and_data(4);
     let journal = dir.path("j.jsonl");
