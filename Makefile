@@ -9,7 +9,7 @@ STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3-pycr
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: all build demo test lint unit stack-test bench bench-stack deps stack-deps
+.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps
 
 all: build
 
@@ -32,8 +32,20 @@ stack-deps: deps
 build: deps
 	$(CARGO) build --release
 
+# The build first, with cargo's progress on the terminal (the first one takes a while), then
+# the demo itself.
 demo: deps
+	@echo "building apdu-run (release)..."
+	$(CARGO) build --release
 	$(CARGO) run --release --quiet -- --sim iso7816 scripts/iso7816_demo.rhai
+
+# Manual pages generated from the clap definitions: target/man/apdu-run.1 and one page per
+# subcommand (`man -l target/man/apdu-run.1`).
+man: deps
+	$(CARGO) build --release
+	mkdir -p target/man
+	$(CARGO) run --release --quiet -- man --dir target/man
+	@echo "wrote target/man/apdu-run.1 (man -l target/man/apdu-run.1)"
 
 lint: deps
 	$(CARGO) fmt --check

@@ -11,6 +11,7 @@ use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
+use super::colour::{self, Stream, Tone};
 use super::exit::invalid;
 use super::{Exit, Failure, outln};
 use crate::apdu::hex;
@@ -228,11 +229,14 @@ fn print_text(r: &Report) {
         "note: in the 16-block sectors of a 4K card (32-39), groups 0, 1, 2 are blocks 0-4, 5-9, \
          10-14 and the trailer is block 15"
     );
-    outln!(
-        "irreversible: {}",
-        if r.irreversible { "yes" } else { "no" }
-    );
-    r.warnings.iter().for_each(|w| outln!("warning: {w}"));
+    let irreversible = if r.irreversible {
+        colour::paint(Stream::Stdout, Tone::Bad, "yes")
+    } else {
+        colour::paint(Stream::Stdout, Tone::Good, "no")
+    };
+    outln!("irreversible: {irreversible}");
+    let warning = colour::paint(Stream::Stdout, Tone::Warn, "warning:");
+    r.warnings.iter().for_each(|w| outln!("{warning} {w}"));
 }
 
 fn print(r: &Report, json: bool) -> Result<Exit, Failure> {

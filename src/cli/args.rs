@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "apdu-run",
-    version,
+    version = super::version::VERSION,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -42,26 +42,46 @@ pub enum Command {
         /// Define a variable NAME (repeatable).
         #[arg(long = "var", value_name = "NAME=VALUE")]
         vars: Vec<String>,
+        /// Print one JSON object (`file`, `kind`, `ok`, ...) instead of a line.
+        #[arg(long)]
+        json: bool,
     },
     /// Run a YAML profile on card after card: a production batch with a journal.
     Batch(super::batch::BatchArgs),
     /// List PC/SC readers with their card state.
     Readers {
-        /// Print one JSON object per reader instead of a table.
+        /// Print one JSON array of readers instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Decode or encode MIFARE Classic access bits, e.g. `apdu-run access-bits decode 08778F69`.
     AccessBits(super::access_bits::AccessBitsArgs),
-    /// Explain a status word, e.g. `apdu-run sw 6A82`.
+    /// Explain status words, e.g. `apdu-run sw 9000 6A82`.
     Sw {
-        /// Two bytes of hex (`6A82`, `6A 82`).
+        /// Status words of two bytes each (`6A82`, `0x6A82`, or `6A 82` as two words).
         #[arg(value_name = "HEX", num_args = 1.., required = true)]
         hex: Vec<String>,
+        /// Print one JSON array (`sw`, `ok`, `meaning` per status word) instead of lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Simulated cards outside a run.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Print a completion script for SHELL, e.g. `source <(apdu-run completions bash)`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_name = "SHELL")]
+        shell: super::completions::Shell,
+    },
+    /// Write the manual pages generated from these definitions (`make man`).
+    #[command(hide = true)]
+    Man {
+        /// Write `apdu-run.1` and one `apdu-run-SUBCOMMAND.1` per subcommand into DIR;
+        /// without it, print `apdu-run.1` to stdout.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// The `sim` subcommands.
@@ -70,6 +90,12 @@ pub enum SimCommand {
     /// Put a simulated card into pcscd's virtual reader (vsmartcard vpcd) until stopped, or
     /// `--count` fresh cards one after another, each removed once used.
     Serve(SimServeArgs),
+    /// List every simulated card kind and the reader it sits in, one line each.
+    Kinds {
+        /// Print one JSON array (`kind`, `card`, `reader`, `protocol`, `uid`, `atr`).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Options of `sim serve`.
@@ -93,8 +119,8 @@ pub struct SimServeArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub count: Option<u32>,
 
-    /// With --count: a used card leaves when pcscd powers it off, or after this many
-    /// milliseconds without a command, whichever is first.
+    /// With --count: a card leaves after this many milliseconds without a command (counted
+    /// from its insertion when nobody uses it), or once used when pcscd powers it off.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub dwell_ms: u64,
 
@@ -179,4 +205,22 @@ pub struct CardArgs {
     /// Wait up to SECONDS for a card to be inserted (PC/SC only; default: the card must be there).
     #[arg(long, value_name = "SECONDS")]
     pub wait: Option<u64>,
+}
+
+impl Cli {
+    /// Whether the subcommand was asked for JSON (`--json`), so that an error is printed as
+    /// one JSON object too.
+    pub fn wants_json(&self) -> bool {
+        use super::access_bits::Action;
+        match &self.command {
+            Some(Command::Check { json, .. })
+            | Some(Command::Readers { json })
+            | Some(Command::Sw { json, .. })
+            | Some(Command::Sim(SimCommand::Kinds { json })) => *json,
+            Some(Command::AccessBits(args)) => match &args.action {
+                Action::Decode { json, .. } | Action::Encode { json, .. } => *json,
+            },
+            _ => false,
+        }
+    }
 }

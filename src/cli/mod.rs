@@ -2,19 +2,28 @@
 //!
 //! This and `batch/progress` are the only places that print. Every subcommand validates
 //! its input completely before it touches a reader, so invalid input exits 2 with no APDU
-//! sent. Errors are printed once, as `error: …`, on one line.
+//! sent. Errors are printed once, as `error: …`, on one line (`error_out`: one JSON object
+//! with `--json`).
 
 mod access_bits;
 mod args;
 mod batch;
+mod check_out;
+mod colour;
+mod completions;
+mod error_out;
 mod exit;
 mod info;
+mod man;
 mod profile_run;
 mod run;
+mod sim_kinds;
 mod sim_serve;
 mod sim_timing;
 mod stdout;
+mod suggest;
 mod trace_out;
+mod version;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,10 +47,22 @@ pub(crate) use outln;
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // A misspelt subcommand would otherwise be taken for the FILE of `apdu-run FILE`.
+    if let Some(failure) = suggest::misspelt_subcommand(&args) {
+        let json = error_out::asks_json(&args);
+        error_out::print(&format!("{:#}", failure.error), failure.exit.code(), json);
+        return failure.exit.code();
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
-            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            // Help and version go to stdout with 0; usage errors to stderr with 2, as one
+            // JSON object when the line asked for JSON.
+            if e.use_stderr() && error_out::asks_json(&args) {
+                error_out::print(&error_out::clap_message(&e), Exit::Invalid.code(), true);
+                return Exit::Invalid.code();
+            }
             let _ = e.print();
             return if e.use_stderr() {
                 Exit::Invalid.code()
@@ -50,6 +71,7 @@ pub fn main() -> i32 {
             };
         }
     };
+    let json = cli.wants_json();
     // Held output is written even when a bug panics on the way out.
     let _flush = FlushOnExit;
     let result = dispatch(cli);
@@ -58,7 +80,7 @@ pub fn main() -> i32 {
     match result {
         Ok(exit) => exit.code(),
         Err(failure) => {
-            eprintln!("error: {:#}", failure.error);
+            error_out::print(&format!("{:#}", failure.error), failure.exit.code(), json);
             failure.exit.code()
         }
     }
@@ -89,15 +111,21 @@ fn dispatch(cli: Cli) -> Result<Exit, Failure> {
     match cli.command {
         None => run::run(cli.run),
         Some(args::Command::Run(run_args)) => run::run(run_args),
-        Some(args::Command::Check { file, data, vars }) => {
-            run::check(&file, data.as_deref(), &vars)
-        }
+        Some(args::Command::Check {
+            file,
+            data,
+            vars,
+            json,
+        }) => run::check(&file, data.as_deref(), &vars, json),
         Some(args::Command::Batch(batch_args)) => batch::batch(batch_args),
         Some(args::Command::Readers { json }) => info::readers(json),
-        Some(args::Command::Sw { hex }) => info::sw(&hex.join(" ")),
+        Some(args::Command::Sw { hex, json }) => info::sw(&hex, json),
         Some(args::Command::AccessBits(args)) => access_bits::run(args),
         Some(args::Command::Sim(args::SimCommand::Serve(serve_args))) => {
             sim_serve::serve(serve_args)
         }
+        Some(args::Command::Sim(args::SimCommand::Kinds { json })) => sim_kinds::kinds(json),
+        Some(args::Command::Completions { shell }) => completions::completions(shell),
+        Some(args::Command::Man { dir }) => man::man(dir.as_deref()),
     }
 }

@@ -33,7 +33,12 @@ pub fn is_profile(file: &Path) -> bool {
 }
 
 /// `apdu-run check PROFILE.yaml [--data FILE.csv] [--var NAME=VALUE]…`.
-pub fn check(file: &Path, data: Option<&Path>, vars: &[String]) -> Result<Exit, Failure> {
+pub fn check(
+    file: &Path,
+    data: Option<&Path>,
+    vars: &[String],
+    json: bool,
+) -> Result<Exit, Failure> {
     let vars = parse_vars(vars)?;
     let data = data.map(DataSet::load).transpose().map_err(invalid)?;
     let columns = data.as_ref().map(|d| d.columns.clone()).unwrap_or_default();
@@ -42,13 +47,12 @@ pub fn check(file: &Path, data: Option<&Path>, vars: &[String]) -> Result<Exit, 
         data.check_hex(apdu_columns(&profile, data))
             .map_err(invalid)?;
     }
-    outln!(
-        "{}: ok ({} steps, hash {})",
-        file.display(),
-        profile.steps.len(),
-        profile.hash()
-    );
-    Ok(Exit::Ok)
+    super::check_out::Checked {
+        steps: Some(profile.steps.len()),
+        hash: Some(profile.hash()),
+        ..super::check_out::Checked::new(file, "profile")
+    }
+    .print(json)
 }
 
 /// `apdu-run run PROFILE.yaml`: the profile once, on one card.

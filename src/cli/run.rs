@@ -208,16 +208,23 @@ fn load_flow(file: &Path) -> Result<Flow, Failure> {
 
 /// `apdu-run check FILE`: a script is compiled, a scriptor file parsed, a profile validated
 /// (`profile_run`).
-pub fn check(file: &Path, data: Option<&Path>, vars: &[String]) -> Result<Exit, Failure> {
+pub fn check(
+    file: &Path,
+    data: Option<&Path>,
+    vars: &[String],
+    json: bool,
+) -> Result<Exit, Failure> {
     if super::profile_run::is_profile(file) {
-        return super::profile_run::check(file, data, vars);
+        return super::profile_run::check(file, data, vars, json);
     }
     if data.is_some() {
         return Err(invalid(anyhow!("--data applies to YAML profiles only")));
     }
-    load_flow(file)?;
-    outln!("{}: ok", file.display());
-    Ok(Exit::Ok)
+    let kind = match load_flow(file)? {
+        Flow::Rhai(_) => "script",
+        Flow::Scriptor(_) => "scriptor",
+    };
+    super::check_out::Checked::new(file, kind).print(json)
 }
 
 /// `apdu-run run FILE` (and the shorthand).

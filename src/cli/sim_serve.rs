@@ -64,6 +64,7 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
     if args.timing.is_some() {
         cards.timings = Some(Timings::new());
     }
+    cards.dwell_ms = args.dwell_ms;
 
     let stop = super::interrupt_flag();
 
@@ -71,6 +72,7 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
         address: args.vpcd.clone(),
         count: args.count,
         dwell: Duration::from_millis(args.dwell_ms),
+        claim_within: vpcd::CLAIM_WITHIN,
         quickack: !args.no_quickack,
     };
     let finish =
@@ -124,6 +126,8 @@ struct Cards {
     save_error: Option<sim::Error>,
     /// With `--timing`: every card's command arrivals.
     timings: Option<Timings>,
+    /// `--dwell-ms`, for the line of a card removed unused.
+    dwell_ms: u64,
 }
 
 impl Cards {
@@ -135,6 +139,7 @@ impl Cards {
             state,
             save_error: None,
             timings: None,
+            dwell_ms: 0,
         }
     }
 
@@ -146,6 +151,7 @@ impl Cards {
             state: None,
             save_error: None,
             timings: None,
+            dwell_ms: 0,
         }
     }
 
@@ -185,6 +191,13 @@ impl vpcd::Handler for Cards {
                 None => say!("card {card}: inserted (ATR {})", hex::format(atr)),
             },
             Event::PoweredOff { .. } => self.save(),
+            Event::Removed { card, commands: 0 } => {
+                say!(
+                    "card {card}: removed unused, no command within --dwell-ms {}",
+                    self.dwell_ms
+                );
+                self.save();
+            }
             Event::Removed { card, commands } => {
                 say!("card {card}: removed after {}", plural(commands, "command"));
                 self.save();

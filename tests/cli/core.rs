@@ -177,7 +177,9 @@ fn more_bad_input_exits_2_saying_what_is_wrong() {
         ),
         (
             vec!["sw", "90", "00", "00"],
-            "error: status word `90 00 00`: expected 2 bytes (4 hex digits), got 3".into(),
+            "error: status word `00`: one byte, and no second byte after it; a status word is \
+             2 bytes (4 hex digits)"
+                .into(),
         ),
         (
             vec![

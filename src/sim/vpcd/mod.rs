@@ -5,8 +5,10 @@
 //! connects to it: a connection is a card in the reader, closing it is pulling the card out
 //! (protocols.md §7.1). [`serve`] connects, answers vpcd's frames with the [`Card`] it gets
 //! from its [`Handler`] (`session.rs`), and reports what happens as [`Event`]s. With a
-//! [`Config::count`] it presents that many cards one after another, each removed once used;
-//! without one it presents a single card until told to stop.
+//! [`Config::count`] it presents that many cards one after another, each removed after
+//! [`Config::dwell`] without a command (or once used and powered off); without one it
+//! presents a single card until told to stop. A card is reported inserted only when vpcd
+//! talks to it: a slot already served by another card is an error, not an insertion.
 //!
 //! This is the simulator's one piece of network I/O. It does not print (the command line
 //! turns events into lines), does not build cards (the handler does), and never answers a
@@ -26,7 +28,7 @@ pub use frame::FrameError;
 pub use uid::reported_uid;
 
 use crate::reader::Card;
-use session::{End, Removal, Session};
+use session::{End, Insertion, Removal, Session};
 
 /// vpcd's default address: slot 0, `Virtual PCD 00 00`.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:35963";
@@ -39,9 +41,12 @@ pub struct Config {
     /// Present this many fresh cards one after another, each removed once used; `None`
     /// presents one card that stays until the server stops.
     pub count: Option<u32>,
-    /// With a count: how long a used card stays after its last command when pcscd does not
-    /// power it off first.
+    /// With a count: how long a card stays after its last command (after its insertion when
+    /// nobody uses it) when pcscd does not power a used card off first.
     pub dwell: Duration,
+    /// How long vpcd may take to talk to a fresh connection before its slot counts as
+    /// served already ([`CLAIM_WITHIN`] by default).
+    pub claim_within: Duration,
     /// Re-arm TCP_QUICKACK before every read (Linux). Off only to measure what it saves.
     pub quickack: bool,
 }
@@ -49,7 +54,7 @@ pub struct Config {
 /// Something that happened to a card, for the caller to report.
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// Card `card` (1, 2, …) is in the reader: connected to vpcd, which sees it on its next poll.
+    /// Card `card` (1, 2, …) is in the reader: vpcd has taken the connection and talked to it.
     Inserted {
         /// Position of the card in the stream.
         card: u32,
@@ -63,7 +68,8 @@ pub enum Event<'a> {
         /// Position of the card.
         card: u32,
     },
-    /// The card was used and has been pulled out.
+    /// The card has been pulled out: used and released, or its dwell time is over (with no
+    /// command at all when `commands` is 0).
     Removed {
         /// Position of the card.
         card: u32,
@@ -126,6 +132,21 @@ pub enum Error {
         /// Why the connection failed.
         source: io::Error,
     },
+    /// vpcd did not take the connection: another card is most likely in its slot already.
+    #[error(
+        "vpcd at `{address}` {what} within {seconds} s: its slot is most likely served \
+         already (another `apdu-run sim serve` or vicc), though apdu-run cannot tell that from \
+         a pcscd that stopped polling; stop the other card or use another slot (`--vpcd \
+         127.0.0.1:35964` is `Virtual PCD 00 01`)"
+    )]
+    Occupied {
+        /// The address.
+        address: String,
+        /// What vpcd did not do.
+        what: &'static str,
+        /// How long it was given.
+        seconds: u64,
+    },
     /// The connection to vpcd broke and could not be made again.
     #[error("lost vpcd at `{address}`: {source}")]
     Lost {
@@ -135,6 +156,15 @@ pub enum Error {
         source: io::Error,
     },
 }
+
+/// How long vpcd may take to talk to a new connection. pcscd polls vpcd every 400 ms and
+/// talks to a card it finds (GET ATR) on that poll; several polls without a word mean vpcd
+/// never accepted the connection because its slot is taken.
+pub const CLAIM_WITHIN: Duration = Duration::from_secs(3);
+
+/// How long a connection may take: vpcd listens with backlog 0, so when its slot is taken
+/// and one connection already waits, the next one is never completed.
+const CONNECT_WITHIN: Duration = Duration::from_secs(3);
 
 /// How long to keep trying to reconnect after vpcd went away before giving up.
 const RECONNECT_FOR: Duration = Duration::from_secs(3);
@@ -152,25 +182,45 @@ pub fn serve(
     stop: &AtomicBool,
 ) -> Result<Finish, Error> {
     let removal = match config.count {
-        Some(_) => Removal::AfterUse(config.dwell),
+        Some(_) => Removal::Dwell(config.dwell),
         None => Removal::Never,
     };
-    let mut stream = connect(&config.address).map_err(|source| Error::Unreachable {
+    let occupied = |what| Error::Occupied {
         address: config.address.clone(),
-        source,
+        what,
+        seconds: config.claim_within.as_secs_f64().ceil() as u64,
+    };
+    let mut stream = connect(&config.address).map_err(|source| {
+        if source.kind() == io::ErrorKind::TimedOut {
+            Error::Occupied {
+                address: config.address.clone(),
+                what: "did not accept the connection",
+                seconds: CONNECT_WITHIN.as_secs(),
+            }
+        } else {
+            Error::Unreachable {
+                address: config.address.clone(),
+                source,
+            }
+        }
     })?;
     let mut position = 1;
     loop {
         let mut card = handler.card(position);
         let mut commands = 0;
         loop {
-            let uid = reported_uid(&mut *card);
-            handler.event(Event::Inserted {
-                card: position,
-                uid: uid.as_deref(),
-                atr: card.atr(),
-            });
-            let mut session = Session::new(stream, &mut *card, position, removal, config.quickack);
+            let insertion = Insertion {
+                uid: reported_uid(&mut *card),
+                claim_within: config.claim_within,
+            };
+            let mut session = Session::new(
+                stream,
+                &mut *card,
+                position,
+                removal,
+                config.quickack,
+                insertion,
+            );
             let end = session.run(handler, stop);
             commands += session.commands();
             // Dropping the session closes the socket: for vpcd, the card is gone.
@@ -184,6 +234,7 @@ pub fn serve(
                     break;
                 }
                 End::Stopped => return Ok(Finish::Stopped),
+                End::Unclaimed => return Err(occupied("has not talked to the card")),
                 End::Closed => handler.event(Event::Closed {
                     card: position,
                     commands,
@@ -219,7 +270,7 @@ pub fn serve(
 fn connect(address: &str) -> io::Result<TcpStream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the name resolves to no address");
     for candidate in address.to_socket_addrs()? {
-        match TcpStream::connect_timeout(&candidate, Duration::from_secs(3)) {
+        match TcpStream::connect_timeout(&candidate, CONNECT_WITHIN) {
             Ok(stream) => return Ok(stream),
             Err(err) => last = err,
         }

@@ -1,7 +1,9 @@
 //! One connection to vpcd: one card in the reader until it is removed or the link breaks.
 //!
 //! The session answers every frame (protocols.md §7.2), counts commands, and decides when a
-//! used card leaves the reader. It sets TCP_NODELAY once and re-arms TCP_QUICKACK before
+//! card leaves the reader. The card counts as inserted only once vpcd sends something: the
+//! kernel completes a connection to a vpcd whose slot is taken (it listens with backlog 0)
+//! without vpcd ever accepting it, so a connection alone proves nothing. It sets TCP_NODELAY once and re-arms TCP_QUICKACK before
 //! every read: vpcd writes the length and the payload of a frame separately, Nagle makes
 //! the payload wait for the length's ACK, and a delayed ACK on our side makes every APDU
 //! cost ~50 ms instead of ~0.1 ms (BENCHMARKS.md). It does not connect, reconnect or choose
@@ -32,16 +34,27 @@ const NO_DIAGNOSIS: [u8; 2] = [0x6F, 0x00];
 pub(crate) enum Removal {
     /// Never: the card stays until the server stops.
     Never,
-    /// Once used (at least one command answered): when pcscd powers it off, or when no
-    /// command came for this long, whichever is first.
-    AfterUse(Duration),
+    /// When no command came for this long (counted from its insertion while it is unused),
+    /// or, once used (at least one command answered), when pcscd powers it off.
+    Dwell(Duration),
+}
+
+/// What the session says when vpcd first sends something: the card is in the reader.
+#[derive(Debug)]
+pub(crate) struct Insertion {
+    /// The UID to report, when the card has one.
+    pub(crate) uid: Option<Vec<u8>>,
+    /// How long vpcd may take to send its first frame before the slot counts as taken.
+    pub(crate) claim_within: Duration,
 }
 
 /// How a session ended.
 #[derive(Debug)]
 pub(crate) enum End {
-    /// The card was used and is now removed ([`Removal::AfterUse`]).
+    /// The card is now removed ([`Removal::Dwell`]).
     Removed,
+    /// vpcd sent nothing within [`Insertion::claim_within`]: it has not taken the card.
+    Unclaimed,
     /// vpcd closed the connection between frames.
     Closed,
     /// vpcd sent something that is not a frame; the connection must be dropped.
@@ -63,6 +76,10 @@ pub(crate) struct Session<'a> {
     commands: u64,
     /// When the last command was answered; `None` while the card is unused.
     last_command: Option<Instant>,
+    /// When vpcd first sent something; `None` until it has.
+    inserted: Option<Instant>,
+    /// Announced (as [`Event::Inserted`]) when vpcd first sends something.
+    insertion: Insertion,
     /// The framed answer being sent (kept to reuse its allocation).
     reply: Vec<u8>,
 }
@@ -75,6 +92,7 @@ impl<'a> Session<'a> {
         position: u32,
         removal: Removal,
         quickack: bool,
+        insertion: Insertion,
     ) -> Session<'a> {
         Session {
             stream,
@@ -84,6 +102,8 @@ impl<'a> Session<'a> {
             quickack,
             commands: 0,
             last_command: None,
+            inserted: None,
+            insertion,
             reply: Vec::new(),
         }
     }
@@ -103,7 +123,11 @@ impl<'a> Session<'a> {
         // A partial frame, and when it last grew: a frame whose rest never comes is malformed.
         let mut partial = None;
         let mut progress = Instant::now();
+        let connected = Instant::now();
         loop {
+            if self.inserted.is_none() && connected.elapsed() >= self.insertion.claim_within {
+                return End::Unclaimed;
+            }
             let Some(wait) = self.wait() else {
                 return End::Removed;
             };
@@ -121,12 +145,20 @@ impl<'a> Session<'a> {
                     let _ = SockRef::from(stream).set_tcp_quickack(true);
                 }
             });
+            // Anything from vpcd, even a bad frame, means it took the connection: the card is
+            // announced before the frame is answered or reported.
             let end = match received {
                 Err(err) => Some(End::Failed(err)),
-                Ok(Err(malformed)) => Some(End::Malformed(malformed)),
+                Ok(Err(malformed)) => {
+                    self.announce(handler);
+                    Some(End::Malformed(malformed))
+                }
                 Ok(Ok(Received::Closed)) => Some(End::Closed),
                 Ok(Ok(Received::Pending)) => {
                     let now = framer.partial();
+                    if now.is_some() {
+                        self.announce(handler);
+                    }
                     if now != partial {
                         partial = now;
                         progress = Instant::now();
@@ -142,6 +174,7 @@ impl<'a> Session<'a> {
                     }
                 }
                 Ok(Ok(Received::Frame(payload))) => {
+                    self.announce(handler);
                     partial = None;
                     self.answer(&payload, handler)
                         .err()
@@ -167,11 +200,27 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// How long the next read may wait; `None` when a used card's dwell time is over.
+    /// Reports the insertion, the first time vpcd is heard from.
+    fn announce(&mut self, handler: &mut dyn Handler) {
+        if self.inserted.is_some() {
+            return;
+        }
+        self.inserted = Some(Instant::now());
+        handler.event(Event::Inserted {
+            card: self.position,
+            uid: self.insertion.uid.as_deref(),
+            atr: self.card.atr(),
+        });
+    }
+
+    /// How long the next read may wait; `None` when the card's dwell time is over: since
+    /// its last command, or since its insertion when it has had none.
     fn wait(&self) -> Option<Duration> {
-        match (self.removal, self.last_command) {
-            (Removal::AfterUse(dwell), Some(last)) => {
-                let left = dwell.checked_sub(last.elapsed()).filter(|d| !d.is_zero())?;
+        match (self.removal, self.last_command.or(self.inserted)) {
+            (Removal::Dwell(dwell), Some(since)) => {
+                let left = dwell
+                    .checked_sub(since.elapsed())
+                    .filter(|d| !d.is_zero())?;
                 Some(left.min(TICK))
             }
             _ => Some(TICK),

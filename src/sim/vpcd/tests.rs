@@ -107,6 +107,7 @@ fn config(address: String, count: Option<u32>, dwell_ms: u64) -> Config {
         address,
         count,
         dwell: Duration::from_millis(dwell_ms),
+        claim_within: CLAIM_WITHIN,
         quickack: true,
     }
 }
@@ -190,8 +191,8 @@ fn a_used_card_held_by_an_application_leaves_after_the_dwell_time() {
     let served = spawn(config(vpcd.address(), Some(1), 300), demo(), stop);
     let mut peer = vpcd.accept();
     peer.send(&[0x01]);
-    // Unused, the card stays longer than the dwell time.
-    thread::sleep(Duration::from_millis(500));
+    thread::sleep(Duration::from_millis(200));
+    // A command restarts the dwell time.
     let start = Instant::now();
     assert_eq!(peer.exchange(SELECT_MF), [0x90, 0x00]);
     assert!(peer.closed());
@@ -199,6 +200,59 @@ fn a_used_card_held_by_an_application_leaves_after_the_dwell_time() {
     let (result, events) = served.join().unwrap();
     assert_eq!(result.unwrap(), Finish::Done);
     assert_eq!(events, ["inserted 1 uid None", "removed 1 after 1"]);
+}
+
+#[test]
+fn a_card_nobody_uses_leaves_after_the_dwell_time_and_the_next_comes() {
+    let vpcd = FakeVpcd::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let served = spawn(config(vpcd.address(), Some(2), 300), demo(), stop);
+    for _ in 1..=2 {
+        let mut peer = vpcd.accept();
+        let start = Instant::now();
+        // pcscd's poll: the ATR, then power off (on-demand power), and nothing else.
+        peer.exchange(&[0x04]);
+        peer.send(&[0x00]);
+        assert!(peer.closed(), "an unused card is removed too");
+        assert!(start.elapsed() >= Duration::from_millis(300));
+        assert!(start.elapsed() < Duration::from_secs(3));
+    }
+    let (result, events) = served.join().unwrap();
+    assert_eq!(result.unwrap(), Finish::Done);
+    assert_eq!(
+        events,
+        [
+            "inserted 1 uid None",
+            "off 1",
+            "removed 1 after 0",
+            "inserted 2 uid None",
+            "off 2",
+            "removed 2 after 0",
+        ]
+    );
+}
+
+#[test]
+fn a_slot_vpcd_never_talks_to_is_an_error_not_an_insertion() {
+    let vpcd = FakeVpcd::new();
+    let stop = AtomicBool::new(false);
+    let mut recorder = demo();
+    let mut config = config(vpcd.address(), None, 0);
+    config.claim_within = Duration::from_millis(400);
+    // The kernel completes the connection; like vpcd with its slot taken, nobody accepts it.
+    let err = serve(&config, &mut recorder, &stop).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "vpcd at `{}` has not talked to the card within 1 s: its slot is most likely served \
+             already",
+            vpcd.address()
+        )),
+        "{message}"
+    );
+    assert!(message.contains("cannot tell"), "{message}");
+    assert!(!message.contains('\n'));
+    assert!(recorder.events.is_empty(), "{:?}", recorder.events);
 }
 
 #[test]
@@ -315,7 +369,8 @@ fn insertion_reports_the_uid_the_card_gives_to_get_data() {
         events: Vec::new(),
     };
     let served = spawn(config(vpcd.address(), None, 0), recorder, stop.clone());
-    let _peer = vpcd.accept();
+    let mut peer = vpcd.accept();
+    peer.exchange(&[0x04]);
     let (_, events) = stop_and_join(&stop, served);
     assert_eq!(events, ["inserted 1 uid Some([4, 17, 34])"]);
 }
