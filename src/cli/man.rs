@@ -44,7 +44,7 @@ when set to anything but the empty string, no colour even on a terminal (pipes a
 /// The top page: what clap_mangen renders, plus [`EXTRA`].
 fn top_page() -> Result<Vec<u8>, std::io::Error> {
     let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    clap_mangen::Man::new(Cli::command().disable_help_subcommand(true)).render(&mut page)?;
     page.extend_from_slice(EXTRA.as_bytes());
     Ok(page)
 }

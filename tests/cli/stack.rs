@@ -113,12 +113,12 @@ fn readers_lists_both_virtual_readers_with_the_card_state() {
         )
     );
     let r = apdu_run(&["readers", "--json"]);
-    let lines: Vec<serde_json::Value> = r
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    // One document: an array of the readers.
+    let document: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let lines = document.as_array().unwrap();
     assert_eq!(lines.len(), 2, "{}", r.stdout);
+    assert_eq!(lines[0]["index"], 0);
+    assert_eq!(lines[0]["name"], READER);
     assert_eq!(lines[0]["state"], "present");
     assert_eq!(lines[0]["atr"], spaced.concat());
     assert_eq!(lines[1]["state"], "empty");
