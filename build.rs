@@ -25,24 +25,23 @@ fn from_git() -> Option<String> {
     let hash = git(dir, &["rev-parse", "--short", "HEAD"])?;
     // Rebuild when HEAD moves (a commit, a checkout) or the index changes; the sources are
     // watched so that an edit marks the build dirty. Worktrees keep HEAD apart from refs.
-    for path in ["--git-path HEAD", "--git-path index", "--git-common-dir"] {
-        let args: Vec<&str> = std::iter::once("rev-parse")
-            .chain(path.split(' '))
-            .collect();
-        if let Some(found) = git(dir, &args) {
-            let found = dir.join(found);
-            if path == "--git-common-dir" {
-                println!(
-                    "cargo:rerun-if-changed={}",
-                    found.join("packed-refs").display()
-                );
-                if let Some(head) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
-                    println!("cargo:rerun-if-changed={}", found.join(head).display());
-                }
-            } else {
-                println!("cargo:rerun-if-changed={}", found.display());
-            }
+    let mut watched = Vec::new();
+    if let Some(head) = git(dir, &["rev-parse", "--git-path", "HEAD"]) {
+        watched.push(dir.join(head));
+    }
+    if let Some(index) = git(dir, &["rev-parse", "--git-path", "index"]) {
+        watched.push(dir.join(index));
+    }
+    if let Some(common) = git(dir, &["rev-parse", "--git-common-dir"]) {
+        let common = dir.join(common);
+        watched.push(common.join("packed-refs"));
+        if let Some(branch) = git(dir, &["symbolic-ref", "-q", "HEAD"]) {
+            watched.push(common.join(branch));
         }
+    }
+    // A path that does not exist would make cargo rerun this script on every build.
+    for path in watched.iter().filter(|path| path.exists()) {
+        println!("cargo:rerun-if-changed={}", path.display());
     }
     for watched in ["src", "build.rs", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={watched}");
@@ -57,6 +56,8 @@ fn from_git() -> Option<String> {
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let output = Command::new("git")
         .current_dir(dir)
+        // `git status` would otherwise rewrite the index, which this script watches.
+        .env("GIT_OPTIONAL_LOCKS", "0")
         .args(args)
         .output()
         .ok()?;
