@@ -8,9 +8,11 @@
 //! caller's job; this file only splits, checks and concatenates.
 
 use std::fmt;
+use std::ops::Range;
 
 use crate::apdu::DataMask;
 use crate::apdu::hex::{self, HexError};
+use crate::reader::trace::{MASK, Redactor, mask_command, sensitive_data};
 use crate::script::is_identifier;
 
 /// One part of a template.
@@ -109,19 +111,82 @@ impl Template {
     }
 
     /// Concatenates the literal bytes and, for each `${name}`, the bytes `lookup(name)`
-    /// gives. Secrets are substituted like any value; masking them is the trace's job.
+    /// gives.
     pub fn render(&self, lookup: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<Vec<u8>, RenderError> {
+        self.render_marked(&|name| lookup(name).map(|bytes| (bytes, false)))
+            .map(|(bytes, _)| bytes)
+    }
+
+    /// Like [`Template::render`], where `lookup` also says whether a value is a secret; the
+    /// byte ranges secrets filled are returned with the bytes (their provenance), so that
+    /// exactly those bytes are masked wherever the command is shown.
+    pub fn render_marked(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<(Vec<u8>, bool)>,
+    ) -> Result<(Vec<u8>, Vec<Range<usize>>), RenderError> {
         let mut out = Vec::new();
+        let mut secret = Vec::new();
         for piece in &self.pieces {
             match piece {
                 Piece::Bytes(bytes) => out.extend_from_slice(bytes),
                 Piece::Var { name, .. } => match lookup(name) {
-                    Some(bytes) => out.extend_from_slice(&bytes),
+                    Some((bytes, is_secret)) => {
+                        if is_secret && !bytes.is_empty() {
+                            secret.push(out.len()..out.len() + bytes.len());
+                        }
+                        out.extend_from_slice(&bytes);
+                    }
                     None => return Err(RenderError { name: name.clone() }),
                 },
             }
         }
-        Ok(out)
+        Ok((out, secret))
+    }
+
+    /// What names an unnamed step: the template with placeholders as `${name}` and literal
+    /// bytes as hex, except that the data of a command that carries secrets by its kind
+    /// (VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER, LOAD KEYS, WritePerso to a
+    /// key) reads `(secret)`, even when typed as a literal: a name goes to the journal.
+    pub fn step_name(&self) -> String {
+        if let Some(bytes) = self.literal() {
+            return mask_command(&bytes, &Redactor::default()).spaced;
+        }
+        let literal: Vec<u8> = self
+            .pieces
+            .iter()
+            .flat_map(|p| match p {
+                Piece::Bytes(bytes) => bytes.clone(),
+                Piece::Var { .. } => Vec::new(),
+            })
+            .collect();
+        let mut tokens: Vec<String> = Vec::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Bytes(bytes) => tokens.extend(bytes.iter().map(|b| format!("{b:02X}"))),
+                Piece::Var { name, .. } => tokens.push(format!("${{{name}}}")),
+            }
+        }
+        // With placeholders the literal bytes alone do not give the exact layout, so all
+        // of the data (after CLA INS P1 P2 Lc, or earlier where the kind says so) is masked.
+        let starts = match sensitive_data(&literal) {
+            Some(range) => Some(range.start.min(5)),
+            None => secret_kind(&literal).then_some(5),
+        };
+        if let Some(at) = starts.filter(|&at| at < tokens.len()) {
+            tokens.truncate(at);
+            tokens.push(MASK.to_string());
+        }
+        tokens.join(" ")
+    }
+}
+
+/// Whether a command's first two bytes name a kind that carries secrets in its data.
+fn secret_kind(bytes: &[u8]) -> bool {
+    match bytes {
+        [0xFF, 0x82, ..] => true,
+        [0xFF, ..] => false,
+        [_, 0x20 | 0x24 | 0x2C, ..] => true,
+        _ => false,
     }
 }
 

@@ -166,8 +166,7 @@ impl Script {
             scope.push_constant_dynamic(name.as_str(), value.to_dynamic());
         }
         let mut engine = base_engine();
-        let redactor = session.borrow().redactor.clone();
-        bytes_api::register(&mut engine, &redactor);
+        bytes_api::register(&mut engine);
         card_api::register(&mut engine, session);
         iso_api::register(&mut engine, session);
         mfc_api::register(&mut engine, session);
