@@ -58,7 +58,10 @@ pub fn main() -> i32 {
     match result {
         Ok(exit) => exit.code(),
         Err(failure) => {
-            eprintln!("error: {:#}", failure.error);
+            // One line whatever the error holds: control characters from user data (a file
+            // name, a thrown string) are escaped.
+            let text = format!("{:#}", failure.error);
+            eprintln!("error: {}", crate::script::one_line(&text));
             failure.exit.code()
         }
     }

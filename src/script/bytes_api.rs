@@ -77,6 +77,20 @@ pub(crate) fn bytes_of(value: &Dynamic, what: &str) -> Result<Bytes, Box<EvalAlt
     )))
 }
 
+/// Compact hex of a secret's plain bytes, `(secret)` for each secret range.
+fn masked_hex(secret: &Secret) -> String {
+    let bytes = secret.expose();
+    let mut out = String::new();
+    let mut at = 0;
+    for range in secret.ranges() {
+        out.push_str(&hex::format_compact(&bytes[at..range.start]));
+        out.push_str(super::MASKED);
+        at = range.end;
+    }
+    out.push_str(&hex::format_compact(&bytes[at..]));
+    out
+}
+
 /// Opens the provenance scope of bytes about to be put into commands: while the returned
 /// scope lives, the trace and messages mask exactly the bytes a secret filled, wherever the
 /// caller places them in a command.
@@ -131,6 +145,15 @@ pub(crate) fn register(engine: &mut Engine) {
             Ok(Secret::concat((a.expose(), a.ranges()), (&b, &[])))
         },
     );
+    // `hex` of a secret shows its plain bytes and `(secret)` for each secret range.
+    engine.register_fn("hex", |s: Secret| masked_hex(&s));
+    // Comparing tells one bit (equal or not), which a check of a read-back needs.
+    engine.register_fn("==", |a: Secret, b: Secret| a.expose() == b.expose());
+    engine.register_fn("==", |a: Secret, b: Blob| a.expose() == b.as_slice());
+    engine.register_fn("==", |a: Blob, b: Secret| a.as_slice() == b.expose());
+    engine.register_fn("!=", |a: Secret, b: Secret| a.expose() != b.expose());
+    engine.register_fn("!=", |a: Secret, b: Blob| a.expose() != b.as_slice());
+    engine.register_fn("!=", |a: Blob, b: Secret| a.as_slice() != b.expose());
     // A slice of a secret keeps the ranges that fall inside it.
     engine.register_fn(
         "extract",

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rhai::{AST, Engine, Scope};
 
-pub use error::{ErrorKind, ScriptError};
+pub use error::{ErrorKind, ScriptError, one_line};
 pub use session::Settings;
 pub use value::Value;
 
