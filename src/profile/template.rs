@@ -122,7 +122,7 @@ impl Template {
     /// exactly those bytes are masked wherever the command is shown.
     pub fn render_marked(
         &self,
-        lookup: &dyn Fn(&str) -> Option<(Vec<u8>, bool)>,
+        lookup: &MarkedLookup<'_>,
     ) -> Result<(Vec<u8>, Vec<Range<usize>>), RenderError> {
         let mut out = Vec::new();
         let mut secret = Vec::new();
@@ -179,6 +179,9 @@ impl Template {
         tokens.join(" ")
     }
 }
+
+/// A value lookup that also says whether the value is a secret's.
+pub type MarkedLookup<'a> = dyn Fn(&str) -> Option<(Vec<u8>, bool)> + 'a;
 
 /// Whether a command's first two bytes name a kind that carries secrets in its data.
 fn secret_kind(bytes: &[u8]) -> bool {

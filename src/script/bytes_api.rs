@@ -14,8 +14,8 @@ use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString};
 
 use super::error::Fault;
 use super::session::Shared;
-use crate::reader::trace::Provenance;
 use crate::apdu::hex;
+use crate::reader::trace::Provenance;
 use crate::secret::Secret;
 
 /// What a bytes argument turned out to be.

@@ -166,7 +166,11 @@ pub(crate) fn register(engine: &mut Engine, session: &Shared) {
             format!("{} {}", mask_data(&r.data, &r.redactor).spaced, r.sw)
         })
         .register_fn("to_debug", |r: &mut ScriptResponse| {
-            format!("Response({} / {})", mask_data(&r.data, &r.redactor).spaced, r.sw)
+            format!(
+                "Response({} / {})",
+                mask_data(&r.data, &r.redactor).spaced,
+                r.sw
+            )
         });
 
     // `send` with a literal hex string is the hot path of loops: its texts are parsed once.

@@ -80,10 +80,20 @@ fn module() -> Module {
         keyed("hmac_sha256", hmac, &key, &data)
     });
     located_fn!(m, "aes_ecb_encrypt", |key: Dynamic, data: Dynamic| {
-        keyed("aes_ecb_encrypt", crate::crypto::aes_ecb_encrypt, &key, &data)
+        keyed(
+            "aes_ecb_encrypt",
+            crate::crypto::aes_ecb_encrypt,
+            &key,
+            &data,
+        )
     });
     located_fn!(m, "aes_ecb_decrypt", |key: Dynamic, data: Dynamic| {
-        keyed("aes_ecb_decrypt", crate::crypto::aes_ecb_decrypt, &key, &data)
+        keyed(
+            "aes_ecb_decrypt",
+            crate::crypto::aes_ecb_decrypt,
+            &key,
+            &data,
+        )
     });
     located_fn!(
         m,

@@ -171,7 +171,10 @@ pub(crate) fn from_eval(file: &str, error: &EvalAltResult) -> ScriptError {
         EvalAltResult::ErrorRuntime(value, _) => match value.clone().try_cast::<Fault>() {
             Some(fault) => (fault.kind, fault.message),
             // A value thrown by the script itself.
-            None => (ErrorKind::Failed, format!("script threw: {}", thrown(value))),
+            None => (
+                ErrorKind::Failed,
+                format!("script threw: {}", thrown(value)),
+            ),
         },
         EvalAltResult::ErrorTerminated(_, _) => (ErrorKind::Interrupted, "interrupted".to_string()),
         other => (ErrorKind::Failed, strip_position(&other.to_string())),

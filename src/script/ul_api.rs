@@ -32,7 +32,6 @@ mod generic;
 use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, INT, Module};
 
 use super::bytes_api::{Bytes, bytes_of};
-use crate::reader::trace::{Provenance, Redactor};
 use super::error::{Fault, located_fn};
 use super::session::{Session, Shared};
 use crate::apdu::{Command, hex};
@@ -40,6 +39,7 @@ use crate::mifare::ultralight::{
     LAST_USER_PAGE, LOCK_PAGE, OTP_PAGE, PAGE_SIZE, lock_bytes_for, locked_pages, uid_from_pages,
 };
 use crate::reader::guard::{Family, Verdict, classify};
+use crate::reader::trace::{Provenance, Redactor};
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 

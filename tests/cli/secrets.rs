@@ -73,7 +73,11 @@ fn partial_read_backs_and_short_secrets_are_masked_in_both_traces() {
     // --show-secrets shows them all, as before.
     let (r, _) = with_secrets(&["--show-secrets"], READ_BACK);
     assert!(r.stderr.contains(">> 00 D6 00 10 02 5A 6B"), "{}", r.stderr);
-    assert!(r.stderr.contains("<< C3 D4 E5 F6 07 18 90 00"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("<< C3 D4 E5 F6 07 18 90 00"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -102,9 +106,22 @@ print(d.valid);
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert_eq!(lines[..3], ["(secret)", "(secret)", "Secret"], "{}", r.stdout);
-    assert!(!lines[3].contains("000") && !lines[3].contains("001"), "{}", lines[3]);
-    assert!(!lines[3].contains("105") && !lines[3].contains("transport"), "{}", lines[3]);
+    assert_eq!(
+        lines[..3],
+        ["(secret)", "(secret)", "Secret"],
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !lines[3].contains("000") && !lines[3].contains("001"),
+        "{}",
+        lines[3]
+    );
+    assert!(
+        !lines[3].contains("105") && !lines[3].contains("transport"),
+        "{}",
+        lines[3]
+    );
     assert_eq!(lines[4], "true");
 }
 
@@ -133,10 +150,21 @@ fn an_unnamed_verify_is_named_by_its_masked_command_everywhere() {
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     let journal = std::fs::read_to_string(dir.path("t.journal.jsonl")).unwrap();
     let report = std::fs::read_to_string(&report).unwrap();
-    for (what, text) in [("stdout", &r.stdout), ("stderr", &r.stderr), ("journal", &journal), ("report", &report)] {
-        assert!(!text.contains("39 38 37 36") && !text.contains("39383736"), "{what}: {text}");
+    for (what, text) in [
+        ("stdout", &r.stdout),
+        ("stderr", &r.stderr),
+        ("journal", &journal),
+        ("report", &report),
+    ] {
+        assert!(
+            !text.contains("39 38 37 36") && !text.contains("39383736"),
+            "{what}: {text}"
+        );
     }
-    assert!(journal.contains("\"step\":\"00 20 00 01 04 (secret)\""), "{journal}");
+    assert!(
+        journal.contains("\"step\":\"00 20 00 01 04 (secret)\""),
+        "{journal}"
+    );
     assert!(report.contains("00 20 00 01 04 (secret)"), "{report}");
     // Check names it the same way and shows no PIN either.
     let r = dir.run(&["check", &profile]);
@@ -169,8 +197,14 @@ steps:
     let journal = std::fs::read_to_string(dir.path("t.journal.jsonl")).unwrap();
     let report = std::fs::read_to_string(&report).unwrap();
     for text in [&journal, &report, &r.stdout] {
-        assert!(text.contains("response data (16 bytes) does not match"), "{text}");
-        assert!(!text.contains("04 05 06") && !text.contains("040506"), "{text}");
+        assert!(
+            text.contains("response data (16 bytes) does not match"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("04 05 06") && !text.contains("040506"),
+            "{text}"
+        );
     }
 }
 
@@ -184,7 +218,10 @@ fn errors_are_one_line_without_rust_type_paths() {
     assert_eq!(r.code, 1);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("bad\\nline\\u{1b}[31m"), "{}", r.stderr);
-    for thrown in ["send(\"00 A4 00 0C 02 3F 00\")", "#{ k: secret(\"env:APDU_RUN_TEST_KEY\") }"] {
+    for thrown in [
+        "send(\"00 A4 00 0C 02 3F 00\")",
+        "#{ k: secret(\"env:APDU_RUN_TEST_KEY\") }",
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let file = script(dir.path(), "t.rhai", &format!("throw {thrown};\n"));
         let r = crate::ran(

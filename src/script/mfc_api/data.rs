@@ -76,7 +76,11 @@ pub(super) fn decode_access(value: &Dynamic) -> Fallible<Map> {
     map.insert("warnings".into(), warnings.into());
     // Access bytes that came from a secret: every field that spells them out is masked;
     // only whether they are valid and irreversible is told (what a script must decide on).
-    let used = if bytes.len() == 16 { 6..10 } else { 0..bytes.len() };
+    let used = if bytes.len() == 16 {
+        6..10
+    } else {
+        0..bytes.len()
+    };
     if input
         .secret
         .iter()
