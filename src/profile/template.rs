@@ -168,9 +168,10 @@ impl Template {
         }
         // With placeholders the literal bytes alone do not give the exact layout, so all
         // of the data (after CLA INS P1 P2 Lc, or earlier where the kind says so) is masked.
-        let starts = match sensitive_data(&literal) {
-            Some(range) => Some(range.start.min(5)),
-            None => secret_kind(&literal).then_some(5),
+        let starts = if secret_kind(&literal) {
+            Some(5)
+        } else {
+            sensitive_data(&literal).map(|range| range.start.min(5))
         };
         if let Some(at) = starts.filter(|&at| at < tokens.len()) {
             tokens.truncate(at);
@@ -349,5 +350,41 @@ impl fmt::Display for Template {
 impl fmt::Debug for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Template({})", self.text)
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn unnamed_steps_are_named_by_their_masked_command() {
+        let name = |text: &str| Template::parse(text).unwrap().step_name();
+        assert_eq!(
+            name("00 20 00 01 04 31 32 33 34"),
+            "00 20 00 01 04 (secret)"
+        );
+        assert_eq!(name("0020000102 3132"), "00 20 00 01 02 (secret)");
+        assert_eq!(name("00 20 00 01 04 ${pin}"), "00 20 00 01 04 (secret)");
+        assert_eq!(
+            name("00 24 00 01 08 31 32 ${rest}"),
+            "00 24 00 01 08 (secret)"
+        );
+        assert_eq!(name("FF 82 00 00 06 ${key}"), "FF 82 00 00 06 (secret)");
+        assert_eq!(name("00 D6 00 00 02 ${serial}"), "00 D6 00 00 02 ${serial}");
+        assert_eq!(name("00 B0 00 00 10"), "00 B0 00 00 10");
+    }
+
+    #[test]
+    fn secret_placeholders_mark_exactly_their_bytes() {
+        let t = Template::parse("00 D6 00 00 03 ${a} ${pin}").unwrap();
+        let (bytes, secret) = t
+            .render_marked(&|name| match name {
+                "a" => Some((vec![0xAA], false)),
+                _ => Some((vec![0x31, 0x32], true)),
+            })
+            .unwrap();
+        assert_eq!(bytes, [0, 0xD6, 0, 0, 3, 0xAA, 0x31, 0x32]);
+        assert_eq!(secret, std::slice::from_ref(&(6..8)));
     }
 }

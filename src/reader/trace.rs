@@ -3,8 +3,10 @@
 //! [`Traced`] wraps a card and hands each command and response to a sink as a
 //! [`TraceEvent`], with secret bytes already masked: the data of VERIFY, CHANGE REFERENCE
 //! DATA and RESET RETRY COUNTER (INS 20, 24, 2C), of LOAD KEYS (`FF 82`), of MIFARE Plus
-//! WritePerso to key addresses (direct or in the Omnikey generic session, `perso.rs`), and
-//! any run of bytes equal to a secret the run has loaded ([`Redactor`]). Masked runs read `(secret)`.
+//! WritePerso to key addresses (direct or in the Omnikey generic session, `perso.rs`), the
+//! exact bytes a secret filled in a command (provenance scopes of the [`Redactor`]), and in
+//! responses any run equal to a whole loaded secret or a piece of 4+ bytes of one. Masked
+//! runs read `(secret)`.
 //! This module formats nothing for a terminal and writes nowhere: the command line decides
 //! whether events become `>>`/`<<` lines on stderr or JSON Lines in a file.
 
@@ -437,6 +439,70 @@ mod tests {
             "FF D6 00 07 10 (secret) FF 07 80 69 01 02 03 04 05 06"
         );
         assert_eq!(masked.compact, "FFD6000710(secret)FF078069010203040506");
+    }
+}
+
+#[cfg(test)]
+mod provenance_tests {
+    use super::*;
+
+    #[test]
+    fn provenance_masks_exactly_the_secret_bytes_while_the_scope_lives() {
+        let redactor = Redactor::default();
+        // A 2-byte secret in an UPDATE BINARY: far too short to search for.
+        let command = hex::parse("00 D6 00 10 02 5A 6B").unwrap();
+        {
+            let _scope = redactor.provenance(&[0x5A, 0x6B], &[0..2]);
+            assert_eq!(
+                mask_command(&command, &redactor).spaced,
+                "00 D6 00 10 02 (secret)"
+            );
+            // Sent again with another Le after 6Cxx: the data still masked.
+            let built = hex::parse("00 D6 00 10 02 5A 6B 00").unwrap();
+            let _resent = redactor.provenance(&built, &[5..7]);
+            let again = hex::parse("00 D6 00 10 02 5A 6B 10").unwrap();
+            assert_eq!(
+                mask_command(&again, &redactor).spaced,
+                "00 D6 00 10 02 (secret) 10"
+            );
+        }
+        assert_eq!(
+            mask_command(&command, &redactor).spaced,
+            "00 D6 00 10 02 5A 6B"
+        );
+    }
+
+    #[test]
+    fn responses_mask_whole_secrets_and_pieces_of_four_or_more() {
+        let redactor = Redactor::default();
+        redactor.add(&[0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x18]);
+        redactor.add(&[0x5A, 0x6B]);
+        let show = |text: &str| mask_response(&hex::parse(text).unwrap(), &redactor).spaced;
+        assert_eq!(show("C3 D4 E5 F6 07 18 90 00"), "(secret) 90 00");
+        assert_eq!(show("00 A1 B2 C3 D4 00 90 00"), "00 (secret) 00 90 00");
+        assert_eq!(show("E5 F6 07 18 90 00"), "(secret) 90 00");
+        assert_eq!(show("5A 6B 90 00"), "(secret) 90 00");
+        // Three bytes of a longer secret alone are not recognised (documented).
+        assert_eq!(show("A1 B2 C3 90 00"), "A1 B2 C3 90 00");
+        // The status word is never masked.
+        assert_eq!(show("5A 6B"), "5A 6B");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn masking_never_panics_and_keeps_the_status_word(
+            secret in proptest::collection::vec(proptest::num::u8::ANY, 1..20),
+            response in proptest::collection::vec(proptest::num::u8::ANY, 2..64),
+            start in 0usize..80, len in 0usize..20,
+        ) {
+            let redactor = Redactor::default();
+            redactor.add(&secret);
+            let _scope = redactor.provenance(&secret, &[start..start + len]);
+            let shown = mask_response(&response, &redactor).spaced;
+            let sw = hex::format(&response[response.len() - 2..]);
+            proptest::prop_assert!(shown.ends_with(&sw));
+            let _ = mask_command(&response, &redactor);
+        }
     }
 }
 
