@@ -452,14 +452,14 @@ mod provenance_tests {
         // A 2-byte secret in an UPDATE BINARY: far too short to search for.
         let command = hex::parse("00 D6 00 10 02 5A 6B").unwrap();
         {
-            let _scope = redactor.provenance(&[0x5A, 0x6B], &[0..2]);
+            let _scope = redactor.provenance(&[0x5A, 0x6B], std::slice::from_ref(&(0..2)));
             assert_eq!(
                 mask_command(&command, &redactor).spaced,
                 "00 D6 00 10 02 (secret)"
             );
             // Sent again with another Le after 6Cxx: the data still masked.
             let built = hex::parse("00 D6 00 10 02 5A 6B 00").unwrap();
-            let _resent = redactor.provenance(&built, &[5..7]);
+            let _resent = redactor.provenance(&built, std::slice::from_ref(&(5..7)));
             let again = hex::parse("00 D6 00 10 02 5A 6B 10").unwrap();
             assert_eq!(
                 mask_command(&again, &redactor).spaced,
@@ -497,7 +497,7 @@ mod provenance_tests {
         ) {
             let redactor = Redactor::default();
             redactor.add(&secret);
-            let _scope = redactor.provenance(&secret, &[start..start + len]);
+            let _scope = redactor.provenance(&secret, std::slice::from_ref(&(start..start + len)));
             let shown = mask_response(&response, &redactor).spaced;
             let sw = hex::format(&response[response.len() - 2..]);
             proptest::prop_assert!(shown.ends_with(&sw));
