@@ -10,6 +10,7 @@
 //! not decide where a secret may be sent.
 
 use std::fmt;
+use std::ops::Range;
 use std::path::PathBuf;
 
 use crate::apdu::hex;
@@ -118,21 +119,65 @@ impl fmt::Display for SecretSource {
     }
 }
 
-/// Bytes that print as `(secret)`.
+/// Bytes that print as `(secret)`, some or all of which came from a secret source.
+///
+/// A secret remembers which byte ranges are secret (its *provenance*): a value loaded from a
+/// source is secret throughout; joining it with plain bytes ([`Secret::concat`]) keeps the
+/// plain bytes plain and the secret ranges secret, so that a command built from it can mask
+/// exactly the bytes a secret filled, whatever their length. The value as a whole never
+/// formats its bytes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret {
     bytes: Vec<u8>,
+    /// Sorted, disjoint, non-empty ranges of `bytes` that are secret.
+    ranges: Vec<Range<usize>>,
 }
 
 impl Secret {
-    /// Wraps bytes as a secret.
+    /// Wraps bytes as a secret, every byte secret.
     pub fn new(bytes: Vec<u8>) -> Secret {
-        Secret { bytes }
+        let ranges = if bytes.is_empty() {
+            Vec::new()
+        } else {
+            std::iter::once(0..bytes.len()).collect()
+        };
+        Secret { bytes, ranges }
+    }
+
+    /// Bytes of which only `ranges` are secret. Ranges are clipped to the bytes, sorted and
+    /// merged, so any input is safe.
+    pub fn partial(bytes: Vec<u8>, ranges: &[Range<usize>]) -> Secret {
+        let ranges = normalise(ranges, bytes.len());
+        Secret { bytes, ranges }
+    }
+
+    /// `a` followed by `b`, each with its secret ranges (a plain side has none).
+    pub fn concat(a: (&[u8], &[Range<usize>]), b: (&[u8], &[Range<usize>])) -> Secret {
+        let mut bytes = Vec::with_capacity(a.0.len() + b.0.len());
+        bytes.extend_from_slice(a.0);
+        bytes.extend_from_slice(b.0);
+        let shift = a.0.len();
+        let ranges: Vec<Range<usize>> =
+            a.1.iter()
+                .cloned()
+                .chain(b.1.iter().map(|r| r.start + shift..r.end + shift))
+                .collect();
+        Secret::partial(bytes, &ranges)
     }
 
     /// The bytes, for sending to a card. Never format them.
     pub fn expose(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// The byte ranges that came from a secret (sorted, disjoint).
+    pub fn ranges(&self) -> &[Range<usize>] {
+        &self.ranges
+    }
+
+    /// The secret pieces themselves: the bytes of each range, for the trace to recognise.
+    pub fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+        self.ranges.iter().map(|r| &self.bytes[r.clone()])
     }
 
     /// How many bytes the secret has (a length is not a secret here).
@@ -144,6 +189,24 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
+}
+
+/// Clips ranges to `len`, drops empty ones, sorts and merges overlapping or adjacent ones.
+pub fn normalise(ranges: &[Range<usize>], len: usize) -> Vec<Range<usize>> {
+    let mut clipped: Vec<Range<usize>> = ranges
+        .iter()
+        .map(|r| r.start.min(len)..r.end.min(len))
+        .filter(|r| r.start < r.end)
+        .collect();
+    clipped.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(clipped.len());
+    for range in clipped {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    merged
 }
 
 impl fmt::Debug for Secret {
@@ -177,6 +240,45 @@ mod tests {
             "(secret) (secret) Some((secret))"
         );
         assert_eq!(s.expose(), [0x12, 0x34]);
+        assert_eq!(s.ranges(), std::slice::from_ref(&(0..2)));
+    }
+
+    #[test]
+    fn concatenation_keeps_exactly_the_secret_ranges() {
+        let pin = Secret::new(vec![0x31, 0x32]);
+        let header = [0x00, 0x20, 0x00, 0x01, 0x02];
+        let apdu = Secret::concat((&header, &[]), (pin.expose(), pin.ranges()));
+        assert_eq!(apdu.ranges(), std::slice::from_ref(&(5..7)));
+        let twice = Secret::concat((apdu.expose(), apdu.ranges()), (pin.expose(), pin.ranges()));
+        assert_eq!(twice.ranges(), std::slice::from_ref(&(5..9)));
+        assert_eq!(
+            twice.pieces().collect::<Vec<_>>(),
+            [&[0x31, 0x32, 0x31, 0x32][..]]
+        );
+        assert_eq!(format!("{twice}"), "(secret)");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn normalised_ranges_are_sorted_disjoint_and_inside(
+            ranges in proptest::collection::vec((0usize..40, 0usize..40), 0..8),
+            len in 0usize..32,
+        ) {
+            let ranges: Vec<Range<usize>> = ranges.into_iter().map(|(a, b)| a..b).collect();
+            let out = normalise(&ranges, len);
+            for pair in out.windows(2) {
+                proptest::prop_assert!(pair[0].end < pair[1].start);
+            }
+            for r in &out {
+                proptest::prop_assert!(r.start < r.end && r.end <= len);
+            }
+            // Every byte some input range covered (inside len) is still covered.
+            for r in &ranges {
+                for i in r.clone().filter(|&i| i < len) {
+                    proptest::prop_assert!(out.iter().any(|o| o.contains(&i)));
+                }
+            }
+        }
     }
 
     #[test]

@@ -80,7 +80,10 @@ pub fn main() -> i32 {
     match result {
         Ok(exit) => exit.code(),
         Err(failure) => {
-            error_out::print(&format!("{:#}", failure.error), failure.exit.code(), json);
+            // One line whatever the error holds: control characters from user data (a file
+            // name, a thrown string) are escaped.
+            let text = crate::script::one_line(&format!("{:#}", failure.error));
+            error_out::print(&text, failure.exit.code(), json);
             failure.exit.code()
         }
     }

@@ -51,6 +51,14 @@ impl Names<'_> {
         }
     }
 
+    /// Whether `${name}` stands for a secret here (a capture or data column of the same
+    /// name would win; validation refuses such clashes anyway).
+    pub fn is_secret(&self, name: &str) -> bool {
+        !self.captures.iter().any(|(n, _)| n == name)
+            && !self.inputs.data.iter().any(|(n, _)| n == name)
+            && self.inputs.secrets.iter().any(|(n, _)| n == name)
+    }
+
     /// The bytes of every placeholder, looked up once; the first that has none is an error.
     pub fn resolve<'p>(
         &self,
@@ -58,7 +66,7 @@ impl Names<'_> {
     ) -> Result<Resolved<'p>, String> {
         let mut values = Vec::new();
         for (name, _) in placeholders {
-            values.push((name, self.bytes(name)?));
+            values.push((name, self.bytes(name)?, self.is_secret(name)));
         }
         Ok(Resolved(values))
     }
@@ -90,14 +98,20 @@ impl Names<'_> {
 }
 
 /// Placeholder values of one template.
-pub(super) struct Resolved<'p>(Vec<(&'p str, Vec<u8>)>);
+pub(super) struct Resolved<'p>(Vec<(&'p str, Vec<u8>, bool)>);
 
 impl Resolved<'_> {
+    /// The bytes of `${name}`.
     pub fn get(&self, name: &str) -> Option<Vec<u8>> {
+        self.marked(name).map(|(bytes, _)| bytes)
+    }
+
+    /// The bytes of `${name}` and whether they are a secret's.
+    pub fn marked(&self, name: &str) -> Option<(Vec<u8>, bool)> {
         self.0
             .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, b)| b.clone())
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, b, secret)| (b.clone(), *secret))
     }
 }
 

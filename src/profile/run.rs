@@ -18,7 +18,7 @@ use std::time::Instant;
 use super::names::Names;
 use super::{Action, Profile, Step, Template};
 use crate::apdu::{Command, StatusWord};
-use crate::reader::trace::{Redactor, mask_response};
+use crate::reader::trace::Redactor;
 use crate::reader::{Card, Error as ReaderError};
 use crate::script::{ErrorKind, Output, RunOptions, Script, ScriptError, Settings};
 use crate::secret::Secret;
@@ -203,10 +203,12 @@ fn apdu_step(
         Ok(values) => values,
         Err(message) => return failed(message),
     };
-    let bytes = match template.render(&|name| values.get(name)) {
-        Ok(bytes) => bytes,
+    let (bytes, secret) = match template.render_marked(&|name| values.marked(name)) {
+        Ok(rendered) => rendered,
         Err(e) => return failed(e.to_string()),
     };
+    // The trace masks exactly the bytes `${secret}` placeholders filled, whatever their length.
+    let _scope = env.redactor.provenance(&bytes, &secret);
     let command = match Command::parse(&bytes) {
         Ok(command) => command,
         Err(e) => {
@@ -239,9 +241,11 @@ fn apdu_step(
             Err(e) => return (Err((FailureKind::Failed, e.to_string())), sw),
         };
         if let Some(at) = mask.first_mismatch(&response.data) {
-            let shown = mask_response(&response.data, &env.redactor).spaced;
+            // No data value in a message (it goes to the journal and report): the length
+            // and where it differs, never the bytes.
             let message = format!(
-                "response data `{shown}` does not match `{template}` (first difference at byte {})",
+                "response data ({} bytes) does not match `{template}` (first difference at byte {})",
+                response.data.len(),
                 at + 1
             );
             return (Err((FailureKind::Failed, message)), sw);

@@ -105,8 +105,10 @@ fn validate_step(
     let mut script_text = None;
     let action = match kind {
         "apdu" => {
-            name = name.or_else(|| Some(at.value.split_whitespace().collect::<Vec<_>>().join(" ")));
-            Action::Apdu(apdu(source, at, scope)?)
+            let template = apdu(source, at, scope)?;
+            // Named by its masked command: a literal PIN must not become a name.
+            name = name.or_else(|| Some(template.step_name()));
+            Action::Apdu(template)
         }
         _ => {
             let fields = [

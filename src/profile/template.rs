@@ -8,9 +8,11 @@
 //! caller's job; this file only splits, checks and concatenates.
 
 use std::fmt;
+use std::ops::Range;
 
 use crate::apdu::DataMask;
 use crate::apdu::hex::{self, HexError};
+use crate::reader::trace::{MASK, Redactor, mask_command, sensitive_data};
 use crate::script::is_identifier;
 
 /// One part of a template.
@@ -109,19 +111,86 @@ impl Template {
     }
 
     /// Concatenates the literal bytes and, for each `${name}`, the bytes `lookup(name)`
-    /// gives. Secrets are substituted like any value; masking them is the trace's job.
+    /// gives.
     pub fn render(&self, lookup: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<Vec<u8>, RenderError> {
+        self.render_marked(&|name| lookup(name).map(|bytes| (bytes, false)))
+            .map(|(bytes, _)| bytes)
+    }
+
+    /// Like [`Template::render`], where `lookup` also says whether a value is a secret; the
+    /// byte ranges secrets filled are returned with the bytes (their provenance), so that
+    /// exactly those bytes are masked wherever the command is shown.
+    pub fn render_marked(
+        &self,
+        lookup: &MarkedLookup<'_>,
+    ) -> Result<(Vec<u8>, Vec<Range<usize>>), RenderError> {
         let mut out = Vec::new();
+        let mut secret = Vec::new();
         for piece in &self.pieces {
             match piece {
                 Piece::Bytes(bytes) => out.extend_from_slice(bytes),
                 Piece::Var { name, .. } => match lookup(name) {
-                    Some(bytes) => out.extend_from_slice(&bytes),
+                    Some((bytes, is_secret)) => {
+                        if is_secret && !bytes.is_empty() {
+                            secret.push(out.len()..out.len() + bytes.len());
+                        }
+                        out.extend_from_slice(&bytes);
+                    }
                     None => return Err(RenderError { name: name.clone() }),
                 },
             }
         }
-        Ok(out)
+        Ok((out, secret))
+    }
+
+    /// What names an unnamed step: the template with placeholders as `${name}` and literal
+    /// bytes as hex, except that the data of a command that carries secrets by its kind
+    /// (VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER, LOAD KEYS, WritePerso to a
+    /// key) reads `(secret)`, even when typed as a literal: a name goes to the journal.
+    pub fn step_name(&self) -> String {
+        if let Some(bytes) = self.literal() {
+            return mask_command(&bytes, &Redactor::default()).spaced;
+        }
+        let literal: Vec<u8> = self
+            .pieces
+            .iter()
+            .flat_map(|p| match p {
+                Piece::Bytes(bytes) => bytes.clone(),
+                Piece::Var { .. } => Vec::new(),
+            })
+            .collect();
+        let mut tokens: Vec<String> = Vec::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Bytes(bytes) => tokens.extend(bytes.iter().map(|b| format!("{b:02X}"))),
+                Piece::Var { name, .. } => tokens.push(format!("${{{name}}}")),
+            }
+        }
+        // With placeholders the literal bytes alone do not give the exact layout, so all
+        // of the data (after CLA INS P1 P2 Lc, or earlier where the kind says so) is masked.
+        let starts = if secret_kind(&literal) {
+            Some(5)
+        } else {
+            sensitive_data(&literal).map(|range| range.start.min(5))
+        };
+        if let Some(at) = starts.filter(|&at| at < tokens.len()) {
+            tokens.truncate(at);
+            tokens.push(MASK.to_string());
+        }
+        tokens.join(" ")
+    }
+}
+
+/// A value lookup that also says whether the value is a secret's.
+pub type MarkedLookup<'a> = dyn Fn(&str) -> Option<(Vec<u8>, bool)> + 'a;
+
+/// Whether a command's first two bytes name a kind that carries secrets in its data.
+fn secret_kind(bytes: &[u8]) -> bool {
+    match bytes {
+        [0xFF, 0x82, ..] => true,
+        [0xFF, ..] => false,
+        [_, 0x20 | 0x24 | 0x2C, ..] => true,
+        _ => false,
     }
 }
 
@@ -281,5 +350,41 @@ impl fmt::Display for Template {
 impl fmt::Debug for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Template({})", self.text)
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn unnamed_steps_are_named_by_their_masked_command() {
+        let name = |text: &str| Template::parse(text).unwrap().step_name();
+        assert_eq!(
+            name("00 20 00 01 04 31 32 33 34"),
+            "00 20 00 01 04 (secret)"
+        );
+        assert_eq!(name("0020000102 3132"), "00 20 00 01 02 (secret)");
+        assert_eq!(name("00 20 00 01 04 ${pin}"), "00 20 00 01 04 (secret)");
+        assert_eq!(
+            name("00 24 00 01 08 31 32 ${rest}"),
+            "00 24 00 01 08 (secret)"
+        );
+        assert_eq!(name("FF 82 00 00 06 ${key}"), "FF 82 00 00 06 (secret)");
+        assert_eq!(name("00 D6 00 00 02 ${serial}"), "00 D6 00 00 02 ${serial}");
+        assert_eq!(name("00 B0 00 00 10"), "00 B0 00 00 10");
+    }
+
+    #[test]
+    fn secret_placeholders_mark_exactly_their_bytes() {
+        let t = Template::parse("00 D6 00 00 03 ${a} ${pin}").unwrap();
+        let (bytes, secret) = t
+            .render_marked(&|name| match name {
+                "a" => Some((vec![0xAA], false)),
+                _ => Some((vec![0x31, 0x32], true)),
+            })
+            .unwrap();
+        assert_eq!(bytes, [0, 0xD6, 0, 0, 3, 0xAA, 0x31, 0x32]);
+        assert_eq!(secret, std::slice::from_ref(&(6..8)));
     }
 }

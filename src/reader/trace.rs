@@ -3,11 +3,14 @@
 //! [`Traced`] wraps a card and hands each command and response to a sink as a
 //! [`TraceEvent`], with secret bytes already masked: the data of VERIFY, CHANGE REFERENCE
 //! DATA and RESET RETRY COUNTER (INS 20, 24, 2C), of LOAD KEYS (`FF 82`), of MIFARE Plus
-//! WritePerso to key addresses (direct or in the Omnikey generic session, `perso.rs`), and
-//! any run of bytes equal to a secret the run has loaded ([`Redactor`]). Masked runs read `(secret)`.
+//! WritePerso to key addresses (direct or in the Omnikey generic session, `perso.rs`), the
+//! exact bytes a secret filled in a command (provenance scopes of the [`Redactor`]), and in
+//! responses any run equal to a whole loaded secret or a piece of 4+ bytes of one. Masked
+//! runs read `(secret)`.
 //! This module formats nothing for a terminal and writes nowhere: the command line decides
 //! whether events become `>>`/`<<` lines on stderr or JSON Lines in a file.
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
@@ -16,55 +19,161 @@ use crate::apdu::{Command, StatusWord, hex};
 
 mod perso;
 
-/// Secrets shorter than this are not searched for in traffic: they would mask innocent
-/// bytes, and the command rules already cover PINs sent with VERIFY.
-const MIN_SEARCHED_SECRET: usize = 4;
+/// The shortest piece of a secret recognised on its own in traffic: a read-back of part of a
+/// key (at an offset, or in two halves) is caught from this length on. Shorter pieces would
+/// mask innocent bytes; a whole secret is recognised in responses whatever its length.
+const MIN_PIECE: usize = 4;
 
 /// The text that stands for masked bytes.
 pub const MASK: &str = "(secret)";
 
-/// The secret values of a run, shared between the script that loads them and the trace.
+/// The secret values of a run, shared between the script or profile that loads them and the
+/// trace, and the provenance of the secret bytes in the commands being sent.
+///
+/// Two mechanisms, one for each direction:
+/// - *Provenance* (commands): whoever builds a command from secret bytes opens a
+///   [`Provenance`] scope naming the bytes it built and which ranges of them are secret;
+///   while the scope lives, a command containing those bytes has exactly those ranges
+///   masked, whatever their length (a 2-byte PIN too).
+/// - *Recognition* (responses, and commands as a second line): a run of bytes equal to a
+///   whole loaded secret, or to a piece of [`MIN_PIECE`] or more bytes of one, is masked.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    secrets: Arc<Mutex<Vec<Vec<u8>>>>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Whole secret values, deduplicated.
+    secrets: Vec<Vec<u8>>,
+    /// Open provenance scopes: (id, bytes built, their secret ranges).
+    scopes: Vec<(u64, Vec<u8>, Vec<Range<usize>>)>,
+    next_scope: u64,
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the values: only how many there are.
-        let count = self.secrets.lock().map(|s| s.len()).unwrap_or(0);
+        let count = self.inner.lock().map(|s| s.secrets.len()).unwrap_or(0);
         write!(f, "Redactor({count} secrets)")
+    }
+}
+
+/// An open provenance scope ([`Redactor::provenance`]); closed when dropped.
+#[must_use = "the secret ranges are masked only while the scope lives"]
+pub struct Provenance {
+    inner: Option<(Arc<Mutex<Inner>>, u64)>,
+}
+
+impl std::fmt::Debug for Provenance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Provenance")
+    }
+}
+
+impl Drop for Provenance {
+    fn drop(&mut self) {
+        if let Some((inner, id)) = self.inner.take() {
+            let mut inner = inner.lock().unwrap_or_else(|e| e.into_inner());
+            inner.scopes.retain(|(scope, _, _)| *scope != id);
+        }
     }
 }
 
 impl Redactor {
     /// Remembers a secret value so that it is masked wherever it shows up in traffic.
     pub fn add(&self, secret: &[u8]) {
-        if secret.len() >= MIN_SEARCHED_SECRET {
-            if let Ok(mut secrets) = self.secrets.lock() {
-                if !secrets.iter().any(|s| s == secret) {
-                    secrets.push(secret.to_vec());
+        if secret.is_empty() {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if !inner.secrets.iter().any(|s| s == secret) {
+            inner.secrets.push(secret.to_vec());
+        }
+    }
+
+    /// Opens a scope in which `bytes` (a command, or the part of one a function builds from
+    /// its arguments) has `ranges` masked wherever the bytes appear in a command. A scope
+    /// without ranges costs nothing.
+    pub fn provenance(&self, bytes: &[u8], ranges: &[Range<usize>]) -> Provenance {
+        let ranges = crate::secret::normalise(ranges, bytes.len());
+        if ranges.is_empty() {
+            return Provenance { inner: None };
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let id = inner.next_scope;
+        inner.next_scope += 1;
+        inner.scopes.push((id, bytes.to_vec(), ranges));
+        Provenance {
+            inner: Some((self.inner.clone(), id)),
+        }
+    }
+
+    /// Marks the bytes of a command that open provenance scopes say are secret.
+    fn mark_provenance(&self, command: &[u8], masked: &mut [bool]) {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for (_, built, ranges) in &inner.scopes {
+            let mut found = false;
+            if built.len() <= command.len() {
+                for start in 0..=command.len() - built.len() {
+                    if command[start..start + built.len()] == built[..] {
+                        found = true;
+                        for r in ranges {
+                            masked[start + r.start..start + r.end].fill(true);
+                        }
+                    }
                 }
+            }
+            if !found {
+                mark_resent(command, built, ranges, masked);
             }
         }
     }
 
-    /// Marks in `masked` every byte of `bytes` that belongs to a known secret.
-    fn mark(&self, bytes: &[u8], masked: &mut [bool]) {
-        let Ok(secrets) = self.secrets.lock() else {
-            return;
-        };
-        for secret in secrets.iter() {
-            if secret.len() > bytes.len() {
-                continue;
-            }
-            for start in 0..=bytes.len() - secret.len() {
-                if &bytes[start..start + secret.len()] == secret.as_slice() {
-                    masked[start..start + secret.len()]
-                        .iter_mut()
-                        .for_each(|m| *m = true);
+    /// Marks every run of `bytes` equal to a whole secret (if `whole` is set, whatever its
+    /// length) or to a piece of at least [`MIN_PIECE`] bytes of one.
+    fn mark(&self, bytes: &[u8], masked: &mut [bool], whole: bool) {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for secret in &inner.secrets {
+            for start in 0..bytes.len() {
+                // The longest run from `start` that equals some piece of the secret.
+                let mut longest = 0;
+                for offset in 0..secret.len() {
+                    let run = bytes[start..]
+                        .iter()
+                        .zip(&secret[offset..])
+                        .take_while(|(a, b)| a == b)
+                        .count();
+                    let is_whole = whole && offset == 0 && run == secret.len();
+                    if run >= MIN_PIECE || is_whole {
+                        longest = longest.max(run);
+                    }
                 }
+                masked[start..start + longest].fill(true);
             }
+        }
+    }
+}
+
+/// A command sent again with another Le (`6Cxx`): same header and data as the one built, so
+/// the built data ranges apply to it at its own data offset.
+fn mark_resent(command: &[u8], built: &[u8], ranges: &[Range<usize>], masked: &mut [bool]) {
+    let (Ok(sent), Ok(made)) = (Command::parse(command), Command::parse(built)) else {
+        return;
+    };
+    let same = (sent.cla, sent.ins, sent.p1, sent.p2) == (made.cla, made.ins, made.p1, made.p2)
+        && sent.data == made.data;
+    if !same || sent.data.is_empty() {
+        return;
+    }
+    let header = |c: &Command| if c.is_extended() { 7 } else { 5 };
+    let (from, to) = (header(&made), header(&sent));
+    for r in ranges {
+        // Only ranges inside the data move with it; the header is the same bytes anyway.
+        let start = r.start.max(from) - from;
+        let end = r.end.min(from + made.data.len()).saturating_sub(from);
+        if start < end {
+            masked[to + start..to + end].fill(true);
         }
     }
 }
@@ -97,21 +206,35 @@ pub fn sensitive_data(command: &[u8]) -> Option<std::ops::Range<usize>> {
     }
 }
 
-/// Masks a command: its sensitive data and any known secret.
+/// Masks a command: its sensitive data by kind, the ranges secrets filled (provenance),
+/// and any run equal to a piece of 4 or more bytes of a known secret.
 pub fn mask_command(command: &[u8], redactor: &Redactor) -> Masked {
     let mut masked = vec![false; command.len()];
     if let Some(range) = sensitive_data(command) {
         masked[range].iter_mut().for_each(|m| *m = true);
     }
-    redactor.mark(command, &mut masked);
+    redactor.mark_provenance(command, &mut masked);
+    // Whole short secrets are not searched for in commands: provenance covers the bytes a
+    // secret filled, and a search would mask innocent header bytes.
+    redactor.mark(command, &mut masked, false);
     Masked::new(command, masked)
 }
 
-/// Masks a response: any known secret.
+/// Masks a response (data and status word): any run of its data equal to a whole known
+/// secret, whatever its length, or to a piece of 4 or more bytes of one. The status word is
+/// the card's, never a secret's, and stays readable.
 pub fn mask_response(response: &[u8], redactor: &Redactor) -> Masked {
     let mut masked = vec![false; response.len()];
-    redactor.mark(response, &mut masked);
+    let data = response.len().saturating_sub(2);
+    redactor.mark(&response[..data], &mut masked[..data], true);
     Masked::new(response, masked)
+}
+
+/// Masks response data (no status word): as [`mask_response`].
+pub fn mask_data(data: &[u8], redactor: &Redactor) -> Masked {
+    let mut masked = vec![false; data.len()];
+    redactor.mark(data, &mut masked, true);
+    Masked::new(data, masked)
 }
 
 /// Bytes with some runs masked, ready to print.
@@ -316,6 +439,70 @@ mod tests {
             "FF D6 00 07 10 (secret) FF 07 80 69 01 02 03 04 05 06"
         );
         assert_eq!(masked.compact, "FFD6000710(secret)FF078069010203040506");
+    }
+}
+
+#[cfg(test)]
+mod provenance_tests {
+    use super::*;
+
+    #[test]
+    fn provenance_masks_exactly_the_secret_bytes_while_the_scope_lives() {
+        let redactor = Redactor::default();
+        // A 2-byte secret in an UPDATE BINARY: far too short to search for.
+        let command = hex::parse("00 D6 00 10 02 5A 6B").unwrap();
+        {
+            let _scope = redactor.provenance(&[0x5A, 0x6B], std::slice::from_ref(&(0..2)));
+            assert_eq!(
+                mask_command(&command, &redactor).spaced,
+                "00 D6 00 10 02 (secret)"
+            );
+            // Sent again with another Le after 6Cxx: the data still masked.
+            let built = hex::parse("00 D6 00 10 02 5A 6B 00").unwrap();
+            let _resent = redactor.provenance(&built, std::slice::from_ref(&(5..7)));
+            let again = hex::parse("00 D6 00 10 02 5A 6B 10").unwrap();
+            assert_eq!(
+                mask_command(&again, &redactor).spaced,
+                "00 D6 00 10 02 (secret) 10"
+            );
+        }
+        assert_eq!(
+            mask_command(&command, &redactor).spaced,
+            "00 D6 00 10 02 5A 6B"
+        );
+    }
+
+    #[test]
+    fn responses_mask_whole_secrets_and_pieces_of_four_or_more() {
+        let redactor = Redactor::default();
+        redactor.add(&[0xA1, 0xB2, 0xC3, 0xD4, 0xE5, 0xF6, 0x07, 0x18]);
+        redactor.add(&[0x5A, 0x6B]);
+        let show = |text: &str| mask_response(&hex::parse(text).unwrap(), &redactor).spaced;
+        assert_eq!(show("C3 D4 E5 F6 07 18 90 00"), "(secret) 90 00");
+        assert_eq!(show("00 A1 B2 C3 D4 00 90 00"), "00 (secret) 00 90 00");
+        assert_eq!(show("E5 F6 07 18 90 00"), "(secret) 90 00");
+        assert_eq!(show("5A 6B 90 00"), "(secret) 90 00");
+        // Three bytes of a longer secret alone are not recognised (documented).
+        assert_eq!(show("A1 B2 C3 90 00"), "A1 B2 C3 90 00");
+        // The status word is never masked.
+        assert_eq!(show("5A 6B"), "5A 6B");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn masking_never_panics_and_keeps_the_status_word(
+            secret in proptest::collection::vec(proptest::num::u8::ANY, 1..20),
+            response in proptest::collection::vec(proptest::num::u8::ANY, 2..64),
+            start in 0usize..80, len in 0usize..20,
+        ) {
+            let redactor = Redactor::default();
+            redactor.add(&secret);
+            let _scope = redactor.provenance(&secret, std::slice::from_ref(&(start..start + len)));
+            let shown = mask_response(&response, &redactor).spaced;
+            let sw = hex::format(&response[response.len() - 2..]);
+            proptest::prop_assert!(shown.ends_with(&sw));
+            let _ = mask_command(&response, &redactor);
+        }
     }
 }
 

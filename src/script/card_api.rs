@@ -20,7 +20,7 @@ use super::parse_cache::{ParseCache, Parsed};
 use super::session::Shared;
 use crate::apdu::{Command, StatusWord, SwExpectation, SwPattern, hex};
 use crate::reader::Exchange;
-use crate::reader::trace::{Redactor, mask_command};
+use crate::reader::trace::{Provenance, Redactor, mask_command, mask_data};
 use crate::secret::{Encoding, SecretSource};
 
 /// A response as scripts see it.
@@ -33,6 +33,9 @@ pub(crate) struct ScriptResponse {
     pub command: Rc<Parsed>,
     /// The run's secrets, to mask `command` with.
     pub redactor: Redactor,
+    /// Which bytes of `command` came from a secret, while the response is alive: an
+    /// expectation checked later still names the command with those bytes masked.
+    pub provenance: Option<Rc<Provenance>>,
 }
 
 impl ScriptResponse {
@@ -83,10 +86,12 @@ pub(crate) fn expectation_of(value: &Dynamic) -> Result<SwExpectation, Box<EvalA
     )))
 }
 
-fn command_of(apdu: Bytes) -> Result<Command, Box<EvalAltResult>> {
+fn command_of(apdu: &Bytes, redactor: &Redactor) -> Result<Command, Box<EvalAltResult>> {
     Command::parse(&apdu.bytes).map_err(|e| {
-        let display = if apdu.secret {
-            "(secret)".to_string()
+        let display = if apdu.is_secret() {
+            // The command was never sent: its secret ranges are masked here, by provenance.
+            let _scope = redactor.provenance(&apdu.bytes, &apdu.secret);
+            mask_command(&apdu.bytes, redactor).spaced
         } else {
             hex::format(&apdu.bytes)
         };
@@ -114,11 +119,26 @@ fn send_with(
         sw: response.sw,
         command,
         redactor: s.redactor.clone(),
+        provenance: None,
     })
 }
 
-fn send_bytes(session: &Shared, apdu: Bytes) -> Result<ScriptResponse, Box<EvalAltResult>> {
-    send(session, Rc::new(Parsed::new(command_of(apdu)?)))
+/// Sends bytes given as a value: the ranges a secret filled stay masked in the trace and
+/// in messages about this command.
+fn send_bytes(
+    session: &Shared,
+    apdu: Bytes,
+    rules: Option<Exchange>,
+) -> Result<ScriptResponse, Box<EvalAltResult>> {
+    let redactor = session.borrow().redactor.clone();
+    let provenance = Rc::new(redactor.provenance(&apdu.bytes, &apdu.secret));
+    let command = Rc::new(Parsed::new(command_of(&apdu, &redactor)?));
+    let mut response = match rules {
+        Some(rules) => send_with(session, command, rules)?,
+        None => send(session, command)?,
+    };
+    response.provenance = Some(provenance);
+    Ok(response)
 }
 
 fn blob_of(bytes: &[u8]) -> Dynamic {
@@ -141,11 +161,16 @@ pub(crate) fn register(engine: &mut Engine, session: &Shared) {
         .register_fn("expect", |r: &mut ScriptResponse, pattern: Dynamic| {
             r.clone().check(&expectation_of(&pattern)?)
         })
+        // Printing a response masks what a loaded secret read back would show.
         .register_fn("to_string", |r: &mut ScriptResponse| {
-            format!("{} {}", hex::format(&r.data), r.sw)
+            format!("{} {}", mask_data(&r.data, &r.redactor).spaced, r.sw)
         })
         .register_fn("to_debug", |r: &mut ScriptResponse| {
-            format!("Response({} / {})", hex::format(&r.data), r.sw)
+            format!(
+                "Response({} / {})",
+                mask_data(&r.data, &r.redactor).spaced,
+                r.sw
+            )
         });
 
     // `send` with a literal hex string is the hot path of loops: its texts are parsed once.
@@ -166,32 +191,23 @@ pub(crate) fn register(engine: &mut Engine, session: &Shared) {
     );
     let s = session.clone();
     engine.register_fn("send", move |apdu: Dynamic| {
-        send_bytes(&s, bytes_of(&apdu, "send")?)
+        send_bytes(&s, bytes_of(&apdu, "send")?, None)
     });
     let s = session.clone();
     engine.register_fn("send", move |apdu: Dynamic, expect: Dynamic| {
         let expectation = expectation_of(&expect)?;
-        send_bytes(&s, bytes_of(&apdu, "send")?)?.check(&expectation)
+        send_bytes(&s, bytes_of(&apdu, "send")?, None)?.check(&expectation)
     });
 
     // `send_raw` returns 61xx/6Cxx as the card answered, whatever the run's setting.
     let s = session.clone();
     engine.register_fn("send_raw", move |apdu: Dynamic| {
-        send_with(
-            &s,
-            Rc::new(Parsed::new(command_of(bytes_of(&apdu, "send_raw")?)?)),
-            Exchange::RAW,
-        )
+        send_bytes(&s, bytes_of(&apdu, "send_raw")?, Some(Exchange::RAW))
     });
     let s = session.clone();
     engine.register_fn("send_raw", move |apdu: Dynamic, expect: Dynamic| {
         let expectation = expectation_of(&expect)?;
-        send_with(
-            &s,
-            Rc::new(Parsed::new(command_of(bytes_of(&apdu, "send_raw")?)?)),
-            Exchange::RAW,
-        )?
-        .check(&expectation)
+        send_bytes(&s, bytes_of(&apdu, "send_raw")?, Some(Exchange::RAW))?.check(&expectation)
     });
 
     let s = session.clone();

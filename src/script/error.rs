@@ -150,7 +150,7 @@ pub(crate) fn from_parse(file: &str, error: &ParseError) -> ScriptError {
         file: file.to_string(),
         position: location(error.position()),
         kind: ErrorKind::Invalid,
-        message: error.err_type().to_string(),
+        message: one_line(&error.err_type().to_string()),
     }
 }
 
@@ -171,7 +171,10 @@ pub(crate) fn from_eval(file: &str, error: &EvalAltResult) -> ScriptError {
         EvalAltResult::ErrorRuntime(value, _) => match value.clone().try_cast::<Fault>() {
             Some(fault) => (fault.kind, fault.message),
             // A value thrown by the script itself.
-            None => (ErrorKind::Failed, format!("script threw: {value}")),
+            None => (
+                ErrorKind::Failed,
+                format!("script threw: {}", thrown(value)),
+            ),
         },
         EvalAltResult::ErrorTerminated(_, _) => (ErrorKind::Interrupted, "interrupted".to_string()),
         other => (ErrorKind::Failed, strip_position(&other.to_string())),
@@ -180,8 +183,74 @@ pub(crate) fn from_eval(file: &str, error: &EvalAltResult) -> ScriptError {
         file: file.to_string(),
         position: location(position),
         kind,
-        message,
+        message: one_line(&without_type_paths(&message)),
     }
+}
+
+/// A thrown value as a message shows it: a string as it is, a secret as `(secret)`.
+fn thrown(value: &Dynamic) -> String {
+    if value.is::<crate::secret::Secret>() {
+        return super::MASKED.to_string();
+    }
+    value.to_string()
+}
+
+/// Rust type paths (`apdu_run::secret::Secret`) that Rhai prints for our types, replaced by
+/// the names scripts know them by; a secret by `(secret)`, never its bytes.
+fn without_type_paths(message: &str) -> String {
+    const CRATES: [&str; 5] = ["apdu_run", "alloc", "core", "std", "rhai"];
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = CRATES
+        .iter()
+        .filter_map(|c| rest.find(&format!("{c}::")).map(|i| (i, c.len())))
+        .min()
+        .map(|(i, _)| i)
+    {
+        // Only a whole word starts a path (`my_alloc::x` is not one of ours).
+        let before = rest[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            let step = at + rest[at..].find("::").map_or(1, |i| i + 2);
+            out.push_str(&rest[..step]);
+            rest = &rest[step..];
+            continue;
+        }
+        out.push_str(&rest[..at]);
+        let path_len = rest[at..]
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(rest.len() - at);
+        let path = &rest[at..at + path_len];
+        let last = path.rsplit("::").next().unwrap_or(path);
+        out.push_str(match last {
+            "Secret" => super::MASKED,
+            "ScriptResponse" => "Response",
+            "Fault" => "Error",
+            other => other,
+        });
+        rest = &rest[at + path_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Text made one line: control characters (a newline, an escape sequence from user data)
+/// are written as escapes (`\n`, `\u{1b}`), so a message cannot break lines or drive a
+/// terminal.
+pub fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Rhai appends ` (line L, position C)` to its messages; we print the location up front.

@@ -20,20 +20,26 @@
 
 use rhai::{Dynamic, Engine, EvalAltResult, INT, Module};
 
-use super::bytes_api::bytes_of;
+use std::ops::Range;
+
+use super::bytes_api::{Bytes, bytes_of};
 use super::error::{Fault, located_fn};
 use crate::iso14443::{BlockNumber, append_crc_a, crc_a, i_block};
-use crate::secret::Secret;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
-/// Bytes that are a secret when `secret` is set: a frame around a key stays masked.
-fn bytes_result(bytes: Vec<u8>, secret: bool) -> Dynamic {
-    if secret {
-        Dynamic::from(Secret::new(bytes))
-    } else {
-        Dynamic::from_blob(bytes)
+/// A frame built around bytes whose `secret` ranges now sit `shift` bytes further on: a
+/// frame around a key stays masked exactly where the key is.
+fn bytes_result(bytes: Vec<u8>, secret: &[Range<usize>], shift: usize) -> Dynamic {
+    let ranges: Vec<Range<usize>> = secret
+        .iter()
+        .map(|r| r.start + shift..r.end + shift)
+        .collect();
+    Bytes {
+        bytes,
+        secret: ranges,
     }
+    .into_dynamic()
 }
 
 /// `iso14443::i_block(n, payload)`: an I-block without CID or chaining (Appendix B).
@@ -44,9 +50,11 @@ fn block(n: INT, payload: &Dynamic) -> Fallible<Dynamic> {
         .and_then(|n| BlockNumber::try_from(n).ok())
         .ok_or_else(|| Fault::failed(format!("{what}: block number must be 0 or 1, got {n}")))?;
     let payload = bytes_of(payload, &format!("{what}: payload"))?;
+    // The PCB byte comes first.
     Ok(bytes_result(
         i_block(number, &payload.bytes),
-        payload.secret,
+        &payload.secret,
+        1,
     ))
 }
 
@@ -54,7 +62,7 @@ fn block(n: INT, payload: &Dynamic) -> Fallible<Dynamic> {
 fn crc(bytes: &Dynamic) -> Fallible<INT> {
     let what = "iso14443::crc_a";
     let bytes = bytes_of(bytes, what)?;
-    if bytes.secret {
+    if bytes.is_secret() {
         return Err(Fault::failed(format!(
             "{what}: the bytes are a secret and their CRC would tell part of it; use \
              iso14443::append_crc_a, which keeps the frame secret"
@@ -67,8 +75,14 @@ fn crc(bytes: &Dynamic) -> Fallible<INT> {
 fn with_crc(bytes: &Dynamic) -> Fallible<Dynamic> {
     let bytes = bytes_of(bytes, "iso14443::append_crc_a")?;
     let mut frame = bytes.bytes;
+    let len = frame.len();
     append_crc_a(&mut frame);
-    Ok(bytes_result(frame, bytes.secret))
+    let mut secret = bytes.secret;
+    // The CRC is computed from the secret bytes: it is secret too.
+    if !secret.is_empty() {
+        secret.push(len..len + 2);
+    }
+    Ok(bytes_result(frame, &secret, 0))
 }
 
 /// Builds the `iso14443` module.

@@ -13,7 +13,7 @@
 
 use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Module};
 
-use super::bytes_api::{bytes_of, parse_hex};
+use super::bytes_api::{Bytes, bytes_of, parse_hex, scope_of};
 use super::error::{Fault, located_fn};
 use super::session::Shared;
 use crate::apdu::Command;
@@ -61,11 +61,14 @@ fn select_commands(path: &str) -> Fallible<Vec<Command>> {
     }
 }
 
-fn pin_bytes(value: &Dynamic, what: &str) -> Fallible<Vec<u8>> {
+fn pin_bytes(value: &Dynamic, what: &str) -> Fallible<Bytes> {
     if let Some(text) = value.read_lock::<ImmutableString>() {
-        return Ok(text.as_bytes().to_vec());
+        return Ok(Bytes {
+            bytes: text.as_bytes().to_vec(),
+            secret: Vec::new(),
+        });
     }
-    Ok(bytes_of(value, what)?.bytes)
+    bytes_of(value, what)
 }
 
 fn record_p1(n: INT, what: &str) -> Fallible<u8> {
@@ -83,7 +86,9 @@ fn select(s: &Shared, path: ImmutableString) -> Fallible<Blob> {
 }
 
 fn select_aid(s: &Shared, aid: Dynamic) -> Fallible<Blob> {
-    let aid = bytes_of(&aid, "iso::select_aid")?.bytes;
+    let aid = bytes_of(&aid, "iso::select_aid")?;
+    let _scope = scope_of(s, &aid);
+    let aid = aid.bytes;
     if aid.is_empty() || aid.len() > 16 {
         return Err(Fault::failed(format!(
             "iso::select_aid: an AID has 1 to 16 bytes, got {}",
@@ -113,7 +118,9 @@ fn read_binary_sfi(s: &Shared, sfi: INT, offset: INT, len: INT) -> Fallible<Blob
 
 fn update_binary(s: &Shared, offset: INT, data: Dynamic) -> Fallible<Blob> {
     let offset = int_in(offset, 0..=0x7FFF, "iso::update_binary: offset")?;
-    let data = bytes_of(&data, "iso::update_binary: data")?.bytes;
+    let data = bytes_of(&data, "iso::update_binary: data")?;
+    let _scope = scope_of(s, &data);
+    let data = data.bytes;
     if data.is_empty() {
         return Err(Fault::failed("iso::update_binary: data is empty"));
     }
@@ -129,13 +136,17 @@ fn read_record(s: &Shared, n: INT) -> Fallible<Blob> {
 
 fn update_record(s: &Shared, n: INT, data: Dynamic) -> Fallible<Blob> {
     let p1 = record_p1(n, "iso::update_record: record")?;
-    let data = bytes_of(&data, "iso::update_record: data")?.bytes;
+    let data = bytes_of(&data, "iso::update_record: data")?;
+    let _scope = scope_of(s, &data);
+    let data = data.bytes;
     let command = Command::new(0x00, 0xDC, p1, 0x04).with_data(data);
     s.borrow_mut().exchange_ok("iso::update_record", &command)
 }
 
 fn append_record(s: &Shared, data: Dynamic) -> Fallible<Blob> {
-    let data = bytes_of(&data, "iso::append_record: data")?.bytes;
+    let data = bytes_of(&data, "iso::append_record: data")?;
+    let _scope = scope_of(s, &data);
+    let data = data.bytes;
     let command = Command::new(0x00, 0xE2, 0x00, 0x00).with_data(data);
     s.borrow_mut().exchange_ok("iso::append_record", &command)
 }
@@ -143,7 +154,8 @@ fn append_record(s: &Shared, data: Dynamic) -> Fallible<Blob> {
 fn verify(s: &Shared, reference: INT, pin: Dynamic) -> Fallible<Blob> {
     let reference = int_in(reference, 0..=255, "iso::verify: reference")? as u8;
     let pin = pin_bytes(&pin, "iso::verify: PIN")?;
-    let command = Command::new(0x00, 0x20, 0x00, reference).with_data(pin);
+    let _scope = scope_of(s, &pin);
+    let command = Command::new(0x00, 0x20, 0x00, reference).with_data(pin.bytes);
     s.borrow_mut().exchange_ok("iso::verify", &command)
 }
 

@@ -25,7 +25,7 @@ mod data;
 
 use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Module};
 
-use super::bytes_api::bytes_of;
+use super::bytes_api::{bytes_of, scope_of};
 use super::error::{Fault, located_fn};
 use super::session::Shared;
 use crate::apdu::Command;
@@ -81,6 +81,7 @@ fn auth(session: &Shared, block: INT, key_type: &str, key: &Dynamic) -> Fallible
         }
     };
     let key = key_arg(key, "mfc::auth: key")?;
+    let _scope = scope_of(session, &key);
     let load = Command::new(0xFF, 0x82, 0x00, slot).with_data(key.bytes);
     let general =
         Command::new(0xFF, 0x86, 0x00, 0x00).with_data(vec![0x01, 0x00, block, code, slot]);
@@ -127,7 +128,9 @@ fn value_op(session: &Shared, ins: u8, block: INT, n: INT, what: &str) -> Fallib
 fn write_block(session: &Shared, block: INT, data: &Dynamic) -> Fallible<()> {
     let what = "mfc::write";
     let (block, _) = block_arg(session, block, what)?;
-    let data = bytes_of(data, "mfc::write: data")?.bytes;
+    let data = bytes_of(data, "mfc::write: data")?;
+    let _scope = scope_of(session, &data);
+    let data = data.bytes;
     if data.len() != 16 {
         return Err(Fault::failed(format!(
             "{what}: data must be 16 bytes (one block), got {}",
@@ -167,16 +170,14 @@ pub(crate) fn module(session: &Shared) -> Module {
         access_bits([("b0", &b0), ("b1", &b1), ("b2", &b2), ("trailer", &t)])
     });
     located_fn!(m, "decode_access", |bytes: Dynamic| decode_access(&bytes));
-    let s = session.clone();
     located_fn!(m, "trailer", |a: Dynamic, bits: Dynamic, b: Dynamic| {
-        trailer(&s, &a, &bits, None, &b)
+        trailer(&a, &bits, None, &b)
     });
-    let s = session.clone();
     located_fn!(m, "trailer", |a: Dynamic,
                                bits: Dynamic,
                                gpb: Dynamic,
                                b: Dynamic| {
-        trailer(&s, &a, &bits, Some(&gpb), &b)
+        trailer(&a, &bits, Some(&gpb), &b)
     });
     let s = session.clone();
     located_fn!(m, "auth", |block: INT, key_type: Text, key: Dynamic| {

@@ -31,7 +31,7 @@ use std::rc::Rc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, INT, Module};
 
-use super::bytes_api::bytes_of;
+use super::bytes_api::{bytes_of, scope_of};
 use super::error::{Fault, located_fn};
 use super::session::Shared;
 use crate::mifare::plus::{Address, COMMIT_PERSO, COMMIT_REQUIRED, WRITE_PERSO};
@@ -78,7 +78,9 @@ fn addresses(addr: INT, blocks: usize, what: &str) -> Fallible<Vec<Address>> {
 
 fn write_perso(session: &Shared, perso: &SharedPerso, addr: INT, data: &Dynamic) -> Fallible<()> {
     let what = "mfp::write_perso";
-    let data = bytes_of(data, &format!("{what}: data"))?.bytes;
+    let data = bytes_of(data, &format!("{what}: data"))?;
+    let _scope = scope_of(session, &data);
+    let data = data.bytes;
     if data.is_empty() || data.len() % 16 != 0 || data.len() > 16 * MAX_BLOCKS {
         return Err(Fault::failed(format!(
             "{what}: data must be 16 bytes per block (16 to {}), got {}",

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rhai::{AST, Engine, Scope};
 
-pub use error::{ErrorKind, ScriptError};
+pub use error::{ErrorKind, ScriptError, one_line};
 pub use session::Settings;
 pub use value::Value;
 
@@ -166,8 +166,7 @@ impl Script {
             scope.push_constant_dynamic(name.as_str(), value.to_dynamic());
         }
         let mut engine = base_engine();
-        let redactor = session.borrow().redactor.clone();
-        bytes_api::register(&mut engine, &redactor);
+        bytes_api::register(&mut engine);
         card_api::register(&mut engine, session);
         iso_api::register(&mut engine, session);
         mfc_api::register(&mut engine, session);

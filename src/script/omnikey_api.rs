@@ -22,7 +22,7 @@
 
 use rhai::{Blob, Dynamic, Engine, EvalAltResult, FnPtr, Module, NativeCallContext};
 
-use super::bytes_api::bytes_of;
+use super::bytes_api::{bytes_of, scope_of};
 use super::card_api::ScriptResponse;
 use super::error::{Fault, at, located_fn};
 use super::session::Shared;
@@ -62,7 +62,9 @@ fn simple(session: &Shared, step: Step, what: &str) -> Fallible<()> {
 
 fn transceive(session: &Shared, frame: &Dynamic) -> Fallible<Blob> {
     let what = "omnikey::transceive";
-    let frame = bytes_of(frame, &format!("{what}: frame"))?.bytes;
+    let frame = bytes_of(frame, &format!("{what}: frame"))?;
+    let _scope = scope_of(session, &frame);
+    let frame = frame.bytes;
     let result = omnikey::transceive(session.borrow_mut().card.as_mut(), &frame);
     result.map_err(|e| match e {
         Error::EmptyFrame | Error::FrameTooLong { .. } => fault(what, e),

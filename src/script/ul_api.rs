@@ -31,7 +31,7 @@ mod generic;
 
 use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, INT, Module};
 
-use super::bytes_api::bytes_of;
+use super::bytes_api::{Bytes, bytes_of};
 use super::error::{Fault, located_fn};
 use super::session::{Session, Shared};
 use crate::apdu::{Command, hex};
@@ -39,6 +39,7 @@ use crate::mifare::ultralight::{
     LAST_USER_PAGE, LOCK_PAGE, OTP_PAGE, PAGE_SIZE, lock_bytes_for, locked_pages, uid_from_pages,
 };
 use crate::reader::guard::{Family, Verdict, classify};
+use crate::reader::trace::{Provenance, Redactor};
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
@@ -52,12 +53,20 @@ fn page_arg(page: INT, what: &str) -> Fallible<u8> {
     }
 }
 
-/// A bytes argument of exactly `len` bytes (hex text, Blob or secret).
-fn data_arg(value: &Dynamic, len: usize, what: &str) -> Fallible<Vec<u8>> {
-    let bytes = bytes_of(value, what)?.bytes;
-    if bytes.len() == len {
-        Ok(bytes)
+/// A bytes argument of exactly `len` bytes (hex text, Blob or secret), with the scope that
+/// masks its secret bytes in the commands it goes into.
+fn data_arg(
+    redactor: &Redactor,
+    value: &Dynamic,
+    len: usize,
+    what: &str,
+) -> Fallible<(Bytes, Provenance)> {
+    let bytes = bytes_of(value, what)?;
+    if bytes.bytes.len() == len {
+        let scope = redactor.provenance(&bytes.bytes, &bytes.secret);
+        Ok((bytes, scope))
     } else {
+        let bytes = bytes.bytes;
         let n = bytes.len();
         let unit = if n == 1 { "byte" } else { "bytes" };
         Err(Fault::failed(format!(
@@ -212,13 +221,19 @@ fn lock(session: &mut Session, pages: &Array) -> Fallible<()> {
 /// ```
 fn otp(session: &mut Session, data: &Dynamic) -> Fallible<()> {
     let what = "ul::otp";
-    let data = data_arg(data, PAGE_SIZE, "ul::otp: data")?;
+    let redactor = session.redactor.clone();
+    let (data, _scope) = data_arg(&redactor, data, PAGE_SIZE, "ul::otp: data")?;
     if !session.settings.armed {
+        let shown = if data.is_secret() {
+            super::MASKED.to_string()
+        } else {
+            hex::format(&data.bytes)
+        };
         return Err(Fault::refused(format!(
-            "refused: {what}: OTP bits `{}` can never be cleared: this run is not armed (pass --arm-irreversible)",
-            hex::format(&data)
+            "refused: {what}: OTP bits `{shown}` can never be cleared: this run is not armed (pass --arm-irreversible)"
         )));
     }
+    let data = data.bytes;
     let wanted = [data[0], data[1], data[2], data[3]];
     write(session, OTP_PAGE, data, what)?;
     let (now, missing) = missing_bits(session, OTP_PAGE, wanted, what)?;
@@ -254,14 +269,16 @@ fn read_pages(s: &Shared, page: INT) -> Fallible<Blob> {
 
 fn write_page(s: &Shared, page: INT, data: Dynamic) -> Fallible<()> {
     let page = page_arg(page, "ul::write")?;
-    let data = data_arg(&data, PAGE_SIZE, "ul::write: data")?;
-    write(&mut s.borrow_mut(), page, data, "ul::write")
+    let redactor = s.borrow().redactor.clone();
+    let (data, _scope) = data_arg(&redactor, &data, PAGE_SIZE, "ul::write: data")?;
+    write(&mut s.borrow_mut(), page, data.bytes, "ul::write")
 }
 
 fn write_compat(s: &Shared, page: INT, data: Dynamic) -> Fallible<()> {
     let page = page_arg(page, "ul::write_compat")?;
-    let data = data_arg(&data, 16, "ul::write_compat: data")?;
-    generic::write_compat(&mut s.borrow_mut(), page, &data)
+    let redactor = s.borrow().redactor.clone();
+    let (data, _scope) = data_arg(&redactor, &data, 16, "ul::write_compat: data")?;
+    generic::write_compat(&mut s.borrow_mut(), page, &data.bytes)
 }
 
 /// Builds the `ul` module.

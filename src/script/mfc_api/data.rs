@@ -1,8 +1,9 @@
 //! `mfc::` functions that need no card: access bits, their meaning, and sector trailers
 //! (protocols.md §4.1, §4.5).
 //!
-//! A trailer built from a secret key is a secret itself, remembered by the redactor so that
-//! traces mask it; nothing here sends anything.
+//! A trailer built from a secret key is a secret whose key ranges are secret and whose access
+//! bytes are not, so a command writing it masks exactly the keys. Decoding access bits that
+//! came from a secret shows nothing of them. Nothing here sends anything.
 
 use rhai::{Array, Blob, Dynamic, EvalAltResult, INT, Map};
 
@@ -10,7 +11,6 @@ use crate::mifare::access::{self, AccessBits, Classification, Known, Triple};
 use crate::mifare::classic::TRANSPORT_GPB;
 use crate::script::bytes_api::{Bytes, bytes_of};
 use crate::script::error::Fault;
-use crate::script::session::Shared;
 use crate::secret::Secret;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
@@ -31,7 +31,8 @@ pub(super) fn access_bits(conditions: [(&str, &str); 4]) -> Fallible<Blob> {
 /// sector would die, §4.5) and the reason as its first warning.
 pub(super) fn decode_access(value: &Dynamic) -> Fallible<Map> {
     let what = "mfc::decode_access";
-    let bytes = bytes_of(value, what)?.bytes;
+    let input = bytes_of(value, what)?;
+    let bytes = &input.bytes;
     let (b678, gpb) = match bytes[..] {
         [a, b, c] => ([a, b, c], None),
         [a, b, c, g] => ([a, b, c], Some(g)),
@@ -73,6 +74,37 @@ pub(super) fn decode_access(value: &Dynamic) -> Fallible<Map> {
     map.insert("name".into(), name);
     let warnings: Array = warnings.into_iter().map(Dynamic::from).collect();
     map.insert("warnings".into(), warnings.into());
+    // Access bytes that came from a secret: every field that spells them out is masked;
+    // only whether they are valid and irreversible is told (what a script must decide on).
+    let used = if bytes.len() == 16 {
+        6..10
+    } else {
+        0..bytes.len()
+    };
+    if input
+        .secret
+        .iter()
+        .any(|r| r.start < used.end && used.start < r.end)
+    {
+        if let Some(g) = gpb {
+            map.insert("gpb".into(), Dynamic::from(Secret::new(vec![g])));
+        }
+        for field in ["blocks", "name"] {
+            if let Some(value) = map.get_mut(field) {
+                if !value.is_unit() {
+                    *value = Dynamic::from(super::super::MASKED.to_string());
+                }
+            }
+        }
+        let count = map
+            .get("warnings")
+            .and_then(|w| w.read_lock::<Array>().map(|a| a.len()))
+            .unwrap_or(0);
+        let masked: Array = (0..count)
+            .map(|_| Dynamic::from(super::super::MASKED.to_string()))
+            .collect();
+        map.insert("warnings".into(), masked.into());
+    }
     Ok(map)
 }
 
@@ -104,7 +136,6 @@ fn gpb_arg(value: &Dynamic) -> Fallible<u8> {
 
 /// `mfc::trailer(key_a, access[, gpb], key_b)`: the 16 bytes, a secret if either key is one.
 pub(super) fn trailer(
-    session: &Shared,
     key_a: &Dynamic,
     bits: &Dynamic,
     gpb: Option<&Dynamic>,
@@ -129,10 +160,8 @@ pub(super) fn trailer(
     bytes.extend_from_slice(&b678);
     bytes.push(gpb);
     bytes.extend_from_slice(&key_b.bytes);
-    if key_a.secret || key_b.secret {
-        session.borrow().redactor.add(&bytes);
-        Ok(Dynamic::from(Secret::new(bytes)))
-    } else {
-        Ok(Dynamic::from_blob(bytes))
-    }
+    // Each key keeps its own secret ranges; the access bytes between them are plain.
+    let mut secret = key_a.secret.clone();
+    secret.extend(key_b.secret.iter().map(|r| r.start + 10..r.end + 10));
+    Ok(Bytes { bytes, secret }.into_dynamic())
 }

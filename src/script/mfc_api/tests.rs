@@ -254,3 +254,33 @@ fn value_of_a_block_that_is_not_a_value_block_throws() {
          inverse of bytes 0-3 `00 00 00 00`"
     );
 }
+
+#[test]
+fn decode_access_of_a_secret_tells_validity_only_and_a_trailer_keeps_its_key_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let access = dir.path().join("access.hex");
+    std::fs::write(&access, "FF078069\n").unwrap();
+    let key = dir.path().join("key.hex");
+    std::fs::write(&key, "A0A1A2A3A4A5\n").unwrap();
+    let r = run(&format!(
+        r#"
+        let d = mfc::decode_access(secret("file:{}"));
+        print(`${{d.valid}} ${{d.irreversible}} ${{d.blocks}} ${{d.name}} ${{d.gpb}} ${{d.warnings}}`);
+        let t = mfc::trailer(secret("file:{}"), "FF0780", "FFFFFFFFFFFF");
+        print(hex(t));
+        let d = mfc::decode_access(t);
+        print(`${{d.valid}} ${{d.name}} ${{d.gpb}}`);
+        "#,
+        access.display(),
+        key.display()
+    ));
+    r.result.unwrap();
+    assert_eq!(
+        r.printed,
+        [
+            "true false (secret) (secret) (secret) []",
+            "(secret)FF078069FFFFFFFFFFFF",
+            "true transport 105",
+        ]
+    );
+}
