@@ -221,7 +221,7 @@ fn end_record(begin: &Begin, outcome: &Outcome) -> End {
         verdict,
         step: failure.map(|f| f.step.clone()),
         sw: failure.and_then(|f| f.sw).map(|sw| sw.to_string()),
-        message: failure.map(ToString::to_string),
+        message: failure.map(profile::Failure::record_line),
         micros: outcome.micros,
     }
 }

@@ -87,8 +87,20 @@ pub struct Failure {
     pub sw: Option<StatusWord>,
     /// What kind of failure.
     pub kind: FailureKind,
-    /// What went wrong, without the step (secrets masked).
+    /// What went wrong, without the step (secrets masked). May quote data values (a
+    /// script's own message, a command it sent): for the console only.
     pub message: String,
+    /// What went wrong with no data value in it (names, status words, lengths, positions):
+    /// what the journal and the report keep ([`Failure::record_line`]).
+    pub record: String,
+}
+
+impl Failure {
+    /// The one-line, data-free account of the failure for the journal and the report:
+    /// `step N `name`: …` with [`Failure::record`].
+    pub fn record_line(&self) -> String {
+        format!("step {} `{}`: {}", self.index + 1, self.step, self.record)
+    }
 }
 
 impl fmt::Display for Failure {
@@ -138,16 +150,21 @@ pub fn run(
     let mut failure = None;
     for (index, step) in profile.steps.iter().enumerate() {
         let step_started = Instant::now();
-        let fail = |sw, kind, message| Failure {
+        let fail = |sw, kind, (message, record): (String, String)| Failure {
             index,
             step: step.name.clone(),
             sw,
             kind,
             message,
+            record,
         };
         if env.interrupt.load(Ordering::Relaxed) {
             let message = "interrupted before this step".to_string();
-            failure = Some(fail(None, FailureKind::Interrupted, message));
+            failure = Some(fail(
+                None,
+                FailureKind::Interrupted,
+                (message.clone(), message),
+            ));
             break;
         }
         let names = Names {
@@ -161,7 +178,12 @@ pub fn run(
                 if let (Ok(data), Some(name)) = (&result, &step.capture) {
                     captures.push((name.clone(), data.clone()));
                 }
-                (result.map(|_| ()), sw)
+                // An APDU step's messages are built here from names, status words and
+                // lengths only, so the console and the journal can share them.
+                let result = result
+                    .map(|_| ())
+                    .map_err(|(kind, message)| (kind, (message.clone(), message)));
+                (result, sw)
             }
             Action::Script(script) | Action::Run(script) => {
                 let inline = matches!(step.action, Action::Script(_));
@@ -189,6 +211,9 @@ pub fn run(
 }
 
 type StepError = (FailureKind, String);
+
+/// A failed step's kind, its console message and its data-free record.
+type StepFailure = (FailureKind, (String, String));
 
 /// Sends one APDU step; on success returns the response data.
 fn apdu_step(
@@ -267,7 +292,7 @@ fn script_step(
     inline: bool,
     names: &Names<'_>,
     env: &Environment,
-) -> (Box<dyn Card>, Result<(), StepError>) {
+) -> (Box<dyn Card>, Result<(), StepFailure>) {
     let options = RunOptions {
         settings: env.settings.clone(),
         vars: Vec::new(),
@@ -283,10 +308,19 @@ fn script_step(
             ErrorKind::Refused => FailureKind::Refused,
             ErrorKind::Interrupted => FailureKind::Interrupted,
         };
-        (
-            kind,
-            format!("{} ({})", e.message, where_in_file(inline, &e)),
-        )
+        let at = where_in_file(inline, &e);
+        let message = format!("{} ({at})", e.message);
+        // A script's own failure can say anything (a thrown string, a command with row
+        // values in it): the journal and report only learn where. Transport failures,
+        // refusals and interruptions are the reader's and the guard's words, which name
+        // kinds and status words, not data.
+        let record = match e.kind {
+            ErrorKind::Invalid | ErrorKind::Failed => {
+                format!("the script failed at {at} (its message is not journalled: it may hold data values)")
+            }
+            _ => message.clone(),
+        };
+        (kind, (message, record))
     });
     (card, result)
 }

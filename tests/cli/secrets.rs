@@ -209,6 +209,43 @@ steps:
 }
 
 #[test]
+fn a_failed_script_step_writes_no_row_values_to_journal_or_report() {
+    let dir = Dir::new();
+    let profile = dir.write(
+        "t.yaml",
+        "name: script fails with row data
+card: iso7816
+steps:
+  - name: write holder
+    script: |
+      let r = send(\"00 D6 00 00 04 \" + holder);
+      throw \"holder \" + holder + \" refused\";
+",
+    );
+    dir.write("t.csv", "holder\nC0FFEE42\n");
+    let report = dir.path("report.jsonl");
+    let r = crate::ran(
+        dir.command(&[
+            "batch", "--sim", "iso7816", "--count", "1", "--data", "t.csv", "--report",
+        ])
+        .arg(&report)
+        .arg(&profile)
+        .output()
+        .unwrap(),
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let journal = std::fs::read_to_string(dir.path("t.journal.jsonl")).unwrap();
+    let report = std::fs::read_to_string(&report).unwrap();
+    for (what, text) in [("journal", &journal), ("report", &report)] {
+        assert!(
+            !text.contains("C0FFEE42") && !text.contains("C0 FF"),
+            "{what}: {text}"
+        );
+        assert!(text.contains("the script failed at"), "{what}: {text}");
+    }
+}
+
+#[test]
 fn errors_are_one_line_without_rust_type_paths() {
     let (r, _) = run_sim(
         "iso7816",

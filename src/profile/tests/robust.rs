@@ -2,7 +2,6 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 
@@ -36,36 +35,20 @@ fn big_profile(n: usize, scripts: bool) -> String {
     text
 }
 
-/// The fastest of three validations of `text`, so a busy machine does not fail the test.
-fn fastest_of_three(text: &str) -> Duration {
-    (0..3)
-        .map(|_| {
-            let start = Instant::now();
-            let profile = load_str("big.yaml", text, Path::new("."), &[], &[]).unwrap();
-            let elapsed = start.elapsed();
-            assert_eq!(profile.steps.len(), 500);
-            elapsed
-        })
-        .min()
-        .unwrap()
-}
-
 #[test]
-fn validates_500_steps_quickly() {
-    // Every compiled script costs a fresh Rhai engine inside `Script::compile_source` (about
-    // 0.5 ms in release, 7 ms in debug), so measure a profile of APDUs only and one with an
-    // inline script every 20th step.
-    let apdus = fastest_of_three(&big_profile(500, false));
-    if cfg!(debug_assertions) {
-        eprintln!("validated 500 steps in {apdus:?} (APDUs only, debug build)");
-        // Debug builds are several times slower; the loose bound keeps a busy machine from
-        // failing this, and engine construction is not measured at all here.
-        assert!(apdus.as_millis() < 500, "took {apdus:?}");
-    } else {
-        let mixed = fastest_of_three(&big_profile(500, true));
-        eprintln!("validated 500 steps in {apdus:?} (APDUs only), {mixed:?} (25 inline scripts)");
-        assert!(apdus.as_millis() < 50, "took {apdus:?}");
-        assert!(mixed.as_millis() < 50, "took {mixed:?}");
+fn validates_500_steps() {
+    // Correctness only: how long validation takes is measured by `make bench` (BENCHMARKS.md),
+    // never asserted here, where a busy machine would make the figure meaningless.
+    for with_scripts in [false, true] {
+        let profile = load_str(
+            "big.yaml",
+            &big_profile(500, with_scripts),
+            Path::new("."),
+            &[],
+            &[],
+        )
+        .expect("a 500-step profile validates");
+        assert_eq!(profile.steps.len(), 500);
     }
 }
 
