@@ -103,10 +103,17 @@ fn validate_step(
     let step_number = scope.index + 1;
     let mut name = m.name.as_ref().map(|n| n.value.trim().to_string());
     let mut script_text = None;
+    let mut places = Vec::new();
     let action = match kind {
         "apdu" => {
             name = name.or_else(|| Some(at.value.split_whitespace().collect::<Vec<_>>().join(" ")));
-            Action::Apdu(apdu(source, at, scope)?)
+            let template = apdu(source, at, scope)?;
+            // Where each `${name}` is in the file, for errors found when values are known.
+            places = template
+                .placeholders()
+                .map(|(_, column)| inside(&source.text, at, &at.value, 1, column))
+                .collect();
+            Action::Apdu(template)
         }
         _ => {
             let fields = [
@@ -153,6 +160,7 @@ fn validate_step(
         expect,
         response,
         capture,
+        places,
     };
     Ok((step, script_text))
 }

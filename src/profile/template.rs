@@ -96,6 +96,14 @@ impl Template {
         })
     }
 
+    /// The template's parts in order: literal bytes, or a placeholder's name.
+    pub fn parts(&self) -> impl Iterator<Item = TemplatePart<'_>> {
+        self.pieces.iter().map(|p| match p {
+            Piece::Bytes(bytes) => TemplatePart::Bytes(bytes),
+            Piece::Var { name, .. } => TemplatePart::Var(name),
+        })
+    }
+
     /// The bytes, when the template has no placeholders.
     pub fn literal(&self) -> Option<Vec<u8>> {
         let mut out = Vec::new();
@@ -123,6 +131,15 @@ impl Template {
         }
         Ok(out)
     }
+}
+
+/// One part of a parsed [`Template`], as [`Template::parts`] gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplatePart<'a> {
+    /// Literal bytes.
+    Bytes(&'a [u8]),
+    /// A `${name}` placeholder.
+    Var(&'a str),
 }
 
 /// A piece of template text before its literal parts are interpreted.
