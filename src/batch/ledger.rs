@@ -105,13 +105,13 @@ impl Ledger {
     pub fn check_begin(&self, begin: &Begin) -> Result<(), Inconsistent> {
         let card = &begin.identity;
         let fail = |message: String| Err(Inconsistent(message));
+        self.check_row(card, begin.row)?;
         if begin.seq == 0 {
             return fail(format!(
                 "card `{card}` has seq 0 (sequence numbers start at 1)"
             ));
         }
         check_uid(card, begin.uid.as_deref())?;
-        self.check_row(card, begin.row)?;
         if let Some(row) = begin.row {
             if let Some(owner) = self.rows.get(&row).filter(|owner| *owner != card) {
                 return fail(format!("row {row} is used by card `{card}` and card `{owner}`"));

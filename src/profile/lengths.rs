@@ -185,12 +185,14 @@ fn check_step(
             }
         }
     }
-    // A length field made of a secret's bytes is not known here (they stand in as zeros).
-    let length_fields = (4..bytes.len().min(7)).chain(bytes.len().saturating_sub(2)..bytes.len());
-    if length_fields
-        .clone()
-        .any(|i| from[i].is_some_and(|p| names[p].2))
-    {
+    // Behind a literal Lc the command's structure depends on lengths only; an Lc (or a lone
+    // Le) made of a secret's bytes is not known here (they stand in as zeros).
+    let lc_field = match bytes.get(4) {
+        Some(0) if bytes.len() >= 7 && from[4].is_none() => 4..7,
+        Some(_) => 4..5,
+        None => 4..4,
+    };
+    if lc_field.clone().any(|i| from[i].is_some_and(|p| names[p].2)) {
         return Ok(());
     }
     let error = |placeholder: usize, message: String| {
@@ -245,7 +247,7 @@ fn check_step(
     // get the wrong data and an Le nobody wrote. An Le field is the profile's, or a value's
     // whose own Lc came with it.
     if !command.data.is_empty() && command.le.is_some() {
-        let lc_literal = (4..if is_extended(&bytes) { 7 } else { 5 }).all(|i| from[i].is_none());
+        let lc_literal = lc_field.clone().all(|i| from[i].is_none());
         let le_len = if command.extended { 2 } else { 1 };
         let le_from = (bytes.len() - le_len..bytes.len()).find_map(|i| from[i]);
         if let (true, Some(placeholder)) = (lc_literal, le_from) {
@@ -254,7 +256,7 @@ fn check_step(
                 format!(
                     "Lc says {} data bytes, but with its values the APDU carries {} after Lc, so the last byte of `${{{}}}` would be sent as Le ({})",
                     command.data.len(),
-                    bytes.len() - if is_extended(&bytes) { 7 } else { 5 },
+                    bytes.len() - lc_field.end,
                     names[placeholder].0,
                     lengths()
                 ),
