@@ -79,7 +79,7 @@ pub enum JournalError {
     /// A record could not be written (a full disk); the journal was cut back to its last
     /// complete record when `restored`.
     #[error(
-        "journal `{}`: cannot write the {what}: {source}; {}",
+        "journal `{}`: cannot write the {record}: {reason}; {}; {meaning}",
         path.display(),
         if *restored {
             "the journal was cut back to its last complete record and is intact"
@@ -90,10 +90,12 @@ pub enum JournalError {
     Append {
         /// The journal.
         path: PathBuf,
-        /// Which record, and what its loss means.
-        what: String,
-        /// Why the write failed.
-        source: std::io::Error,
+        /// Which record.
+        record: String,
+        /// What its loss means for the card.
+        meaning: String,
+        /// Why the write failed (not `source`: the message already says it, once).
+        reason: std::io::Error,
         /// Whether the file is back at its last complete record.
         restored: bool,
     },
@@ -262,10 +264,12 @@ impl Journal {
                     .and_then(|()| self.file.sync_all())
                     .is_ok();
                 self.broken = !restored;
+                let (record, meaning) = lost(record);
                 Err(JournalError::Append {
                     path: self.path.clone(),
-                    what: lost(record),
-                    source,
+                    record,
+                    meaning,
+                    reason: source,
                     restored,
                 })
             }
@@ -300,17 +304,20 @@ impl Journal {
 }
 
 /// Which record could not be written, and what that means for its card.
-fn lost(record: &Record) -> String {
+fn lost(record: &Record) -> (String, String) {
     match record {
-        Record::Header(_) => "header; no card was touched".to_string(),
-        Record::Begin(begin) => format!(
-            "`begin` record of card `{}`; nothing was sent to the card, which is new to the restarted batch",
-            begin.identity
+        Record::Header(_) => ("header".to_string(), "no card was touched".to_string()),
+        Record::Begin(begin) => (
+            format!("`begin` record of card `{}`", begin.identity),
+            "nothing was sent to the card, which is new to the restarted batch".to_string(),
         ),
-        Record::End(end) => format!(
-            "`end` record (verdict `{}`) of card `{}`; the card keeps its row and is finished with it when it is presented to the restarted batch",
-            end.verdict.name(),
-            end.identity
+        Record::End(end) => (
+            format!(
+                "`end` record (verdict `{}`) of card `{}`",
+                end.verdict.name(),
+                end.identity
+            ),
+            "the card keeps its row and is finished with it when it is presented to the restarted batch".to_string(),
         ),
     }
 }

@@ -114,7 +114,9 @@ impl Ledger {
         check_uid(card, begin.uid.as_deref())?;
         if let Some(row) = begin.row {
             if let Some(owner) = self.rows.get(&row).filter(|owner| *owner != card) {
-                return fail(format!("row {row} is used by card `{card}` and card `{owner}`"));
+                return fail(format!(
+                    "row {row} is used by card `{card}` and card `{owner}`"
+                ));
             }
         }
         if let Some(owner) = self.seqs.get(&begin.seq).filter(|owner| *owner != card) {
@@ -218,15 +220,15 @@ impl Ledger {
     /// without.
     fn check_row(&self, card: &str, row: Option<u64>) -> Result<(), Inconsistent> {
         let message = match (row, self.data_rows) {
-            (Some(row), Some(rows)) if row == 0 || row > rows => format!(
-                "card `{card}` has row {row}, outside the data's rows 1..={rows}"
-            ),
+            (Some(row), Some(rows)) if row == 0 || row > rows => {
+                format!("card `{card}` has row {row}, outside the data's rows 1..={rows}")
+            }
             (Some(row), None) => {
                 format!("card `{card}` has row {row}, but the batch has no data file")
             }
-            (None, Some(rows)) => format!(
-                "card `{card}` has no row, but the batch has data (rows 1..={rows})"
-            ),
+            (None, Some(rows)) => {
+                format!("card `{card}` has no row, but the batch has data (rows 1..={rows})")
+            }
             _ => return Ok(()),
         };
         Err(Inconsistent(message))

@@ -59,8 +59,12 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
     let source = source(&args.card)?;
     let profile = profile::load(file, &vars, &[]).map_err(invalid)?;
     let secrets = load_secrets(&profile).map_err(invalid)?;
-    check_lengths(&profile, Some(&secret_lengths(&secrets)), &mut std::iter::empty())
-        .map_err(invalid)?;
+    check_lengths(
+        &profile,
+        Some(&secret_lengths(&secrets)),
+        &mut std::iter::empty(),
+    )
+    .map_err(invalid)?;
     let redactor = Redactor::default();
     for (_, secret) in &secrets {
         redactor.add(secret.expose());

@@ -40,13 +40,7 @@ pub struct LengthError {
 
 impl fmt::Display for LengthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: ",
-            self.file.display(),
-            self.line,
-            self.column
-        )?;
+        write!(f, "{}:{}:{}: ", self.file.display(), self.line, self.column)?;
         if let Some(row) = self.row {
             write!(f, "data row {row}: ")?;
         }
@@ -152,11 +146,7 @@ impl Scope<'_> {
 }
 
 /// Renders one step and checks its lengths.
-fn check_step(
-    index: usize,
-    step: &Step,
-    known: &dyn Fn(&str) -> Known,
-) -> Result<(), LengthError> {
+fn check_step(index: usize, step: &Step, known: &dyn Fn(&str) -> Known) -> Result<(), LengthError> {
     let Action::Apdu(template) = &step.action else {
         return Ok(());
     };
@@ -192,7 +182,10 @@ fn check_step(
         Some(_) => 4..5,
         None => 4..4,
     };
-    if lc_field.clone().any(|i| from[i].is_some_and(|p| names[p].2)) {
+    if lc_field
+        .clone()
+        .any(|i| from[i].is_some_and(|p| names[p].2))
+    {
         return Ok(());
     }
     let error = |placeholder: usize, message: String| {
@@ -239,7 +232,10 @@ fn check_step(
             };
             return Err(error(
                 culprit,
-                format!("the APDU with its values is not a valid command: {why} ({})", lengths()),
+                format!(
+                    "the APDU with its values is not a valid command: {why} ({})",
+                    lengths()
+                ),
             ));
         }
     };

@@ -100,7 +100,9 @@ fn refuses_another_profile_and_garbage() {
     with_data.data_hash = Some("0123".into());
     drop(std::fs::remove_file(&path));
     drop(Journal::open(&path, &header("aaaa"), None).unwrap());
-    let err = Journal::open(&path, &with_data, None).unwrap_err().to_string();
+    let err = Journal::open(&path, &with_data, None)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("was written with other data (no data file)"),
         "{err}"
@@ -286,4 +288,54 @@ fn a_failed_append_cuts_the_journal_back_to_its_last_complete_record() {
     let opened = Journal::open(&path, &header("h"), Some(500)).unwrap();
     assert!(opened.repaired.is_none());
     assert_eq!(opened.ledger.open() as u64, row);
+}
+
+/// A journal of `cards` finished cards, as bytes.
+fn journal_text(cards: u64) -> Vec<u8> {
+    let mut text = serde_json::to_vec(&Record::Header(header("h"))).unwrap();
+    text.push(b'\n');
+    for row in 1..=cards {
+        for record in [begin(&format!("C{row}"), row), end(&format!("C{row}"), row)] {
+            text.extend(serde_json::to_vec(&record).unwrap());
+            text.push(b'\n');
+        }
+    }
+    text
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// A journal cut anywhere (a crash mid-write) opens: a whole last record is kept, a cut
+    /// one removed, and no card the cut journal finished is lost.
+    #[test]
+    fn a_journal_cut_anywhere_opens_and_keeps_every_whole_record(cut in 0usize..2000) {
+        let full = journal_text(4);
+        let cut = cut.min(full.len());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, &full[..cut]).unwrap();
+        let opened = Journal::open(&path, &header("h"), Some(4)).unwrap();
+        let text = std::fs::read(&path).unwrap();
+        // Whole records survive: the kept text is a prefix of the full journal, ending
+        // with a newline, holding every record whose closing brace was written.
+        proptest::prop_assert!(full.starts_with(&text));
+        proptest::prop_assert!(text.is_empty() || text.ends_with(b"\n"));
+        let whole = full[..cut].iter().filter(|&&b| b == b'}').count();
+        let kept = text.iter().filter(|&&b| b == b'\n').count();
+        proptest::prop_assert_eq!(kept, whole.max(usize::from(opened.created)));
+        let ends = whole.saturating_sub(1) / 2;
+        proptest::prop_assert_eq!(opened.ledger.finished() as usize, ends);
+    }
+
+    /// Whatever the bytes, opening a journal returns, never panics.
+    #[test]
+    fn any_bytes_open_or_are_refused(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut text = journal_text(1);
+        text.extend(&bytes);
+        std::fs::write(&path, &text).unwrap();
+        let _ = Journal::open(&path, &header("h"), Some(2));
+    }
 }

@@ -142,7 +142,10 @@ fn records_that_contradict_the_data_or_their_begin_are_refused() {
         err,
         "card `A` ends with seq 1 and row 2, but it began with seq 1 and row 1"
     );
-    let err = l.end(&end("A", 1, Some(1), Verdict::Skipped)).unwrap_err().0;
+    let err = l
+        .end(&end("A", 1, Some(1), Verdict::Skipped))
+        .unwrap_err()
+        .0;
     assert_eq!(err, "card `A` ends `skipped`, which no journal record says");
     // A refused record changes nothing: the card is still open with its row.
     assert_eq!(

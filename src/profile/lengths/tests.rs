@@ -49,7 +49,8 @@ fn a_data_value_of_the_wrong_length_is_refused_with_its_row_and_place() {
 
 #[test]
 fn a_var_of_the_wrong_length_is_refused_without_a_row() {
-    let text = "name: t\nvars: { serial: \"01020304\" }\nsteps:\n  - apdu: 00 D6 00 00 04 ${serial} 00\n";
+    let text =
+        "name: t\nvars: { serial: \"01020304\" }\nsteps:\n  - apdu: 00 D6 00 00 04 ${serial} 00\n";
     assert_eq!(check(&profile(text, &[], &[]), None, &[]), Ok(()));
     let err = check(&profile(text, &[("serial", "0102")], &[]), None, &[]).unwrap_err();
     assert!(
@@ -100,4 +101,26 @@ fn built_ins_have_their_lengths() {
     assert_eq!(check(&p, None, &["", ""]), Ok(()));
     let err = check(&p, None, &["", "01"]).unwrap_err();
     assert!(err.contains("data row 2: step 2: Lc says 4"), "{err}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever the lengths, the check returns; what it accepts behind a literal Lc is a
+    /// command whose data is exactly what Lc says, with Le only where the profile wrote it.
+    #[test]
+    fn accepted_lengths_make_the_command_the_profile_wrote(
+        lc in 1usize..=255,
+        len in 0usize..300,
+        le in proptest::prelude::any::<bool>(),
+    ) {
+        let suffix = if le { " 00" } else { "" };
+        let text = format!(
+            "name: t\nsteps:\n  - apdu: 00 D6 00 00 {lc:02X} ${{serial}}{suffix}\n"
+        );
+        let p = profile(&text, &[], &["serial"]);
+        let value = "AB".repeat(len);
+        let accepted = check(&p, None, &[&value]).is_ok();
+        proptest::prop_assert_eq!(accepted, len == lc || (le && len + 1 == lc));
+    }
 }

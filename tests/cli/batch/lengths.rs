@@ -33,7 +33,10 @@ fn a_value_whose_length_breaks_its_apdu_is_refused_before_any_card() {
             assert_eq!(r.stderr.replace(&prefix, ""), expected, "{args:?}");
             assert_eq!(r.stdout, "", "{args:?}");
         }
-        assert!(!dir.path("t.journal.jsonl").exists(), "a journal was created");
+        assert!(
+            !dir.path("t.journal.jsonl").exists(),
+            "a journal was created"
+        );
     }
     // A --var too long for its APDU: `check` and `run` refuse it before the card.
     for args in [
