@@ -126,6 +126,10 @@ pub(super) fn one_card(
             reader: presented.reader.clone(),
             atr: hex::format_compact(&presented.atr),
         };
+        // Checked before it is written: the journal never holds a record it would refuse.
+        book.ledger
+            .check_begin(&begin)
+            .map_err(|e| journal_bug(&book.journal, e.0))?;
         book.journal.append(&Record::Begin(begin.clone()))?;
         book.ledger
             .begin(&begin)
@@ -151,6 +155,9 @@ pub(super) fn one_card(
     let verdict = end.verdict;
     let stop = {
         let mut book = lock(&shared.book);
+        book.ledger
+            .check_end(&end)
+            .map_err(|e| journal_bug(&book.journal, e.0))?;
         book.journal.append(&Record::End(end.clone()))?;
         book.ledger
             .end(&end)

@@ -1,16 +1,23 @@
 //! The journal file: append-only JSON Lines, one `fsync` per record.
 //!
 //! [`Journal::open`] creates the journal (its header first, then the directory entry made
-//! durable too) or replays an existing one into a [`Ledger`]. A journal whose header names
-//! another profile hash or other data is refused, never reused. A last line cut short (the
-//! process died mid-write) is cut off, and the caller is told so; anything else that does
-//! not parse is an error, because guessing could issue a card twice.
+//! durable too) or replays an existing one into a [`Ledger`], which checks every record
+//! against the ones before it and against the data's rows. A journal whose header names
+//! another profile hash or other data is refused, never reused. A last line that is a
+//! complete record lacking only its newline (the process died between the two) is kept and
+//! the newline added; a last line cut short (the process died mid-write) is cut off; the
+//! caller is told either way. Anything else that does not parse, or contradicts the
+//! records before it or the data, is an error with its line, because guessing could issue
+//! a card twice.
 //!
 //! The journal is locked (advisory, released when the process ends) while a batch has it
 //! open, so a second batch on the same journal is refused instead of racing the first.
-//! Every record is one `write` of one line followed by `fsync`: once [`Journal::append`]
-//! returns, the record survives a crash or a power cut. This file knows nothing of cards or
-//! readers beyond the records.
+//! Within the batch, the one [`Journal`] sits behind the workers' lock, so records never
+//! interleave. Every record is one `write` of one whole line followed by `fsync`: once
+//! [`Journal::append`] returns, the record survives a crash or a power cut. A write that
+//! fails or is short (a full disk) is undone: the file is cut back to its last complete
+//! record, so a later record can never land on the same line as a half-written one, and
+//! the caller must stop. This file knows nothing of cards or readers beyond the records.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -69,7 +76,40 @@ pub enum JournalError {
         /// The journal.
         path: PathBuf,
     },
-    /// A line is not a record, or contradicts the lines before it.
+    /// A record could not be written (a full disk); the journal was cut back to its last
+    /// complete record when `restored`.
+    #[error(
+        "journal `{}`: cannot write the {record}: {reason}; {}; {meaning}",
+        path.display(),
+        if *restored {
+            "the journal was cut back to its last complete record and is intact"
+        } else {
+            "the half-written record could not be removed either: it is cut off when the batch is restarted"
+        }
+    )]
+    Append {
+        /// The journal.
+        path: PathBuf,
+        /// Which record.
+        record: String,
+        /// What its loss means for the card.
+        meaning: String,
+        /// Why the write failed (not `source`: the message already says it, once).
+        reason: std::io::Error,
+        /// Whether the file is back at its last complete record.
+        restored: bool,
+    },
+    /// An earlier append failed and the journal could not be cut back; nothing more is
+    /// written to it.
+    #[error(
+        "journal `{}`: not written to after a failed write left it with a half-written record",
+        path.display()
+    )]
+    Broken {
+        /// The journal.
+        path: PathBuf,
+    },
+    /// A line is not a record, or contradicts the lines before it or the data.
     #[error("journal `{}` line {line}: {message}", path.display())]
     Corrupt {
         /// The journal.
@@ -81,13 +121,16 @@ pub enum JournalError {
     },
 }
 
-/// A last line that was cut off when the journal was opened.
+/// A last line that was repaired when the journal was opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repair {
     /// The 1-based line that was incomplete.
     pub line: usize,
-    /// How many bytes were removed.
+    /// How many bytes were removed (0 when only the newline was added).
     pub bytes: usize,
+    /// Whether the line was a complete record lacking its newline (kept, newline added),
+    /// rather than a record cut off mid-write (removed).
+    pub kept: bool,
 }
 
 /// An open journal, positioned at its end.
@@ -95,6 +138,10 @@ pub struct Repair {
 pub struct Journal {
     file: File,
     path: PathBuf,
+    /// Bytes of complete records: where a failed append cuts the file back to.
+    len: u64,
+    /// An append failed and the file could not be cut back.
+    broken: bool,
 }
 
 /// What opening a journal found.
@@ -112,8 +159,10 @@ pub struct Opened {
 
 impl Journal {
     /// Opens the journal at `path`, creating it with `header` if it does not exist or is
-    /// empty, else checking its header against `header` and replaying its records.
-    pub fn open(path: &Path, header: &Header) -> Result<Opened, JournalError> {
+    /// empty, else checking its header against `header` and replaying its records. `rows`
+    /// is how many data rows the batch has (`None` without data): a record with a row
+    /// outside them is refused.
+    pub fn open(path: &Path, header: &Header, rows: Option<u64>) -> Result<Opened, JournalError> {
         let io = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
@@ -141,30 +190,43 @@ impl Journal {
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let mut repaired = None;
         if complete < bytes.len() {
-            let lines = bytes[..complete].iter().filter(|&&b| b == b'\n').count();
-            repaired = Some(Repair {
-                line: lines + 1,
-                bytes: bytes.len() - complete,
-            });
-            file.set_len(complete as u64).map_err(io)?;
+            let line = bytes[..complete].iter().filter(|&&b| b == b'\n').count() + 1;
+            // Records are flat JSON objects: a line cut anywhere before its closing brace
+            // does not parse, so a last line that parses is whole and only its newline is
+            // missing (the process died between the two, or a tool removed it).
+            let whole = serde_json::from_slice::<Record>(&bytes[complete..]).is_ok();
+            let removed = if whole { 0 } else { bytes.len() - complete };
+            if whole {
+                file.write_all(b"\n").map_err(io)?;
+                bytes.push(b'\n');
+            } else {
+                file.set_len(complete as u64).map_err(io)?;
+                bytes.truncate(complete);
+            }
             file.sync_all().map_err(io)?;
-            bytes.truncate(complete);
+            repaired = Some(Repair {
+                line,
+                bytes: removed,
+                kept: whole,
+            });
         }
         let mut journal = Journal {
             file,
             path: path.to_path_buf(),
+            len: bytes.len() as u64,
+            broken: false,
         };
         if bytes.is_empty() {
             journal.append(&Record::Header(header.clone()))?;
             sync_directory(path).map_err(io)?;
             return Ok(Opened {
                 journal,
-                ledger: Ledger::new(),
+                ledger: Ledger::new(rows),
                 created: true,
                 repaired,
             });
         }
-        let ledger = replay(path, &bytes, header)?;
+        let ledger = replay(path, &bytes, header, rows)?;
         Ok(Opened {
             journal,
             ledger,
@@ -174,20 +236,89 @@ impl Journal {
     }
 
     /// Appends one record and makes it durable before returning.
+    ///
+    /// On failure the file is cut back to its last complete record (and made durable so),
+    /// and the error says what was lost; the caller must stop the batch. If even that
+    /// fails, every later append is refused, so nothing is ever written after a
+    /// half-written record.
     pub fn append(&mut self, record: &Record) -> Result<(), JournalError> {
-        let io = |source| JournalError::Io {
+        if self.broken {
+            return Err(JournalError::Broken {
+                path: self.path.clone(),
+            });
+        }
+        let mut line = serde_json::to_vec(record).map_err(|e| JournalError::Io {
             path: self.path.clone(),
-            source,
-        };
-        let mut line = serde_json::to_vec(record).map_err(|e| io(e.into()))?;
+            source: e.into(),
+        })?;
         line.push(b'\n');
-        self.file.write_all(&line).map_err(io)?;
-        self.file.sync_data().map_err(io)
+        match self.write_line(&line) {
+            Ok(()) => {
+                self.len += line.len() as u64;
+                Ok(())
+            }
+            Err(source) => {
+                let restored = self
+                    .file
+                    .set_len(self.len)
+                    .and_then(|()| self.file.sync_all())
+                    .is_ok();
+                self.broken = !restored;
+                let (record, meaning) = lost(record);
+                Err(JournalError::Append {
+                    path: self.path.clone(),
+                    record,
+                    meaning,
+                    reason: source,
+                    restored,
+                })
+            }
+        }
+    }
+
+    /// One `write` of the whole line, then `fsync`. A short write is a failure, not
+    /// something to continue: the line is cut back off by the caller.
+    fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let written = loop {
+            match self.file.write(line) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                other => break other?,
+            }
+        };
+        if written != line.len() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                format!(
+                    "only {written} of the record's {} bytes were written (is the disk full?)",
+                    line.len()
+                ),
+            ));
+        }
+        self.file.sync_data()
     }
 
     /// The journal's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Which record could not be written, and what that means for its card.
+fn lost(record: &Record) -> (String, String) {
+    match record {
+        Record::Header(_) => ("header".to_string(), "no card was touched".to_string()),
+        Record::Begin(begin) => (
+            format!("`begin` record of card `{}`", begin.identity),
+            "nothing was sent to the card, which is new to the restarted batch".to_string(),
+        ),
+        Record::End(end) => (
+            format!(
+                "`end` record (verdict `{}`) of card `{}`",
+                end.verdict.name(),
+                end.identity
+            ),
+            "the card keeps its row and is finished with it when it is presented to the restarted batch".to_string(),
+        ),
     }
 }
 
@@ -201,13 +332,18 @@ fn sync_directory(path: &Path) -> std::io::Result<()> {
 }
 
 /// Checks the header and replays every record into a ledger.
-fn replay(path: &Path, bytes: &[u8], header: &Header) -> Result<Ledger, JournalError> {
+fn replay(
+    path: &Path,
+    bytes: &[u8],
+    header: &Header,
+    rows: Option<u64>,
+) -> Result<Ledger, JournalError> {
     let corrupt = |line: usize, message: String| JournalError::Corrupt {
         path: path.to_path_buf(),
         line,
         message,
     };
-    let mut ledger = Ledger::new();
+    let mut ledger = Ledger::new(rows);
     for (i, text) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = i + 1;
         if text.is_empty() {

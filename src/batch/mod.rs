@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::profile::{Action, Profile, ProfileError};
+use crate::profile::{Action, LengthError, Profile, ProfileError, check_lengths};
 use crate::reader::trace::Redactor;
 use crate::reader::{self, Exchange, Reader};
 use crate::secret::{Encoding, Secret, SecretError};
@@ -106,6 +106,9 @@ pub enum Error {
     /// A reader failed (not found, gone, pcscd down).
     #[error(transparent)]
     Reader(#[from] reader::Error),
+    /// A data value, variable or secret has a length its APDU cannot carry.
+    #[error(transparent)]
+    Lengths(#[from] LengthError),
 }
 
 /// Why the batch ended.
@@ -177,6 +180,20 @@ pub fn load_secrets(profile: &Profile) -> Result<Vec<(String, Secret)>, Error> {
         .collect()
 }
 
+/// The secrets' lengths, for [`check_lengths`] (their bytes stay where they are).
+pub fn secret_lengths(secrets: &[(String, Secret)]) -> Vec<(String, usize)> {
+    secrets
+        .iter()
+        .map(|(name, secret)| (name.clone(), secret.expose().len()))
+        .collect()
+}
+
+/// Every data row with its 1-based number, for [`check_lengths`] (none without data).
+pub fn data_rows(data: Option<&DataSet>) -> impl Iterator<Item = (u64, Vec<(String, String)>)> {
+    let rows = data.map_or(0, DataSet::len);
+    (1..=rows).map(move |row| (row, data.map(|d| d.row(row)).unwrap_or_default()))
+}
+
 /// The data columns a profile sends in APDUs (their values must be hex).
 pub fn apdu_columns<'a>(profile: &'a Profile, data: &'a DataSet) -> Vec<&'a str> {
     let mut used: Vec<&str> = Vec::new();
@@ -202,6 +219,13 @@ pub fn run(
 ) -> Result<Summary, Error> {
     let started = Instant::now();
     let secrets = load_secrets(profile)?;
+    // Every row's values, the variables and the secrets' lengths against every APDU, before
+    // the journal is touched: a bad length found on a card would use up its row.
+    check_lengths(
+        profile,
+        Some(&secret_lengths(&secrets)),
+        &mut data_rows(config.data.as_ref()),
+    )?;
     let redactor = Redactor::default();
     for (_, secret) in &secrets {
         redactor.add(secret.expose());
@@ -215,7 +239,8 @@ pub fn run(
         data_hash: config.data.as_ref().map(|d| d.hash.clone()),
         time: time::now(),
     };
-    let opened = Journal::open(&config.journal, &header)?;
+    let rows = config.data.as_ref().map(DataSet::len);
+    let opened = Journal::open(&config.journal, &header, rows)?;
     let report = match &config.report {
         Some(path) => Some(Mutex::new(Report::open(path).map_err(|source| {
             Error::Report {
@@ -225,7 +250,6 @@ pub fn run(
         })?)),
         None => None,
     };
-    let rows = config.data.as_ref().map(DataSet::len);
     let finished = opened.ledger.finished();
     let total = match (config.count, rows) {
         (Some(count), _) => Some(count.saturating_sub(finished)),
@@ -233,7 +257,13 @@ pub fn run(
         (None, None) => None,
     };
     let progress = Arc::new(Progress::new(total));
-    if let Some(repair) = &opened.repaired {
+    if let Some(repair) = opened.repaired.as_ref().filter(|r| r.kept) {
+        progress.note(&format!(
+            "journal `{}`: line {} is a complete record that lacked its newline (the last run stopped between the two); kept it, added the newline and went on",
+            config.journal.display(),
+            repair.line
+        ));
+    } else if let Some(repair) = &opened.repaired {
         progress.note(&format!(
             "journal `{}`: line {} was cut off ({} bytes, the last run stopped while writing it); removed it and went on",
             config.journal.display(),

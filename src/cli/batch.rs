@@ -190,7 +190,12 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     print_summary(&summary);
     if let Some(fatal) = summary.fatal {
         let exit = match fatal {
-            Error::Reader(_) => Exit::Transport,
+            // A journal that cannot be written (a full disk) stops the batch like a failed
+            // reader: the journal is intact, and a restart with space goes on from it.
+            Error::Reader(_)
+            | Error::Journal(JournalError::Append { .. } | JournalError::Broken { .. }) => {
+                Exit::Transport
+            }
             Error::Profile(_) | Error::ProfileChanged { .. } => Exit::Invalid,
             _ => Exit::Failed,
         };
@@ -215,7 +220,10 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
 fn setup_failure(error: Error) -> Failure {
     let exit = match &error {
         Error::Journal(JournalError::Io { .. }) => Exit::Failed,
-        Error::Reader(_) => Exit::Transport,
+        Error::Reader(_)
+        | Error::Journal(JournalError::Append { .. } | JournalError::Broken { .. }) => {
+            Exit::Transport
+        }
         _ => Exit::Invalid,
     };
     Failure::new(exit, error)

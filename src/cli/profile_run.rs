@@ -17,8 +17,8 @@ use super::run::{Connected, connect, parse_vars, rules, save_simulator, source};
 use super::{Exit, Failure, outln, trace_out};
 use crate::apdu::hex;
 use crate::batch::identify::read_uid;
-use crate::batch::{DataSet, apdu_columns, load_secrets};
-use crate::profile::{self, Environment, FailureKind, Inputs};
+use crate::batch::{DataSet, apdu_columns, data_rows, load_secrets, secret_lengths};
+use crate::profile::{self, Environment, FailureKind, Inputs, check_lengths};
 use crate::reader::Card;
 use crate::reader::guard::Guarded;
 use crate::reader::trace::{Redactor, Traced};
@@ -47,6 +47,8 @@ pub fn check(
         data.check_hex(apdu_columns(&profile, data))
             .map_err(invalid)?;
     }
+    // Secrets are not loaded by `check`: steps whose lengths depend on one are left to the run.
+    check_lengths(&profile, None, &mut data_rows(data.as_ref())).map_err(invalid)?;
     super::check_out::Checked {
         steps: Some(profile.steps.len()),
         hash: Some(profile.hash()),
@@ -61,6 +63,12 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
     let source = source(&args.card)?;
     let profile = profile::load(file, &vars, &[]).map_err(invalid)?;
     let secrets = load_secrets(&profile).map_err(invalid)?;
+    check_lengths(
+        &profile,
+        Some(&secret_lengths(&secrets)),
+        &mut std::iter::empty(),
+    )
+    .map_err(invalid)?;
     let redactor = Redactor::default();
     for (_, secret) in &secrets {
         redactor.add(secret.expose());

@@ -7,6 +7,10 @@
 //! `file:line:column: message` ([`ProfileError`]). A [`Profile`] holds no text left to
 //! parse, so running it cannot fail on input.
 //!
+//! [`check_lengths`] renders every APDU step with the values a run will give it (each data
+//! row, `--var`, the secrets' lengths) and refuses a value whose length breaks its APDU, so
+//! that a row is never used up by a length that was wrong from the start (`lengths.rs`).
+//!
 //! [`run`] then drives one card through the steps of a validated profile (`run.rs`). This
 //! module does not wait for cards, choose data rows or load secrets (the batch does); it
 //! does not print and does not choose exit codes.
@@ -15,6 +19,7 @@ mod error;
 mod hash;
 mod include;
 mod kinds;
+mod lengths;
 mod model;
 mod names;
 mod position;
@@ -34,8 +39,9 @@ use crate::secret::SecretSource;
 
 pub use error::{Problem, ProfileError};
 pub use kinds::{CardKind, Irreversible, OnError, Vocabulary};
+pub use lengths::{LengthError, check_lengths};
 pub use run::{Environment, Failure, FailureKind, Inputs, Outcome, StepResult, run};
-pub use template::{MaskTemplate, RenderError, Template, TemplateError};
+pub use template::{MaskTemplate, RenderError, Template, TemplateError, TemplatePart};
 pub use validate::{load, load_str};
 
 /// Names every profile can use without defining them: the card's UID and ATR, the data row
@@ -107,6 +113,8 @@ pub struct Step {
     pub response: Option<MaskTemplate>,
     /// Variable that receives the response data. APDU steps only.
     pub capture: Option<String>,
+    /// File line and column of each `${name}` of the APDU, in order (empty for scripts).
+    pub places: Vec<(usize, usize)>,
 }
 
 /// The file and line a step is written on.

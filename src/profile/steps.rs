@@ -103,11 +103,17 @@ fn validate_step(
     let step_number = scope.index + 1;
     let mut name = m.name.as_ref().map(|n| n.value.trim().to_string());
     let mut script_text = None;
+    let mut places = Vec::new();
     let action = match kind {
         "apdu" => {
             let template = apdu(source, at, scope)?;
             // Named by its masked command: a literal PIN must not become a name.
             name = name.or_else(|| Some(template.step_name()));
+            // Where each `${name}` is in the file, for errors found when values are known.
+            places = template
+                .placeholders()
+                .map(|(_, column)| inside(&source.text, at, &at.value, 1, column))
+                .collect();
             Action::Apdu(template)
         }
         _ => {
@@ -155,6 +161,7 @@ fn validate_step(
         expect,
         response,
         capture,
+        places,
     };
     Ok((step, script_text))
 }

@@ -98,6 +98,14 @@ impl Template {
         })
     }
 
+    /// The template's parts in order: literal bytes, or a placeholder's name.
+    pub fn parts(&self) -> impl Iterator<Item = TemplatePart<'_>> {
+        self.pieces.iter().map(|p| match p {
+            Piece::Bytes(bytes) => TemplatePart::Bytes(bytes),
+            Piece::Var { name, .. } => TemplatePart::Var(name),
+        })
+    }
+
     /// The bytes, when the template has no placeholders.
     pub fn literal(&self) -> Option<Vec<u8>> {
         let mut out = Vec::new();
@@ -192,6 +200,15 @@ fn secret_kind(bytes: &[u8]) -> bool {
         [_, 0x20 | 0x24 | 0x2C, ..] => true,
         _ => false,
     }
+}
+
+/// One part of a parsed [`Template`], as [`Template::parts`] gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplatePart<'a> {
+    /// Literal bytes.
+    Bytes(&'a [u8]),
+    /// A `${name}` placeholder.
+    Var(&'a str),
 }
 
 /// A piece of template text before its literal parts are interpreted.

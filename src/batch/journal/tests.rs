@@ -1,5 +1,7 @@
 //! Journal files: creation, replay, repair of a cut-off line, refusals, the lock.
 
+use std::io::Write;
+
 use super::*;
 use crate::batch::record::{Begin, End, Verdict};
 
@@ -47,7 +49,7 @@ fn end(identity: &str, row: u64) -> Record {
 fn creates_replays_and_repairs_a_cut_off_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
-    let mut opened = Journal::open(&path, &header("h")).unwrap();
+    let mut opened = Journal::open(&path, &header("h"), Some(5)).unwrap();
     assert!(opened.created && opened.repaired.is_none());
     opened.journal.append(&begin("A", 1)).unwrap();
     opened.journal.append(&end("A", 1)).unwrap();
@@ -57,8 +59,15 @@ fn creates_replays_and_repairs_a_cut_off_line() {
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str(r#"{"event":"end","ti"#);
     std::fs::write(&path, &text).unwrap();
-    let opened = Journal::open(&path, &header("h")).unwrap();
-    assert_eq!(opened.repaired, Some(Repair { line: 5, bytes: 18 }));
+    let opened = Journal::open(&path, &header("h"), Some(5)).unwrap();
+    assert_eq!(
+        opened.repaired,
+        Some(Repair {
+            line: 5,
+            bytes: 18,
+            kept: false
+        })
+    );
     assert!(!opened.created);
     assert_eq!(opened.ledger.finished(), 1);
     assert_eq!(opened.ledger.open(), 1);
@@ -73,8 +82,8 @@ fn creates_replays_and_repairs_a_cut_off_line() {
 fn refuses_another_profile_and_garbage() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
-    drop(Journal::open(&path, &header("aaaa")).unwrap());
-    let err = Journal::open(&path, &header("bbbb"))
+    drop(Journal::open(&path, &header("aaaa"), None).unwrap());
+    let err = Journal::open(&path, &header("bbbb"), None)
         .unwrap_err()
         .to_string();
     assert!(
@@ -82,7 +91,7 @@ fn refuses_another_profile_and_garbage() {
         "{err}"
     );
     std::fs::write(&path, "{\"event\":\"begin\"}\n").unwrap();
-    let err = Journal::open(&path, &header("aaaa"))
+    let err = Journal::open(&path, &header("aaaa"), None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("line 1: not a journal record"), "{err}");
@@ -90,8 +99,10 @@ fn refuses_another_profile_and_garbage() {
     with_data.data = Some("d.csv".into());
     with_data.data_hash = Some("0123".into());
     drop(std::fs::remove_file(&path));
-    drop(Journal::open(&path, &header("aaaa")).unwrap());
-    let err = Journal::open(&path, &with_data).unwrap_err().to_string();
+    drop(Journal::open(&path, &header("aaaa"), None).unwrap());
+    let err = Journal::open(&path, &with_data, None)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("was written with other data (no data file)"),
         "{err}"
@@ -121,7 +132,210 @@ fn records_out_of_place_are_errors_with_their_line() {
     ];
     for (text, expected) in cases {
         std::fs::write(&path, &text).unwrap();
-        let err = Journal::open(&path, &header("h")).unwrap_err().to_string();
+        let err = Journal::open(&path, &header("h"), Some(5))
+            .unwrap_err()
+            .to_string();
         assert!(err.ends_with(expected), "{err}");
+    }
+}
+
+#[test]
+fn a_complete_last_record_without_its_newline_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let mut opened = Journal::open(&path, &header("h"), Some(5)).unwrap();
+    opened.journal.append(&begin("A", 1)).unwrap();
+    opened.journal.append(&end("A", 1)).unwrap();
+    drop(opened);
+    // The process died after writing A's `end` but before its newline.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.trim_end_matches('\n')).unwrap();
+    let mut opened = Journal::open(&path, &header("h"), Some(5)).unwrap();
+    assert_eq!(
+        opened.repaired,
+        Some(Repair {
+            line: 3,
+            bytes: 0,
+            kept: true
+        })
+    );
+    // A is issued, not resumed: it would be personalised again.
+    assert!(matches!(
+        opened.ledger.decide("A"),
+        crate::batch::ledger::Decision::Issued(_)
+    ));
+    assert_eq!(opened.ledger.finished(), 1);
+    opened.journal.append(&begin("B", 2)).unwrap();
+    drop(opened);
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 4);
+    let opened = Journal::open(&path, &header("h"), Some(5)).unwrap();
+    assert!(opened.repaired.is_none());
+    assert_eq!(opened.ledger.open(), 1);
+}
+
+#[test]
+fn records_that_contradict_the_data_are_refused_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let line = |record: &Record| serde_json::to_string(record).unwrap() + "\n";
+    let head = line(&Record::Header(header("h")));
+    let cases = [
+        (
+            format!("{head}{}", line(&begin("A", 0))),
+            "line 2: card `A` has row 0, outside the data's rows 1..=3",
+        ),
+        (
+            format!("{head}{}{}", line(&begin("A", 1)), line(&begin("B", 4))),
+            "line 3: card `B` has row 4, outside the data's rows 1..=3",
+        ),
+        (
+            format!("{head}{}{}", line(&begin("A", 1)), line(&end("A", 2))),
+            "line 3: card `A` ends with seq 2 and row 2, but it began with seq 1 and row 1",
+        ),
+    ];
+    for (text, expected) in cases {
+        std::fs::write(&path, &text).unwrap();
+        let err = Journal::open(&path, &header("h"), Some(3))
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with(expected), "{err}");
+    }
+}
+
+/// A tmpfs of `size` mounted on a fresh directory, unmounted when dropped; `None` where
+/// this machine does not let the tests mount (not root, no CAP_SYS_ADMIN).
+pub(crate) struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    pub(crate) fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status();
+        match status {
+            Ok(status) if status.success() => Some(SmallDisk { dir }),
+            _ => {
+                println!(
+                    "skipped: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN), so no full disk to test on"
+                );
+                None
+            }
+        }
+    }
+
+    pub(crate) fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Writes a filler file until the disk is full.
+    pub(crate) fn fill(&self) {
+        let mut filler = std::fs::File::create(self.path().join("filler")).unwrap();
+        let block = [0u8; 512];
+        while filler.write(&block).is_ok_and(|n| n > 0) {}
+    }
+
+    pub(crate) fn unfill(&self) {
+        std::fs::remove_file(self.path().join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_failed_append_cuts_the_journal_back_to_its_last_complete_record() {
+    let Some(disk) = SmallDisk::mount("64k") else {
+        return;
+    };
+    let path = disk.path().join("j.jsonl");
+    let mut opened = Journal::open(&path, &header("h"), Some(500)).unwrap();
+    opened.journal.append(&begin("A", 1)).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    disk.fill();
+    // Appends until one fails: the page the journal had may still take a few records.
+    let mut failed = None;
+    for row in 2..500 {
+        let size = std::fs::metadata(&path).unwrap().len();
+        if let Err(e) = opened.journal.append(&begin(&format!("C{row}"), row)) {
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
+            failed = Some((e, row));
+            break;
+        }
+    }
+    let (err, row) = failed.expect("the full disk refused no record");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("cannot write the `begin` record of card `C{row}`"))
+            && text.contains("cut back to its last complete record and is intact"),
+        "{text}"
+    );
+    assert!(matches!(err, JournalError::Append { restored: true, .. }));
+    let after = std::fs::read(&path).unwrap();
+    assert!(after.starts_with(&before) && after.ends_with(b"\n"));
+    // With space again, the journal goes on from its last complete record.
+    disk.unfill();
+    opened.journal.append(&begin("D", row)).unwrap();
+    drop(opened);
+    let opened = Journal::open(&path, &header("h"), Some(500)).unwrap();
+    assert!(opened.repaired.is_none());
+    assert_eq!(opened.ledger.open() as u64, row);
+}
+
+/// A journal of `cards` finished cards, as bytes.
+fn journal_text(cards: u64) -> Vec<u8> {
+    let mut text = serde_json::to_vec(&Record::Header(header("h"))).unwrap();
+    text.push(b'\n');
+    for row in 1..=cards {
+        for record in [begin(&format!("C{row}"), row), end(&format!("C{row}"), row)] {
+            text.extend(serde_json::to_vec(&record).unwrap());
+            text.push(b'\n');
+        }
+    }
+    text
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// A journal cut anywhere (a crash mid-write) opens: a whole last record is kept, a cut
+    /// one removed, and no card the cut journal finished is lost.
+    #[test]
+    fn a_journal_cut_anywhere_opens_and_keeps_every_whole_record(cut in 0usize..2000) {
+        let full = journal_text(4);
+        let cut = cut.min(full.len());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, &full[..cut]).unwrap();
+        let opened = Journal::open(&path, &header("h"), Some(4)).unwrap();
+        let text = std::fs::read(&path).unwrap();
+        // Whole records survive: the kept text is a prefix of the full journal, ending
+        // with a newline, holding every record whose closing brace was written.
+        proptest::prop_assert!(full.starts_with(&text));
+        proptest::prop_assert!(text.is_empty() || text.ends_with(b"\n"));
+        let whole = full[..cut].iter().filter(|&&b| b == b'}').count();
+        let kept = text.iter().filter(|&&b| b == b'\n').count();
+        proptest::prop_assert_eq!(kept, whole.max(usize::from(opened.created)));
+        let ends = whole.saturating_sub(1) / 2;
+        proptest::prop_assert_eq!(opened.ledger.finished() as usize, ends);
+    }
+
+    /// Whatever the bytes, opening a journal returns, never panics.
+    #[test]
+    fn any_bytes_open_or_are_refused(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let mut text = journal_text(1);
+        text.extend(&bytes);
+        std::fs::write(&path, &text).unwrap();
+        let _ = Journal::open(&path, &header("h"), Some(2));
     }
 }

@@ -32,7 +32,7 @@ fn end(identity: &str, seq: u64, row: Option<u64>, verdict: Verdict) -> End {
 
 #[test]
 fn done_cards_are_skipped_open_ones_resumed_rows_never_reused() {
-    let mut l = Ledger::new();
+    let mut l = Ledger::new(Some(100));
     assert_eq!(l.allocate(Some(3), None), Ok((1, Some(1))));
     l.begin(&begin("A", 1, Some(1))).unwrap();
     l.end(&end("A", 1, Some(1), Verdict::Ok)).unwrap();
@@ -66,7 +66,7 @@ fn done_cards_are_skipped_open_ones_resumed_rows_never_reused() {
 
 #[test]
 fn count_includes_cards_in_flight() {
-    let mut l = Ledger::new();
+    let mut l = Ledger::new(None);
     l.begin(&begin("A", 1, None)).unwrap();
     l.set_in_flight("A", true);
     assert_eq!(l.allocate(None, Some(1)), Err(Full::Count));
@@ -78,7 +78,7 @@ fn count_includes_cards_in_flight() {
 
 #[test]
 fn contradictions_are_errors() {
-    let mut l = Ledger::new();
+    let mut l = Ledger::new(Some(100));
     l.begin(&begin("A", 1, Some(1))).unwrap();
     assert!(l.begin(&begin("B", 2, Some(1))).is_err());
     assert!(l.end(&end("Z", 9, None, Verdict::Ok)).is_err());
@@ -88,11 +88,72 @@ fn contradictions_are_errors() {
 
 #[test]
 fn contradictions_say_which_cards_and_rows() {
-    let mut l = Ledger::new();
+    let mut l = Ledger::new(Some(100));
     l.begin(&begin("A", 1, Some(1))).unwrap();
     let err = l.begin(&begin("B", 2, Some(1))).unwrap_err();
     assert_eq!(err.0, "row 1 is used by card `B` and card `A`");
     l.end(&end("A", 1, Some(1), Verdict::Ok)).unwrap();
     let err = l.begin(&begin("A", 1, Some(1))).unwrap_err();
     assert_eq!(err.0, "card `A` begins again after it was finished");
+}
+
+#[test]
+fn records_that_contradict_the_data_or_their_begin_are_refused() {
+    let refused = |l: &Ledger, b: &Begin| l.check_begin(b).unwrap_err().0;
+    let l = Ledger::new(Some(3));
+    assert_eq!(
+        refused(&l, &begin("A", 1, Some(0))),
+        "card `A` has row 0, outside the data's rows 1..=3"
+    );
+    assert_eq!(
+        refused(&l, &begin("A", 1, Some(4))),
+        "card `A` has row 4, outside the data's rows 1..=3"
+    );
+    assert_eq!(
+        refused(&l, &begin("A", 1, None)),
+        "card `A` has no row, but the batch has data (rows 1..=3)"
+    );
+    assert_eq!(
+        refused(&l, &begin("A", 0, Some(1))),
+        "card `A` has seq 0 (sequence numbers start at 1)"
+    );
+    let mut with_uid = begin("A", 1, Some(1));
+    with_uid.uid = Some("B".into());
+    assert_eq!(
+        refused(&l, &with_uid),
+        "card `A` has UID `B`, but a card with a UID is told apart by it"
+    );
+    assert_eq!(
+        refused(&Ledger::new(None), &begin("A", 1, Some(1))),
+        "card `A` has row 1, but the batch has no data file"
+    );
+    let mut l = Ledger::new(Some(3));
+    l.begin(&begin("A", 1, Some(1))).unwrap();
+    assert_eq!(
+        refused(&l, &begin("B", 1, Some(2))),
+        "seq 1 is used by card `B` and card `A`"
+    );
+    assert_eq!(
+        refused(&l, &begin("A", 1, Some(2))),
+        "card `A` begins again with seq 1 and row 2, but it began with seq 1 and row 1"
+    );
+    let err = l.end(&end("A", 1, Some(2), Verdict::Ok)).unwrap_err().0;
+    assert_eq!(
+        err,
+        "card `A` ends with seq 1 and row 2, but it began with seq 1 and row 1"
+    );
+    let err = l
+        .end(&end("A", 1, Some(1), Verdict::Skipped))
+        .unwrap_err()
+        .0;
+    assert_eq!(err, "card `A` ends `skipped`, which no journal record says");
+    // A refused record changes nothing: the card is still open with its row.
+    assert_eq!(
+        l.decide("A"),
+        Decision::Resume {
+            seq: 1,
+            row: Some(1)
+        }
+    );
+    assert_eq!(l.allocate(Some(3), None), Ok((2, Some(2))));
 }

@@ -14,6 +14,8 @@ use serde_json::Value;
 use super::{Ran, bin, ran};
 
 mod crashes;
+mod disk;
+mod lengths;
 mod profiles;
 mod runs;
 
