@@ -1,7 +1,9 @@
 //! Which bytes of a MIFARE Plus WritePerso are secret: the data sent to a key address
 //! (`4000`–`4FFF`, `9000`–`9FFF`, `A000`–`AFFF`, `C000`–`CFFF`, protocols.md §3.3), whether the
 //! command goes to the card directly (`A8 <addr LE> <data>`, §3.6 A) or inside an Omnikey
-//! transceive, unframed or as an I-block (§1.1, §3.6 B).
+//! transceive with any timeout bytes, unframed or as an I-block with or without CID and NAD
+//! (§1.1, §3.6 B): where the command sits is the framing decoder's answer
+//! ([`crate::reader::framing::native_span`]), the same decoder the guard and the simulator use.
 //!
 //! Only the byte range is decided here; masking it is the trace's job. Block data (the
 //! MIFARE Classic image, trailers included) is not masked by kind: Crypto1 keys in a trailer
@@ -10,16 +12,13 @@
 use std::ops::Range;
 
 use crate::mifare::plus::{is_key_address, write_perso_address};
-use crate::reader::omnikey::command_in;
+use crate::reader::framing::native_span;
 
 /// The range of `apdu` that holds WritePerso key data, if any.
 pub(super) fn write_perso_key_data(apdu: &[u8]) -> Option<Range<usize>> {
-    if let Some(range) = key_data(apdu, 0, apdu.len()) {
-        return Some(range);
-    }
     // The command ends where Lc says: a trailing Le is not data.
-    let (start, command) = command_in(apdu)?;
-    key_data(apdu, start, start + command.len())
+    let span = native_span(apdu)?;
+    key_data(apdu, span.start, span.end)
 }
 
 /// The data of a WritePerso starting at `start` and ending at `end`, when it goes to a key
