@@ -221,7 +221,7 @@ fn uncertain(family: Family, what: &str) -> Judgement {
     Judgement::irreversible(
         format!(
             "{what}, sent to {}, cannot be classified with certainty and could do something \
-             irreversible ({})",
+             irreversible ({}; a profile must list them all in `irreversible:`)",
             family.name(),
             kinds
                 .iter()
@@ -507,10 +507,7 @@ impl Guarded {
                 })
             }
             Verdict::Irreversible(why) => Err(Error::Refused {
-                reason: format!(
-                    "{why} (pass --arm-irreversible to allow it; a profile also lists the kinds \
-                     in `irreversible:`)"
-                ),
+                reason: format!("{why} (pass --arm-irreversible to allow it)"),
             }),
             Verdict::Forbidden(why) => Err(Error::Refused { reason: why }),
         }
