@@ -368,3 +368,158 @@ fn armed_the_same_sequences_are_caught_by_the_check() {
         assert!(change.is_some(), "{kind}: nothing irreversible happened armed");
     }
 }
+
+/// Sends `apdus` unarmed through `Guarded` to a fresh card of `kind`, resetting at the end;
+/// returns the image and whether any command was refused.
+fn unarmed(kind: Kind, apdus: &[&str]) -> (serde_json::Value, Vec<String>) {
+    let sim = Simulator::new(kind, &Options::default());
+    let mut card = Guarded::new(sim.card(), false);
+    let mut refusals = Vec::new();
+    for apdu in apdus {
+        if let Err(e) = card.transmit(&hex::parse(apdu).unwrap()) {
+            refusals.push(e.to_string());
+        }
+    }
+    card.reset().unwrap();
+    (image(&sim), refusals)
+}
+
+const OPEN_HEX: &str = "FF A0 00 07 03 01 00 01";
+
+/// Issue 11's bypass classes: each reached the card unarmed before the one decoder.
+#[test]
+fn bypass_classes_are_refused_unarmed() {
+    let keys = "A8 00 90 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11 11";
+    let plus_keys = [
+        keys.to_string(),
+        keys.replace("A8 00 90", "A8 01 90"),
+        keys.replace("A8 00 90", "A8 03 90"),
+    ];
+    let zeros = ["00"; 12].join(" ");
+    let cases: Vec<(Kind, Vec<String>)> = vec![
+        // Other timeout bytes in the transceive header.
+        (Kind::Ultralight, vec![OPEN_HEX.into(), "FF A0 00 05 0C 01 00 F3 00 00 00 A2 02 00 00 FF FF 00".into()]),
+        (Kind::Ultralight, vec![OPEN_HEX.into(), "FF A0 00 05 0C 01 00 F3 00 12 34 A2 03 FF FF FF FF 00".into()]),
+        // The two-frame COMPATIBILITY WRITE.
+        (Kind::Ultralight, vec![
+            OPEN_HEX.into(),
+            "FF A0 00 05 08 01 00 F3 00 00 64 A0 02 00".into(),
+            format!("FF A0 00 05 16 01 00 F3 00 00 64 00 00 FF FF {zeros} 00"),
+        ]),
+        (Kind::Ultralight, vec![
+            OPEN_HEX.into(),
+            "FF A0 00 05 08 01 00 F3 00 00 64 A0 03 00".into(),
+            format!("FF A0 00 05 16 01 00 F3 00 00 64 A2 03 00 01 {zeros} 00"),
+        ]),
+        // CommitPerso in an I-block with a CID, with a NAD, with both, with other timeouts.
+        (Kind::Plus2K, [plus_keys.to_vec(), vec![OPEN_HEX.into(), "FF A0 00 05 09 01 00 F3 00 00 64 0A 00 AA 00".into()]].concat()),
+        (Kind::Plus2K, [plus_keys.to_vec(), vec![OPEN_HEX.into(), "FF A0 00 05 09 01 00 F3 00 00 64 06 00 AA 00".into()]].concat()),
+        (Kind::Plus4K, [plus_keys.to_vec(), vec![OPEN_HEX.into(), "FF A0 00 05 0A 01 00 F3 00 FF FF 0F 03 00 AA 00".into()]].concat()),
+        // CommitPerso chained.
+        (Kind::Plus2K, [plus_keys.to_vec(), vec![
+            OPEN_HEX.into(),
+            "FF A0 00 05 07 01 00 F3 00 00 64 12 00".into(),
+            "FF A0 00 05 08 01 00 F3 00 00 64 03 AA 00".into(),
+        ]].concat()),
+    ];
+    for (kind, apdus) in cases {
+        let apdus: Vec<&str> = apdus.iter().map(String::as_str).collect();
+        let (image, refusals) = unarmed(kind, &apdus);
+        assert_eq!(irreversible_change(kind, &image), None, "{kind}: {apdus:?}");
+        assert!(
+            refusals.iter().any(|r| r.contains("--arm-irreversible")),
+            "{kind}: {apdus:?}: {refusals:?}"
+        );
+    }
+}
+
+#[test]
+fn a_malformed_trailer_by_write_perso_is_forbidden_in_every_wrapping_even_armed() {
+    let bad = "FF FF FF FF FF FF FF 07 81 69 FF FF FF FF FF FF";
+    let good = "FF FF FF FF FF FF FF 07 80 69 FF FF FF FF FF FF";
+    for apdus in [
+        vec![format!("A8 07 00 {bad}")],
+        vec![OPEN_HEX.to_string(), format!("FF A0 00 05 1B 01 00 F3 00 00 00 0A 00 A8 07 00 {bad} 00")],
+        vec![OPEN_HEX.to_string(), format!("FF A0 00 05 1B 01 00 F3 00 00 64 06 00 A8 07 00 {bad} 00")],
+        // EV1 multi-block: the trailer is the second block.
+        vec![format!("A8 06 00 {good} {bad}")],
+        // Chained: the access bits arrive in the second part.
+        vec![
+            OPEN_HEX.to_string(),
+            "FF A0 00 05 0B 01 00 F3 00 00 64 12 A8 07 00 FF 00".into(),
+            format!("FF A0 00 05 16 01 00 F3 00 00 64 03 {} 00", &bad[3..]),
+        ],
+    ] {
+        let sim = Simulator::new(Kind::Plus2K, &Options::default());
+        let mut card = Guarded::new(sim.card(), true);
+        let mut refused = Vec::new();
+        for apdu in &apdus {
+            if let Err(e) = card.transmit(&hex::parse(apdu).unwrap()) {
+                refused.push(e.to_string());
+            }
+        }
+        assert!(
+            refused.iter().any(|r| r.contains("sector 1 trailer (block 7) refused")),
+            "{apdus:?}: {refused:?}"
+        );
+        assert_eq!(irreversible_change(Kind::Plus2K, &image(&sim)), None);
+    }
+}
+
+#[test]
+fn refusals_never_show_the_data_bytes() {
+    // Lock and OTP bytes, trailer keys: none of them in the message.
+    let (_, refusals) = unarmed(
+        Kind::Ultralight,
+        &["FF D6 00 03 04 5A 17 C3 9E", "FF D6 00 02 04 00 00 F0 0E"],
+    );
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    for r in &refusals {
+        for secret in ["5A", "17 C3", "9E", "F0 0E"] {
+            assert!(!r.contains(secret), "{r}");
+        }
+    }
+    let (_, refusals) = unarmed(
+        Kind::Classic1K,
+        &["FF D6 00 07 10 A1 B2 C3 D4 E5 F6 07 8F 0F 69 1A 2B 3C 4D 5E 6F"],
+    );
+    assert_eq!(refusals.len(), 1);
+    assert!(refusals[0].contains("07 8F 0F"), "{}", refusals[0]);
+    for key in ["A1", "B2 C3", "1A 2B", "5E 6F"] {
+        assert!(!refusals[0].contains(key), "{}", refusals[0]);
+    }
+}
+
+#[test]
+fn raw_frames_the_guard_cannot_classify_need_arming() {
+    for (kind, frame) in [
+        (Kind::Ultralight, "FF A0 00 05 09 01 00 F3 00 00 64 A5 02 01 00"),
+        (Kind::Classic1K, "FF A0 00 05 08 01 00 F3 00 00 64 60 04 00"),
+        (Kind::Plus2K, "FF A0 00 05 07 01 00 F3 00 00 64 C2 00"),
+        (Kind::Ultralight, "FF C2 00 01 06 5F 46 04 A2 02 00"),
+    ] {
+        let (_, refusals) = unarmed(kind, &[OPEN_HEX, frame]);
+        assert_eq!(refusals.len(), 1, "{kind} {frame}");
+        assert!(
+            refusals[0].contains("cannot be classified with certainty")
+                && refusals[0].contains("--arm-irreversible"),
+            "{}",
+            refusals[0]
+        );
+        let sim = Simulator::new(kind, &Options::default());
+        let mut armed = Guarded::new(sim.card(), true);
+        armed.transmit(&hex::parse(OPEN_HEX).unwrap()).unwrap();
+        assert!(armed.transmit(&hex::parse(frame).unwrap()).is_ok(), "{kind} {frame}");
+    }
+    // What passes unarmed: READ, harmless WRITE, HALT on an Ultralight.
+    let (_, refusals) = unarmed(
+        Kind::Ultralight,
+        &[
+            OPEN_HEX,
+            "FF A0 00 05 08 01 00 F3 00 00 64 30 04 00",
+            "FF A0 00 05 0C 01 00 F3 00 00 64 A2 05 01 02 03 04 00",
+            "FF A0 00 05 08 01 00 F3 00 00 64 50 00 00",
+        ],
+    );
+    assert_eq!(refusals, Vec::<String>::new());
+}
