@@ -253,13 +253,20 @@ fn judge_frame(family: Family, frame: &Frame) -> Judgement {
     match frame {
         Frame::Command { command, .. } => iso_command(command),
         Frame::Part { .. } => Judgement::ALLOW,
-        Frame::Control { deselect: false } => Judgement::ALLOW,
-        Frame::Control { deselect: true } => uncertain(
+        // R- and S-blocks carry no command, and a card in ISO 14443-4 ignores a frame that is
+        // no block; each is judged also as the command it would be to a card that is not in
+        // the protocol (`AA 00` is an R(ACK) with a CID, and CommitPerso unframed).
+        Frame::Control {
+            deselect: false,
+            bytes,
+        } => iso_command(bytes),
+        Frame::Control {
+            deselect: true,
+            bytes,
+        } => iso_command(bytes).worst(uncertain(
             family,
             "an S(DESELECT) frame, after which the card's protocol state is unknown",
-        ),
-        // A card in ISO 14443-4 ignores a frame that is no block; judged also as the command
-        // it would be if a card took it unframed.
+        )),
         Frame::Unframed(bytes) => iso_command(bytes),
         Frame::Layer3(command) => match family {
             Family::Ultralight => ultralight_frame(family, command),
@@ -395,8 +402,7 @@ fn ultralight_pages(start: u16, data: &[u8]) -> Judgement {
     };
     for (i, chunk) in data.chunks_exact(4).enumerate() {
         let page = first.wrapping_add(i as u8);
-        let page_judgement = if page == ultralight::LOCK_PAGE && (chunk[2] != 0 || chunk[3] != 0)
-        {
+        let page_judgement = if page == ultralight::LOCK_PAGE && (chunk[2] != 0 || chunk[3] != 0) {
             let locked = ultralight::locked_pages(chunk[2], chunk[3]);
             let what = if locked.is_empty() {
                 "freezes lock bits for ever".to_string()

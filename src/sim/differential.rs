@@ -86,7 +86,14 @@ fn native(rng: &mut Rng, kind: Kind) -> Vec<u8> {
             }
         }
         _ => {
-            let addr = rng.pick(&[[0x00, 0x90], [0x01, 0x90], [0x03, 0x90], [0x07, 0x00], [0x03, 0x00], [0x8F, 0x00]]);
+            let addr = rng.pick(&[
+                [0x00, 0x90],
+                [0x01, 0x90],
+                [0x03, 0x90],
+                [0x07, 0x00],
+                [0x03, 0x00],
+                [0x8F, 0x00],
+            ]);
             match rng.below(4) {
                 0 => vec![0xAA],
                 1 => vec![0xAA, rng.byte()],
@@ -183,7 +190,9 @@ fn step(rng: &mut Rng, kind: Kind) -> Vec<Option<Vec<u8>>> {
             write.extend(trailer(rng));
             vec![
                 Some(hex::parse("FF 82 00 00 06 FF FF FF FF FF FF").unwrap()),
-                Some(vec![0xFF, 0x86, 0x00, 0x00, 0x05, 0x01, 0x00, block, 0x60, 0x00]),
+                Some(vec![
+                    0xFF, 0x86, 0x00, 0x00, 0x05, 0x01, 0x00, block, 0x60, 0x00,
+                ]),
                 Some(write),
             ]
         }
@@ -231,7 +240,10 @@ fn irreversible_change(kind: Kind, image: &serde_json::Value) -> Option<String> 
         Kind::Ultralight => {
             let pages: Vec<Vec<u8>> = image["pages"].as_array()?.iter().map(bytes_of).collect();
             if pages[2][2] != 0 || pages[2][3] != 0 {
-                return Some(format!("lock bytes {:02X} {:02X}", pages[2][2], pages[2][3]));
+                return Some(format!(
+                    "lock bytes {:02X} {:02X}",
+                    pages[2][2], pages[2][3]
+                ));
             }
             (pages[3] != [0; 4]).then(|| "OTP bits set".to_string())
         }
@@ -307,7 +319,9 @@ fn run(kind: Kind, seed: u64, sequences: usize, armed: bool) -> (Option<String>,
         card.reset().unwrap();
         if let Some(change) = irreversible_change(kind, &image(&sim)) {
             return (
-                Some(format!("{kind}: sequence {n} (seed {seq_seed:#x}): {change}")),
+                Some(format!(
+                    "{kind}: sequence {n} (seed {seq_seed:#x}): {change}"
+                )),
                 sent,
                 refused,
             );
@@ -330,7 +344,10 @@ fn fuzz(sequences: usize, seed: u64) {
     for kind in KINDS {
         let (change, sent, refused) = run(kind, seed, sequences, false);
         assert_eq!(change, None, "unarmed");
-        assert!(sent > 0 && refused > 0 || kind.name().starts_with("iso"), "{kind}: {sent} sent, {refused} refused");
+        assert!(
+            sent > 0 && refused > 0 || kind.name().starts_with("iso"),
+            "{kind}: {sent} sent, {refused} refused"
+        );
     }
 }
 
@@ -365,7 +382,10 @@ fn unarmed_random_sequences_change_nothing_irreversible_long() {
 fn armed_the_same_sequences_are_caught_by_the_check() {
     for kind in [Kind::Classic1K, Kind::Ultralight, Kind::Plus2K] {
         let (change, _, _) = run(kind, 0x5EED_0011, 300, true);
-        assert!(change.is_some(), "{kind}: nothing irreversible happened armed");
+        assert!(
+            change.is_some(),
+            "{kind}: nothing irreversible happened armed"
+        );
     }
 }
 
@@ -398,29 +418,84 @@ fn bypass_classes_are_refused_unarmed() {
     let zeros = ["00"; 12].join(" ");
     let cases: Vec<(Kind, Vec<String>)> = vec![
         // Other timeout bytes in the transceive header.
-        (Kind::Ultralight, vec![OPEN_HEX.into(), "FF A0 00 05 0C 01 00 F3 00 00 00 A2 02 00 00 FF FF 00".into()]),
-        (Kind::Ultralight, vec![OPEN_HEX.into(), "FF A0 00 05 0C 01 00 F3 00 12 34 A2 03 FF FF FF FF 00".into()]),
+        (
+            Kind::Ultralight,
+            vec![
+                OPEN_HEX.into(),
+                "FF A0 00 05 0C 01 00 F3 00 00 00 A2 02 00 00 FF FF 00".into(),
+            ],
+        ),
+        (
+            Kind::Ultralight,
+            vec![
+                OPEN_HEX.into(),
+                "FF A0 00 05 0C 01 00 F3 00 12 34 A2 03 FF FF FF FF 00".into(),
+            ],
+        ),
         // The two-frame COMPATIBILITY WRITE.
-        (Kind::Ultralight, vec![
-            OPEN_HEX.into(),
-            "FF A0 00 05 08 01 00 F3 00 00 64 A0 02 00".into(),
-            format!("FF A0 00 05 16 01 00 F3 00 00 64 00 00 FF FF {zeros} 00"),
-        ]),
-        (Kind::Ultralight, vec![
-            OPEN_HEX.into(),
-            "FF A0 00 05 08 01 00 F3 00 00 64 A0 03 00".into(),
-            format!("FF A0 00 05 16 01 00 F3 00 00 64 A2 03 00 01 {zeros} 00"),
-        ]),
+        (
+            Kind::Ultralight,
+            vec![
+                OPEN_HEX.into(),
+                "FF A0 00 05 08 01 00 F3 00 00 64 A0 02 00".into(),
+                format!("FF A0 00 05 16 01 00 F3 00 00 64 00 00 FF FF {zeros} 00"),
+            ],
+        ),
+        (
+            Kind::Ultralight,
+            vec![
+                OPEN_HEX.into(),
+                "FF A0 00 05 08 01 00 F3 00 00 64 A0 03 00".into(),
+                format!("FF A0 00 05 16 01 00 F3 00 00 64 A2 03 00 01 {zeros} 00"),
+            ],
+        ),
         // CommitPerso in an I-block with a CID, with a NAD, with both, with other timeouts.
-        (Kind::Plus2K, [plus_keys.to_vec(), vec![OPEN_HEX.into(), "FF A0 00 05 09 01 00 F3 00 00 64 0A 00 AA 00".into()]].concat()),
-        (Kind::Plus2K, [plus_keys.to_vec(), vec![OPEN_HEX.into(), "FF A0 00 05 09 01 00 F3 00 00 64 06 00 AA 00".into()]].concat()),
-        (Kind::Plus4K, [plus_keys.to_vec(), vec![OPEN_HEX.into(), "FF A0 00 05 0A 01 00 F3 00 FF FF 0F 03 00 AA 00".into()]].concat()),
+        (
+            Kind::Plus2K,
+            [
+                plus_keys.to_vec(),
+                vec![
+                    OPEN_HEX.into(),
+                    "FF A0 00 05 09 01 00 F3 00 00 64 0A 00 AA 00".into(),
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            Kind::Plus2K,
+            [
+                plus_keys.to_vec(),
+                vec![
+                    OPEN_HEX.into(),
+                    "FF A0 00 05 09 01 00 F3 00 00 64 06 00 AA 00".into(),
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            Kind::Plus4K,
+            [
+                plus_keys.to_vec(),
+                vec![
+                    OPEN_HEX.into(),
+                    "FF A0 00 05 0A 01 00 F3 00 FF FF 0F 03 00 AA 00".into(),
+                ],
+            ]
+            .concat(),
+        ),
         // CommitPerso chained.
-        (Kind::Plus2K, [plus_keys.to_vec(), vec![
-            OPEN_HEX.into(),
-            "FF A0 00 05 07 01 00 F3 00 00 64 12 00".into(),
-            "FF A0 00 05 08 01 00 F3 00 00 64 03 AA 00".into(),
-        ]].concat()),
+        (
+            Kind::Plus2K,
+            [
+                plus_keys.to_vec(),
+                vec![
+                    OPEN_HEX.into(),
+                    "FF A0 00 05 07 01 00 F3 00 00 64 12 00".into(),
+                    "FF A0 00 05 08 01 00 F3 00 00 64 03 AA 00".into(),
+                ],
+            ]
+            .concat(),
+        ),
     ];
     for (kind, apdus) in cases {
         let apdus: Vec<&str> = apdus.iter().map(String::as_str).collect();
@@ -439,8 +514,14 @@ fn a_malformed_trailer_by_write_perso_is_forbidden_in_every_wrapping_even_armed(
     let good = "FF FF FF FF FF FF FF 07 80 69 FF FF FF FF FF FF";
     for apdus in [
         vec![format!("A8 07 00 {bad}")],
-        vec![OPEN_HEX.to_string(), format!("FF A0 00 05 1B 01 00 F3 00 00 00 0A 00 A8 07 00 {bad} 00")],
-        vec![OPEN_HEX.to_string(), format!("FF A0 00 05 1B 01 00 F3 00 00 64 06 00 A8 07 00 {bad} 00")],
+        vec![
+            OPEN_HEX.to_string(),
+            format!("FF A0 00 05 1B 01 00 F3 00 00 00 0A 00 A8 07 00 {bad} 00"),
+        ],
+        vec![
+            OPEN_HEX.to_string(),
+            format!("FF A0 00 05 1B 01 00 F3 00 00 64 06 00 A8 07 00 {bad} 00"),
+        ],
         // EV1 multi-block: the trailer is the second block.
         vec![format!("A8 06 00 {good} {bad}")],
         // Chained: the access bits arrive in the second part.
@@ -459,7 +540,9 @@ fn a_malformed_trailer_by_write_perso_is_forbidden_in_every_wrapping_even_armed(
             }
         }
         assert!(
-            refused.iter().any(|r| r.contains("sector 1 trailer (block 7) refused")),
+            refused
+                .iter()
+                .any(|r| r.contains("sector 1 trailer (block 7) refused")),
             "{apdus:?}: {refused:?}"
         );
         assert_eq!(irreversible_change(Kind::Plus2K, &image(&sim)), None);
@@ -493,7 +576,10 @@ fn refusals_never_show_the_data_bytes() {
 #[test]
 fn raw_frames_the_guard_cannot_classify_need_arming() {
     for (kind, frame) in [
-        (Kind::Ultralight, "FF A0 00 05 09 01 00 F3 00 00 64 A5 02 01 00"),
+        (
+            Kind::Ultralight,
+            "FF A0 00 05 09 01 00 F3 00 00 64 A5 02 01 00",
+        ),
         (Kind::Classic1K, "FF A0 00 05 08 01 00 F3 00 00 64 60 04 00"),
         (Kind::Plus2K, "FF A0 00 05 07 01 00 F3 00 00 64 C2 00"),
         (Kind::Ultralight, "FF C2 00 01 06 5F 46 04 A2 02 00"),
@@ -509,7 +595,10 @@ fn raw_frames_the_guard_cannot_classify_need_arming() {
         let sim = Simulator::new(kind, &Options::default());
         let mut armed = Guarded::new(sim.card(), true);
         armed.transmit(&hex::parse(OPEN_HEX).unwrap()).unwrap();
-        assert!(armed.transmit(&hex::parse(frame).unwrap()).is_ok(), "{kind} {frame}");
+        assert!(
+            armed.transmit(&hex::parse(frame).unwrap()).is_ok(),
+            "{kind} {frame}"
+        );
     }
     // What passes unarmed: READ, harmless WRITE, HALT on an Ultralight.
     let (_, refusals) = unarmed(

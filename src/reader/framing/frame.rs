@@ -126,6 +126,8 @@ pub enum Frame {
     Control {
         /// The block is S(DESELECT): the card leaves the protocol.
         deselect: bool,
+        /// The frame as sent (a card not in the protocol would read it as a command).
+        bytes: Vec<u8>,
     },
     /// ISO 14443-4: not a block; the card ignores it.
     Unframed(Vec<u8>),
@@ -210,13 +212,19 @@ fn iso_dep(state: &mut FrameState, bytes: &[u8]) -> Frame {
         return Frame::Command { header, command };
     }
     match bytes.first() {
-        Some(pcb) if pcb & R_MASK == R_BITS => Frame::Control { deselect: false },
+        Some(pcb) if pcb & R_MASK == R_BITS => Frame::Control {
+            deselect: false,
+            bytes: bytes.to_vec(),
+        },
         Some(pcb) if pcb & S_MASK == S_BITS => {
             let deselect = pcb & S_KIND == 0;
             if deselect {
                 state.chain = None;
             }
-            Frame::Control { deselect }
+            Frame::Control {
+                deselect,
+                bytes: bytes.to_vec(),
+            }
         }
         _ => Frame::Unframed(bytes.to_vec()),
     }

@@ -56,10 +56,7 @@ fn without_le_or_session_the_frame_is_held_back_but_reported() {
     ));
     let mut d = open(Protocol::Layer3);
     let held = feed(&mut d, "FF A0 00 05 08 01 00 F3 00 00 64 A0 02");
-    assert_eq!(
-        held.outcome,
-        Ok(Native::Reader(ReaderCommand::BareAnswer))
-    );
+    assert_eq!(held.outcome, Ok(Native::Reader(ReaderCommand::BareAnswer)));
     // Held back: the next frame is read as itself, not as the data of a write.
     let next = frame_of(feed(&mut d, "FF A0 00 05 08 01 00 F3 00 00 64 30 04 00"));
     assert_eq!(next, Frame::Layer3(Layer3::Read { page: 4 }));
@@ -119,7 +116,10 @@ fn i_blocks_with_cid_nad_and_chaining_give_the_whole_command() {
         );
     }
     // Chained, the middle part with a CID: A8 07 00 + 15 bytes in three parts.
-    let part1 = frame_of(feed(&mut d, "FF A0 00 05 0B 01 00 F3 00 00 64 12 A8 07 00 00 00"));
+    let part1 = frame_of(feed(
+        &mut d,
+        "FF A0 00 05 0B 01 00 F3 00 00 64 12 A8 07 00 00 00",
+    ));
     assert!(matches!(part1, Frame::Part { .. }));
     let part2 = frame_of(feed(
         &mut d,
@@ -140,7 +140,10 @@ fn i_blocks_with_cid_nad_and_chaining_give_the_whole_command() {
     // Not a block: reported as it is; S(DESELECT) drops a chain.
     assert_eq!(
         frame_of(feed(&mut d, "FF A0 00 05 07 01 00 F3 00 00 64 AA 00")),
-        Frame::Control { deselect: false }
+        Frame::Control {
+            deselect: false,
+            bytes: vec![0xAA]
+        }
     );
     assert_eq!(
         frame_of(feed(&mut d, "FF A0 00 05 08 01 00 F3 00 00 64 A8 00 00")),
@@ -149,7 +152,10 @@ fn i_blocks_with_cid_nad_and_chaining_give_the_whole_command() {
     feed(&mut d, "FF A0 00 05 08 01 00 F3 00 00 64 12 A8 00");
     assert_eq!(
         frame_of(feed(&mut d, "FF A0 00 05 07 01 00 F3 00 00 64 C2 00")),
-        Frame::Control { deselect: true }
+        Frame::Control {
+            deselect: true,
+            bytes: vec![0xC2]
+        }
     );
     let fresh = frame_of(feed(&mut d, "FF A0 00 05 08 01 00 F3 00 00 64 02 AA 00"));
     assert!(matches!(fresh, Frame::Command { command, .. } if command == [0xAA]));
@@ -169,7 +175,10 @@ fn storage_commands_and_pass_through() {
     let extended = feed(&mut d, "FF D6 00 07 00 00 04 01 02 03 04");
     assert_eq!(extended.outcome, Err(Reject::WrongLength));
     assert!(matches!(extended.doubt, Some(Doubt::Lenient { .. })));
-    assert_eq!(feed(&mut d, "00 A4 04 00").outcome, Err(Reject::ClaNotSupported));
+    assert_eq!(
+        feed(&mut d, "00 A4 04 00").outcome,
+        Err(Reject::ClaNotSupported)
+    );
     let mut iso = Decoder::new(Protocol::IsoDep);
     assert_eq!(feed(&mut iso, "AA").outcome, Ok(Native::Apdu(vec![0xAA])));
     // Raw channels the decoder does not decode.
@@ -186,8 +195,14 @@ fn storage_commands_and_pass_through() {
 fn native_span_finds_the_command_in_every_wrapping() {
     let span = |apdu: &str| native_span(&hex::parse(apdu).unwrap());
     assert_eq!(span("A8 00 90 01 02"), Some(0..5));
-    assert_eq!(span("FF A0 00 05 09 01 00 F3 00 12 34 A8 00 90 00"), Some(11..14));
-    assert_eq!(span("FF A0 00 05 0B 01 00 F3 00 00 64 0E 01 02 A8 00"), Some(14..16));
+    assert_eq!(
+        span("FF A0 00 05 09 01 00 F3 00 12 34 A8 00 90 00"),
+        Some(11..14)
+    );
+    assert_eq!(
+        span("FF A0 00 05 0B 01 00 F3 00 00 64 0E 01 02 A8 00"),
+        Some(14..16)
+    );
     assert_eq!(span("FF D6 00 04 04 00 00 00 00"), None);
 }
 

@@ -30,7 +30,8 @@ pub(super) fn write_perso_trailers(command: &[u8]) -> Option<String> {
         if !layout.is_trailer(block) || chunk.len() < 9 {
             continue;
         }
-        if let Verdict::Forbidden(why) = trailer(layout, block, [chunk[6], chunk[7], chunk[8]]).verdict
+        if let Verdict::Forbidden(why) =
+            trailer(layout, block, [chunk[6], chunk[7], chunk[8]]).verdict
         {
             return Some(why);
         }

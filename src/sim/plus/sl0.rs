@@ -8,11 +8,11 @@
 //! status byte back as it is, §3.7 "Omnikey = raw status byte").
 
 use super::Sl0;
-use crate::reader::framing::{Frame, Layer3};
 use crate::mifare::classic::{BLOCK_SIZE, Layout};
 use crate::mifare::plus::{
     Address, COMMIT_PERSO, COMMIT_REQUIRED, STATUS_OK, WRITE_PERSO, write_perso_address,
 };
+use crate::reader::framing::{Frame, Layer3};
 
 /// `09`: block number not valid (outside the map, block 0, beyond 2K on a 2K card; §3.2).
 const INVALID_BLOCK: u8 = 0x09;

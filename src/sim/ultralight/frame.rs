@@ -21,8 +21,8 @@
 //! commands. It does not know about APDUs or status words.
 
 use super::{Page, Ultralight};
-use crate::reader::framing::{Frame, Layer3};
 use crate::mifare::ultralight::{PageKind, page_kind};
+use crate::reader::framing::{Frame, Layer3};
 
 /// The ACK of a WRITE or COMPATIBILITY WRITE: the 4-bit value `A` (protocols.md §6.2).
 pub const ACK: u8 = 0x0A;

@@ -24,10 +24,10 @@ mod image;
 mod picc;
 mod uid;
 
-use crate::reader::framing::{Decoder, Protocol};
 use crate::mifare::ultralight::{
     self as rules, LOCK_PAGE, PAGE_COUNT, PAGE_SIZE, PageKind, page_kind,
 };
+use crate::reader::framing::{Decoder, Protocol};
 
 pub use frame::{ACK, Nak};
 pub(crate) use picc::{Tag, check_uid};
