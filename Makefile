@@ -9,7 +9,7 @@ STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3-pycr
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps
+.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps fuzz-guard
 
 all: build
 
@@ -62,6 +62,14 @@ stack-test: stack-deps
 		$(CARGO) test --test cli stack -- --test-threads=1'
 
 test: lint unit stack-test
+
+# The guard's differential test, long run: GUARD_FUZZ_SEQUENCES random unarmed sequences per
+# simulated kind (default 20000), GUARD_FUZZ_SEED (hex) to vary them (BENCHMARKS.md).
+GUARD_FUZZ_SEQUENCES ?= 20000
+fuzz-guard: deps
+	GUARD_FUZZ_SEQUENCES=$(GUARD_FUZZ_SEQUENCES) $(CARGO) test --release --lib \
+		sim::differential::unarmed_random_sequences_change_nothing_irreversible_long \
+		-- --ignored --nocapture
 
 bench: deps
 	$(CARGO) bench --bench exchange

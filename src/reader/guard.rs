@@ -1,27 +1,37 @@
 //! The irreversible-operation guard: one place that decides which commands can brick a card.
 //!
-//! [`classify`] looks at the raw bytes of a command, knowing the card family from the ATR,
-//! and says whether it is harmless, irreversible (allowed only when the run is armed) or
-//! malformed in a way no run may send (MIFARE Classic access bits whose inverted copies
-//! disagree: the sector dies). [`Guarded`] is the [`Card`] decorator that enforces the
-//! verdict below every script function, so a raw `send` is guarded like the helpers are.
+//! The guard does not read byte shapes itself: every command goes through the one decoder of
+//! reader framings ([`super::framing`]), the same one the simulated reader acts on, and the
+//! guard judges the native command the chip receives — and, where a real reader might be
+//! more lenient than the simulated one, what it would deliver. [`Guarded`] keeps a decoder per
+//! card (generic session open or not, a COMPATIBILITY WRITE announced, a chain in progress),
+//! advances it only for commands it lets through, and starts afresh on reset.
 //!
-//! Rules (design.md "Safety"):
-//! - MIFARE Classic: `FF D6` (short or extended, one block or several) to a sector trailer
-//!   whose access bits are malformed (always refused) or can never be written again
-//!   (protocols.md §4.3: trailer conditions 000, 010, 100, 110, 111). Such a write is the
-//!   kind `classic-trailer-lock`, and also `classic-frozen` when it leaves data groups
-//!   read-only or dead for ever (§4.5); frozen-looking data conditions under access bits that
-//!   can still be rewritten are not irreversible, and are allowed.
-//! - MIFARE Ultralight: lock bits (page 2 bytes 2-3) and OTP bits (page 3) set through
-//!   `FF D6`, or through the Omnikey generic session's `A2`/`A0` frames (protocols.md §6.3).
-//! - MIFARE Plus: CommitPerso `AA`, sent directly or as an I-block in the generic session;
-//!   WritePerso of a sector trailer with malformed access bits (always refused, `perso.rs`).
+//! Rules (design.md "Safety", README "What the guard decodes"):
+//! - MIFARE Classic: a write to a sector trailer whose access bits are malformed (always
+//!   refused) or can never be written again (protocols.md §4.3: trailer conditions 000, 010,
+//!   100, 110, 111) — `classic-trailer-lock`, and also `classic-frozen` when it leaves data
+//!   groups read-only or dead for ever (§4.5) — by `FF D6` or a COMPATIBILITY WRITE frame.
+//! - MIFARE Ultralight: lock bits (page 2 bytes 2-3) and OTP bits (page 3) set by `FF D6`,
+//!   WRITE `A2` or COMPATIBILITY WRITE `A0` (one frame or two).
+//! - ISO 14443-4 commands (passed through, or in I-blocks with any CID/NAD, chained or not):
+//!   CommitPerso `AA` (any length) is `mfp-commit`; WritePerso (one block or EV1 multi-block)
+//!   of a sector trailer with malformed access bits is always refused (`perso.rs`).
+//! - Fail closed: on a card whose kind has irreversible commands (Classic, Ultralight, an
+//!   ISO 14443-4 card such as a MIFARE Plus in SL0), a raw frame the guard cannot classify
+//!   with certainty — an unknown layer-3 frame, any frame to a Classic but READ/HALT/RATS, an
+//!   S(DESELECT), a raw channel the decoder does not decode, a frame whose delivery would
+//!   change what later frames mean on a lenient reader — counts as every irreversible kind of
+//!   that card: refused unless armed.
+//!
+//! Refusal texts name the kind, the block or page and what the write would do, never the data
+//! bytes (they may be keys); a trailer's access bits are shown, its keys never.
 //!
 //! This module does not know about scripts; it refuses with [`Error::Refused`].
 
-use super::{Card, Error, omnikey};
-use crate::apdu::{Command, hex};
+use super::framing::{Decoded, Decoder, Doubt, Frame, Layer3, Native, Protocol};
+use super::{Card, Error};
+use crate::apdu::hex;
 use crate::mifare::access;
 use crate::mifare::classic::Layout;
 use crate::mifare::plus::COMMIT_PERSO;
@@ -36,20 +46,52 @@ pub enum Family {
     Classic(Layout),
     /// A MIFARE Ultralight.
     Ultralight,
-    /// Anything else: ISO 7816 cards, ISO 14443-4 cards (MIFARE Plus in SL0 among them).
+    /// A contactless ISO 14443-4 card (MIFARE Plus in SL0 or SL3, DESFire…).
+    IsoDep,
+    /// Anything else: contact ISO 7816 cards, storage cards this project does not know.
     Other,
 }
 
 impl Family {
-    /// Reads the family from a PC/SC Part 3 storage-card ATR (protocols.md §2.3).
+    /// Reads the family from the ATR: a PC/SC Part 3 storage-card ATR (protocols.md §2.3) or
+    /// the ATR of an ISO 14443-4 card (§2.4).
     pub fn from_atr(atr: &[u8]) -> Family {
-        use super::atr::{card_name, storage_card_name};
+        use super::atr::{card_name, is_iso14443_4, storage_card_name};
         match storage_card_name(atr) {
             Some(card_name::CLASSIC_1K) => Family::Classic(Layout::OneK),
             Some(card_name::CLASSIC_4K | card_name::PLUS_SL1_4K) => Family::Classic(Layout::FourK),
             Some(card_name::PLUS_SL1_2K) => Family::Classic(Layout::TwoK),
             Some(card_name::ULTRALIGHT) => Family::Ultralight,
+            None if is_iso14443_4(atr) => Family::IsoDep,
             _ => Family::Other,
+        }
+    }
+
+    /// The irreversible kinds a card of this family has; empty when it has none the guard
+    /// knows, and then frames the guard cannot classify pass.
+    pub fn irreversible_kinds(self) -> &'static [Operation] {
+        match self {
+            Family::Classic(_) => &[Operation::ClassicTrailerLock, Operation::ClassicFrozen],
+            Family::Ultralight => &[Operation::UlLock, Operation::UlOtp],
+            Family::IsoDep => &[Operation::MfpCommit],
+            Family::Other => &[],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Family::Classic(_) => "a MIFARE Classic",
+            Family::Ultralight => "a MIFARE Ultralight",
+            Family::IsoDep => "an ISO 14443-4 card (a MIFARE Plus in SL0?)",
+            Family::Other => "this card",
+        }
+    }
+
+    /// The protocol frames are read in when only the family is known.
+    fn protocol(self) -> Protocol {
+        match self {
+            Family::Classic(_) | Family::Ultralight => Protocol::Layer3,
+            Family::IsoDep | Family::Other => Protocol::IsoDep,
         }
     }
 }
@@ -59,106 +101,268 @@ impl Family {
 pub enum Verdict {
     /// Harmless, or at least reversible.
     Allow,
-    /// Can never be undone: only when armed. The text says what and why.
+    /// Can never be undone, or cannot be classified with certainty: only when armed. The
+    /// text says what and why.
     Irreversible(String),
     /// Must never be sent. The text says what is wrong.
     Forbidden(String),
 }
 
-/// Classifies a command for a card of `family`.
-pub fn classify(family: Family, command: &[u8]) -> Verdict {
-    if let Some(verdict) = commit_perso(command) {
-        return verdict;
-    }
-    if let Some(verdict) = perso::write_perso_trailer(command) {
-        return verdict;
-    }
-    match family {
-        Family::Classic(layout) => classic_write(layout, command),
-        Family::Ultralight => ultralight_write(command),
-        Family::Other => Verdict::Allow,
-    }
+/// A verdict and the irreversible kinds behind it, decided together so they cannot disagree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Judgement {
+    verdict: Verdict,
+    kinds: Vec<Operation>,
 }
 
-/// MIFARE Plus CommitPerso: the bare `AA`, or an I-block `02 AA` / `03 AA` wrapped in an
-/// Omnikey transceive (protocols.md §3, §1.1).
-fn commit_perso(command: &[u8]) -> Option<Verdict> {
-    let frame = generic_session_frame(command);
-    let is_commit = command == [COMMIT_PERSO]
-        || matches!(
-            frame,
-            Some([0x02 | 0x03, COMMIT_PERSO]) | Some([COMMIT_PERSO])
-        );
-    is_commit.then(|| {
-        Verdict::Irreversible(
-            "MIFARE Plus CommitPerso (`AA`) ends security level 0 for good".to_string(),
-        )
-    })
-}
-
-/// The layer-3 frame inside an Omnikey generic-session transceive
-/// `FF A0 00 05 Lc 01 00 F3 00 00 64 <frame> [Le]`.
-fn generic_session_frame(command: &[u8]) -> Option<&[u8]> {
-    omnikey::frame_of(command).map(|(_, frame)| frame)
-}
-
-/// The first block and the data of an UPDATE BINARY `FF D6`, short or extended, read as
-/// the card would: a malformed APDU is still judged on the bytes after its Lc, since a
-/// lenient reader might write them.
-fn classic_update(command: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let [0xFF, 0xD6, msb, lsb, lc, rest @ ..] = command else {
-        return None;
+impl Judgement {
+    const ALLOW: Judgement = Judgement {
+        verdict: Verdict::Allow,
+        kinds: Vec::new(),
     };
-    let start = u16::from_be_bytes([*msb, *lsb]);
-    match Command::parse(command) {
-        Ok(parsed) => Some((start, parsed.data)),
-        Err(_) => Some((start, rest[..rest.len().min(usize::from(*lc))].to_vec())),
-    }
-}
 
-/// The sector trailers an `FF D6` writes, each with its access bytes 6–8: one block of 16
-/// bytes, or several consecutive blocks on readers that take multiples of 16 (protocols.md
-/// §2.1). [`classic_write`] and [`classic_operations`] both judge this list, so the verdict
-/// and the kinds it is checked against come from the same trailers.
-fn written_trailers(layout: Layout, command: &[u8]) -> Vec<(u8, [u8; 3])> {
-    let Some((start, data)) = classic_update(command) else {
-        return Vec::new();
-    };
-    data.chunks_exact(16)
-        .enumerate()
-        .filter_map(|(i, chunk)| {
-            let block = u8::try_from(usize::from(start) + i).ok()?;
-            layout
-                .is_trailer(block)
-                .then_some((block, [chunk[6], chunk[7], chunk[8]]))
-        })
-        .collect()
-}
-
-/// Judges every sector trailer an `FF D6` writes. A malformed trailer anywhere makes the
-/// whole command forbidden.
-fn classic_write(layout: Layout, command: &[u8]) -> Verdict {
-    let mut verdict = Verdict::Allow;
-    for (block, bytes) in written_trailers(layout, command) {
-        match trailer_verdict(layout, block, bytes) {
-            forbidden @ Verdict::Forbidden(_) => return forbidden,
-            Verdict::Irreversible(why) if verdict == Verdict::Allow => {
-                verdict = Verdict::Irreversible(why);
-            }
-            _ => {}
+    fn irreversible(why: String, kinds: &[Operation]) -> Judgement {
+        Judgement {
+            verdict: Verdict::Irreversible(why),
+            kinds: kinds.to_vec(),
         }
     }
-    verdict
+
+    fn forbidden(why: String) -> Judgement {
+        Judgement {
+            verdict: Verdict::Forbidden(why),
+            kinds: Vec::new(),
+        }
+    }
+
+    /// The worse of two: forbidden over irreversible over allowed; kinds add up.
+    fn worst(self, other: Judgement) -> Judgement {
+        let rank = |v: &Verdict| match v {
+            Verdict::Allow => 0,
+            Verdict::Irreversible(_) => 1,
+            Verdict::Forbidden(_) => 2,
+        };
+        let mut kinds = self.kinds;
+        for kind in other.kinds {
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        let verdict = if rank(&other.verdict) > rank(&self.verdict) {
+            other.verdict
+        } else {
+            self.verdict
+        };
+        Judgement { verdict, kinds }
+    }
 }
 
-fn trailer_verdict(layout: Layout, block: u8, bytes: [u8; 3]) -> Verdict {
+/// Classifies one command for a card of `family`, as the first command to a fresh card: a
+/// transceive is judged as if a session were open.
+pub fn classify(family: Family, command: &[u8]) -> Verdict {
+    judge_command(family, &Decoder::new(family.protocol()), command).verdict
+}
+
+/// Which kinds of irreversible operation a command performs (or may perform, when the
+/// guard cannot classify it), when [`classify`] says it is irreversible; empty otherwise.
+pub fn operations(family: Family, command: &[u8]) -> Vec<Operation> {
+    let judgement = judge_command(family, &Decoder::new(family.protocol()), command);
+    match judgement.verdict {
+        Verdict::Irreversible(_) => judgement.kinds,
+        _ => Vec::new(),
+    }
+}
+
+/// Judges `command` sent to a card whose decoder is in `decoder`'s state.
+fn judge_command(family: Family, decoder: &Decoder, command: &[u8]) -> Judgement {
+    let mut next = decoder.clone();
+    judge(family, &next.feed(command))
+}
+
+/// Judges a decoded command: what the simulated reader delivers, and what a lenient reader
+/// might deliver instead.
+fn judge(family: Family, decoded: &Decoded) -> Judgement {
+    let mut judgement = match &decoded.outcome {
+        Ok(native) => judge_native(family, native),
+        Err(_) => Judgement::ALLOW,
+    };
+    match &decoded.doubt {
+        None => {}
+        Some(Doubt::Lenient {
+            native,
+            changes_state,
+        }) => {
+            judgement = judgement.worst(judge_native(family, native));
+            if *changes_state {
+                judgement = judgement.worst(uncertain(
+                    family,
+                    "a transceive the simulated reader holds back (no session open, or no Le) \
+                     that would change how later frames are read if a reader delivered it",
+                ));
+            }
+        }
+        Some(Doubt::RawChannel) => {
+            judgement = judgement.worst(uncertain(
+                family,
+                "a reader instruction that carries raw frames in a form the guard does not decode",
+            ));
+        }
+    }
+    judgement
+}
+
+/// A command the guard cannot classify with certainty: every irreversible kind of the card
+/// (nothing on a card without any).
+fn uncertain(family: Family, what: &str) -> Judgement {
+    let kinds = family.irreversible_kinds();
+    if kinds.is_empty() {
+        return Judgement::ALLOW;
+    }
+    Judgement::irreversible(
+        format!(
+            "{what}, sent to {}, cannot be classified with certainty and could do something \
+             irreversible ({}; a profile must list them all in `irreversible:`)",
+            family.name(),
+            kinds
+                .iter()
+                .map(|k| format!("`{}`", k.name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        kinds,
+    )
+}
+
+fn judge_native(family: Family, native: &Native) -> Judgement {
+    match native {
+        Native::Update { address, data } => match family {
+            Family::Classic(layout) => classic_blocks(layout, *address, data),
+            Family::Ultralight => ultralight_pages(*address, data),
+            Family::IsoDep | Family::Other => Judgement::ALLOW,
+        },
+        Native::Apdu(command) => iso_command(command),
+        Native::Frame(frame) => judge_frame(family, frame),
+        Native::Reader(_)
+        | Native::Authenticate { .. }
+        | Native::Read { .. }
+        | Native::Value { .. } => Judgement::ALLOW,
+    }
+}
+
+fn judge_frame(family: Family, frame: &Frame) -> Judgement {
+    match frame {
+        Frame::Command { command, .. } => iso_command(command),
+        Frame::Part { .. } => Judgement::ALLOW,
+        // R- and S-blocks carry no command, and a card in ISO 14443-4 ignores a frame that is
+        // no block; each is judged also as the command it would be to a card that is not in
+        // the protocol (`AA 00` is an R(ACK) with a CID, and CommitPerso unframed).
+        Frame::Control {
+            deselect: false,
+            bytes,
+        } => iso_command(bytes),
+        Frame::Control {
+            deselect: true,
+            bytes,
+        } => iso_command(bytes).worst(uncertain(
+            family,
+            "an S(DESELECT) frame, after which the card's protocol state is unknown",
+        )),
+        Frame::Unframed(bytes) => iso_command(bytes),
+        Frame::Layer3(command) => match family {
+            Family::Ultralight => ultralight_frame(family, command),
+            Family::Classic(layout) => classic_frame(family, layout, command),
+            Family::IsoDep | Family::Other => Judgement::ALLOW,
+        },
+    }
+}
+
+fn ultralight_frame(family: Family, command: &Layer3) -> Judgement {
+    match command {
+        Layer3::Write { page, data } => ultralight_pages(u16::from(*page), data),
+        Layer3::CompatWrite { page, data } if data.len() == 16 => {
+            ultralight_pages(u16::from(*page), &data[..4])
+        }
+        // A data frame of the wrong length is NAKed by the tag.
+        Layer3::CompatWrite { .. }
+        | Layer3::CompatStart { .. }
+        | Layer3::Read { .. }
+        | Layer3::Halt
+        | Layer3::Rats { .. } => Judgement::ALLOW,
+        Layer3::Other(bytes) => uncertain(family, &raw_frame(bytes)),
+    }
+}
+
+fn classic_frame(family: Family, layout: Layout, command: &Layer3) -> Judgement {
+    match command {
+        Layer3::Read { .. } | Layer3::Halt | Layer3::Rats { .. } => Judgement::ALLOW,
+        // The write frame of a Classic: judged as a block write, and never certain (after
+        // an authentication the card expects it enciphered).
+        Layer3::CompatWrite { page, data } if data.len() == 16 => {
+            classic_blocks(layout, u16::from(*page), data).worst(uncertain(
+                family,
+                &format!("a raw WRITE frame to block {page}"),
+            ))
+        }
+        Layer3::CompatStart { page } => uncertain(
+            family,
+            &format!("a raw WRITE frame announcing block {page}"),
+        ),
+        Layer3::CompatWrite { .. } | Layer3::Write { .. } | Layer3::Other(_) => {
+            uncertain(family, "a raw frame")
+        }
+    }
+}
+
+fn raw_frame(bytes: &[u8]) -> String {
+    match bytes.first() {
+        Some(first) => format!(
+            "a raw frame of {} bytes starting `{first:02X}` in the generic session",
+            bytes.len()
+        ),
+        None => "an empty raw frame".to_string(),
+    }
+}
+
+/// A command for an ISO 14443-4 chip: CommitPerso (any length: the EV1 form carries a
+/// parameter) and WritePerso of a trailer (`perso.rs`).
+fn iso_command(command: &[u8]) -> Judgement {
+    if command.first() == Some(&COMMIT_PERSO) {
+        return Judgement::irreversible(
+            "MIFARE Plus CommitPerso (`AA`) ends security level 0 for good".to_string(),
+            &[Operation::MfpCommit],
+        );
+    }
+    match perso::write_perso_trailers(command) {
+        Some(why) => Judgement::forbidden(why),
+        None => Judgement::ALLOW,
+    }
+}
+
+/// Judges every sector trailer among the 16-byte blocks written from `start`. A malformed
+/// trailer anywhere makes the whole command forbidden.
+fn classic_blocks(layout: Layout, start: u16, data: &[u8]) -> Judgement {
+    let mut judgement = Judgement::ALLOW;
+    for (i, chunk) in data.chunks_exact(16).enumerate() {
+        let Some(block) = u8::try_from(usize::from(start) + i).ok() else {
+            break;
+        };
+        if layout.is_trailer(block) {
+            judgement = judgement.worst(trailer(layout, block, [chunk[6], chunk[7], chunk[8]]));
+        }
+    }
+    judgement
+}
+
+/// The judgement on access bytes 6–8 written to trailer `block`. Keys are never named.
+fn trailer(layout: Layout, block: u8, bytes: [u8; 3]) -> Judgement {
     let sector = layout.sector_of(block).unwrap_or(0);
     match access::decode(bytes) {
-        Err(malformed) => Verdict::Forbidden(format!(
+        Err(malformed) => Judgement::forbidden(format!(
             "write to sector {sector} trailer (block {block}) refused: {malformed}; the sector would be dead"
         )),
         Ok(bits) if access::is_irreversible(&bits) => {
-            let frozen = match access::frozen_groups(&bits).as_slice() {
+            let groups = access::frozen_groups(&bits);
+            let frozen = match groups.as_slice() {
                 [] => String::new(),
                 [group] => format!(", and freezes data group {group} (read-only or dead)"),
                 groups => format!(
@@ -170,73 +374,57 @@ fn trailer_verdict(layout: Layout, block: u8, bytes: [u8; 3]) -> Verdict {
                         .join(", ")
                 ),
             };
-            Verdict::Irreversible(format!(
-                "write to sector {sector} trailer (block {block}) sets access bits `{}` ({bits}): trailer condition {} \
-                 makes the access bits read-only for ever{frozen}",
-                hex::format(&bytes),
-                bits.trailer()
-            ))
+            let kinds: &[Operation] = if groups.is_empty() {
+                &[Operation::ClassicTrailerLock]
+            } else {
+                &[Operation::ClassicTrailerLock, Operation::ClassicFrozen]
+            };
+            Judgement::irreversible(
+                format!(
+                    "write to sector {sector} trailer (block {block}) sets access bits `{}` ({bits}): trailer condition {} \
+                     makes the access bits read-only for ever{frozen}",
+                    hex::format(&bytes),
+                    bits.trailer()
+                ),
+                kinds,
+            )
         }
-        Ok(_) => Verdict::Allow,
+        Ok(_) => Judgement::ALLOW,
     }
 }
 
-/// Pages written by a command and their data: `FF D6 00 <page> 04|10`, or the generic
-/// session's `A2 <page> <4>` / `A0 <page> <16>` (only the first 4 bytes are stored).
-fn ultralight_pages(command: &[u8]) -> Vec<(u8, [u8; 4])> {
-    let mut pages = Vec::new();
-    let mut push = |first: u8, data: &[u8]| {
-        for (i, chunk) in data.chunks_exact(4).enumerate() {
-            let page = first.wrapping_add(i as u8);
-            pages.push((page, [chunk[0], chunk[1], chunk[2], chunk[3]]));
-        }
+/// Pages written from `start`, 4 bytes each (a write of several pages is judged page by
+/// page): lock bits set in page 2, or OTP bits set in page 3. The data is never named.
+fn ultralight_pages(start: u16, data: &[u8]) -> Judgement {
+    let mut judgement = Judgement::ALLOW;
+    let Ok(first) = u8::try_from(start) else {
+        return judgement;
     };
-    match command {
-        [0xFF, 0xD6, 0x00, page, len @ (0x04 | 0x10), data @ ..] if data.len() == *len as usize => {
-            push(*page, data)
-        }
-        _ => match generic_session_frame(command) {
-            Some([0xA2, page, data @ ..]) if data.len() == 4 => push(*page, data),
-            Some([0xA0, page, data @ ..]) if data.len() == 16 => push(*page, &data[..4]),
-            _ => {}
-        },
+    for (i, chunk) in data.chunks_exact(4).enumerate() {
+        let page = first.wrapping_add(i as u8);
+        let page_judgement = if page == ultralight::LOCK_PAGE && (chunk[2] != 0 || chunk[3] != 0) {
+            let locked = ultralight::locked_pages(chunk[2], chunk[3]);
+            let what = if locked.is_empty() {
+                "freezes lock bits for ever".to_string()
+            } else {
+                format!("makes pages {locked:?} read-only for ever")
+            };
+            Judgement::irreversible(
+                format!("write of lock bits to Ultralight page 2 {what}"),
+                &[Operation::UlLock],
+            )
+        } else if page == ultralight::OTP_PAGE && chunk != [0; 4] {
+            Judgement::irreversible(
+                "write to the Ultralight OTP page 3 sets bits that can never be cleared"
+                    .to_string(),
+                &[Operation::UlOtp],
+            )
+        } else {
+            Judgement::ALLOW
+        };
+        judgement = judgement.worst(page_judgement);
     }
-    pages
-}
-
-/// The kind of a page write that can never be undone: lock bits set in page 2, or OTP bits
-/// set in page 3; `None` for any other write. The one rule behind both [`ultralight_write`]
-/// and [`operations`], so the verdict and its kind cannot disagree.
-fn ultralight_kind(page: u8, data: [u8; 4]) -> Option<Operation> {
-    if page == ultralight::LOCK_PAGE && (data[2] != 0 || data[3] != 0) {
-        Some(Operation::UlLock)
-    } else if page == ultralight::OTP_PAGE && data != [0; 4] {
-        Some(Operation::UlOtp)
-    } else {
-        None
-    }
-}
-
-fn ultralight_write(command: &[u8]) -> Verdict {
-    for (page, data) in ultralight_pages(command) {
-        match ultralight_kind(page, data) {
-            Some(Operation::UlLock) => {
-                let locked = ultralight::locked_pages(data[2], data[3]);
-                return Verdict::Irreversible(format!(
-                    "write of lock bytes `{:02X} {:02X}` to Ultralight page 2 makes pages {locked:?} read-only for ever",
-                    data[2], data[3]
-                ));
-            }
-            Some(Operation::UlOtp) => {
-                return Verdict::Irreversible(format!(
-                    "write of `{}` to the Ultralight OTP page 3 sets bits that can never be cleared",
-                    hex::format(&data)
-                ));
-            }
-            _ => {}
-        }
-    }
-    Verdict::Allow
+    judgement
 }
 
 /// The kind of an irreversible command, for runs that allow some kinds and not others (a
@@ -269,51 +457,6 @@ impl Operation {
     }
 }
 
-/// Which kinds of irreversible operation a command performs, when [`classify`] says it is
-/// irreversible; empty otherwise. One MIFARE Classic write can be two kinds: a trailer that
-/// locks the access bits and, with them, freezes data blocks.
-pub fn operations(family: Family, command: &[u8]) -> Vec<Operation> {
-    if !matches!(classify(family, command), Verdict::Irreversible(_)) {
-        return Vec::new();
-    }
-    if commit_perso(command).is_some() {
-        return vec![Operation::MfpCommit];
-    }
-    match family {
-        Family::Classic(layout) => classic_operations(layout, command),
-        Family::Ultralight => ultralight_pages(command)
-            .into_iter()
-            .filter_map(|(page, data)| ultralight_kind(page, data))
-            .fold(Vec::new(), with),
-        Family::Other => Vec::new(),
-    }
-}
-
-/// The kinds of every irreversible trailer an `FF D6` writes.
-fn classic_operations(layout: Layout, command: &[u8]) -> Vec<Operation> {
-    let mut kinds = Vec::new();
-    for (_, bytes) in written_trailers(layout, command) {
-        let Ok(bits) = access::decode(bytes) else {
-            continue;
-        };
-        if access::is_irreversible(&bits) {
-            kinds = with(kinds, Operation::ClassicTrailerLock);
-            if !access::frozen_groups(&bits).is_empty() {
-                kinds = with(kinds, Operation::ClassicFrozen);
-            }
-        }
-    }
-    kinds
-}
-
-/// `kinds` with `kind` added once.
-fn with(mut kinds: Vec<Operation>, kind: Operation) -> Vec<Operation> {
-    if !kinds.contains(&kind) {
-        kinds.push(kind);
-    }
-    kinds
-}
-
 /// A card that refuses irreversible commands unless armed, and malformed ones always.
 pub struct Guarded {
     inner: Box<dyn Card>,
@@ -321,17 +464,21 @@ pub struct Guarded {
     armed: bool,
     /// When set, an armed run still refuses the irreversible kinds not listed.
     allowed: Option<Vec<Operation>>,
+    /// The framing state of the card, as far as commands let through took it.
+    decoder: Decoder,
 }
 
 impl Guarded {
     /// Wraps `inner`; the family is read from its ATR now and after every reset.
     pub fn new(inner: Box<dyn Card>, armed: bool) -> Guarded {
         let family = Family::from_atr(inner.atr());
+        let decoder = Decoder::for_atr(inner.atr());
         Guarded {
             inner,
             family,
             armed,
             allowed: None,
+            decoder,
         }
     }
 
@@ -340,6 +487,36 @@ impl Guarded {
     pub fn only(mut self, allowed: Vec<Operation>) -> Guarded {
         self.allowed = Some(allowed);
         self
+    }
+
+    fn check(&self, judgement: Judgement) -> Result<(), Error> {
+        match judgement.verdict {
+            Verdict::Allow => Ok(()),
+            Verdict::Irreversible(why) if self.armed => {
+                let Some(allowed) = &self.allowed else {
+                    return Ok(());
+                };
+                let missing: Vec<&str> = judgement
+                    .kinds
+                    .into_iter()
+                    .filter(|kind| !allowed.contains(kind))
+                    .map(Operation::name)
+                    .collect();
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                Err(Error::Refused {
+                    reason: format!(
+                        "{why} (the run is armed, but the profile's `irreversible:` does not list `{}`)",
+                        missing.join("`, `")
+                    ),
+                })
+            }
+            Verdict::Irreversible(why) => Err(Error::Refused {
+                reason: format!("{why} (pass --arm-irreversible to allow it)"),
+            }),
+            Verdict::Forbidden(why) => Err(Error::Refused { reason: why }),
+        }
     }
 }
 
@@ -353,39 +530,22 @@ impl Card for Guarded {
     }
 
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
-        match classify(self.family, command) {
-            Verdict::Allow => {}
-            Verdict::Irreversible(why) if self.armed => {
-                if let Some(allowed) = &self.allowed {
-                    let missing: Vec<&str> = operations(self.family, command)
-                        .into_iter()
-                        .filter(|kind| !allowed.contains(kind))
-                        .map(Operation::name)
-                        .collect();
-                    if !missing.is_empty() {
-                        return Err(Error::Refused {
-                            reason: format!(
-                                "{why} (the run is armed, but the profile's `irreversible:` does not list `{}`)",
-                                missing.join("`, `")
-                            ),
-                        });
-                    }
-                }
-            }
-            Verdict::Irreversible(why) => {
-                return Err(Error::Refused {
-                    reason: format!("{why} (pass --arm-irreversible to allow it)"),
-                });
-            }
-            Verdict::Forbidden(why) => return Err(Error::Refused { reason: why }),
-        }
+        // Decode on a copy: a refused command never reaches the card, so it must not move
+        // the state either.
+        let mut next = self.decoder.clone();
+        let decoded = next.feed(command);
+        self.check(judge(self.family, &decoded))?;
+        self.decoder = next;
         self.inner.transmit(command)
     }
 
     fn reset(&mut self) -> Result<Vec<u8>, Error> {
+        // Whatever happens, the old framing state is gone with the field.
+        self.decoder = Decoder::for_atr(self.inner.atr());
         let atr = self.inner.reset()?;
         // A MIFARE Plus switched to SL1 comes back as a Classic: re-read the family.
         self.family = Family::from_atr(&atr);
+        self.decoder = Decoder::for_atr(&atr);
         Ok(atr)
     }
 }

@@ -10,6 +10,7 @@
 //! frames in the HID Omnikey generic session over any [`Card`].
 
 pub mod atr;
+pub mod framing;
 pub mod guard;
 pub mod omnikey;
 pub mod pcsc;

@@ -141,23 +141,6 @@ pub fn frame_of(apdu: &[u8]) -> Option<(usize, &[u8])> {
     Some((START, frame))
 }
 
-/// The card command a transceive carries, and where it starts in the APDU: the frame itself,
-/// or the information field when the frame is an unchained I-block (§3.6 B).
-pub fn command_in(apdu: &[u8]) -> Option<(usize, &[u8])> {
-    let (start, frame) = frame_of(apdu)?;
-    match parse_block(frame) {
-        Ok(Block::I {
-            chaining: false,
-            payload,
-            ..
-        }) => {
-            let offset = frame.len() - payload.len();
-            Some((start + offset, &frame[offset..]))
-        }
-        _ => Some((start, frame)),
-    }
-}
-
 /// The card's bytes in a transceive answer: `00 00 <card bytes> 90 00` gives `<card bytes>`.
 /// `frame` and `atr` only shape the message when the card did not answer.
 pub fn card_bytes(response: &Response, frame: &[u8], atr: &[u8]) -> Result<Vec<u8>, Error> {

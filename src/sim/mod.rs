@@ -19,6 +19,8 @@
 mod card;
 mod chip;
 mod classic;
+#[cfg(test)]
+mod differential;
 mod error;
 mod frontend;
 mod image;

@@ -12,6 +12,7 @@
 mod batch;
 mod classic;
 mod core;
+mod guard;
 mod output;
 mod plus;
 mod scriptor;

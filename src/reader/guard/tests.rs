@@ -168,7 +168,7 @@ fn the_decorator_refuses_unless_armed() {
 #[test]
 fn write_perso_of_a_malformed_trailer_is_forbidden_in_every_form() {
     let iso4 = family("3B 87 80 01 C1 05 2F 2F 01 BC D6 A9");
-    assert_eq!(iso4, Family::Other);
+    assert_eq!(iso4, Family::IsoDep);
     let keys = |bits: &str| format!("FF FF FF FF FF FF {bits} 69 FF FF FF FF FF FF");
     // Inverted copies that disagree (protocols.md §4.1): sector 1 would be dead in SL1.
     let bad = keys("FF 07 81");

@@ -125,18 +125,3 @@ fn session_closes_even_when_the_closure_fails() {
         "nothing runs when the session does not open"
     );
 }
-
-#[test]
-fn the_command_inside_a_transceive_is_found() {
-    let apdu = |text: &str| hex::parse(text).unwrap();
-    let unframed = apdu("FF A0 00 05 09 01 00 F3 00 00 64 A8 01 90 00");
-    assert_eq!(frame_of(&unframed), Some((11, &unframed[11..14])));
-    assert_eq!(command_in(&unframed), Some((11, &unframed[11..14])));
-    let framed = apdu("FF A0 00 05 0A 01 00 F3 00 00 64 03 A8 01 90 00");
-    assert_eq!(command_in(&framed), Some((12, &framed[12..15])));
-    let with_cid = apdu("FF A0 00 05 09 01 00 F3 00 00 64 0A 00 AA");
-    assert_eq!(command_in(&with_cid), Some((13, &with_cid[13..14])));
-    assert_eq!(frame_of(&apdu("FF A0 00 07 03 01 00 01")), None);
-    assert_eq!(frame_of(&apdu("FF A0 00 05 09 01 00 F3")), None);
-    assert_eq!(frame_of(&apdu("A8 01 90 00")), None);
-}

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use super::sw;
-use crate::apdu::{Command, StatusWord};
+use crate::apdu::StatusWord;
 
 /// Number of volatile key slots, `00` to `1F`.
 pub(crate) const SLOTS: usize = 0x20;
@@ -40,21 +40,21 @@ impl fmt::Debug for KeySlots {
 
 impl KeySlots {
     /// LOAD KEYS `FF 82 <structure> <slot> <Lc> <key>`: stores the key, or says why not.
-    pub(crate) fn load(&mut self, command: &Command) -> StatusWord {
-        if command.data.is_empty() {
+    pub(crate) fn load(&mut self, structure: u8, slot: u8, key: &[u8]) -> StatusWord {
+        if key.is_empty() {
             return sw::WRONG_LENGTH;
         }
-        if command.p1 != 0x00 {
+        if structure != 0x00 {
             return sw::KEY_STRUCTURE;
         }
-        let slot = usize::from(command.p2);
+        let slot = usize::from(slot);
         if slot >= SLOTS {
             return sw::KEY_NUMBER;
         }
-        if !LENGTHS.contains(&command.data.len()) {
+        if !LENGTHS.contains(&key.len()) {
             return sw::KEY_LENGTH;
         }
-        self.slots[slot] = Some(command.data.clone());
+        self.slots[slot] = Some(key.to_vec());
         sw::OK
     }
 

@@ -32,18 +32,12 @@ use serde::{Serialize, Serializer};
 pub(crate) use atr::{CLASSIC_1K, CLASSIC_4K, storage_atr};
 pub(crate) use sw::Refusal;
 
-use crate::apdu::{Command, StatusWord};
+use crate::apdu::StatusWord;
 use crate::mifare::KeyType;
+use crate::reader::framing::{Decoder, Frame, Native, ReaderCommand, Reject};
 use keys::KeySlots;
 
-/// A value operation, done by the reader as operation + TRANSFER to the same block (§2.1, §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ValueOp {
-    /// INCREMENT by the operand, then TRANSFER.
-    Increment,
-    /// DECREMENT by the operand, then TRANSFER.
-    Decrement,
-}
+pub(crate) use crate::reader::framing::ValueOp;
 
 /// A contactless chip as the reader sees it: what it needs from the chip to answer the
 /// storage-card commands, the generic session and ISO 14443-4 pass-through.
@@ -83,9 +77,10 @@ pub(crate) trait Picc {
         Err(Refusal::Unsupported)
     }
 
-    /// A raw ISO 14443-3 frame from the generic session, CRC already stripped; `None` when the
-    /// chip does not answer it.
-    fn frame(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
+    /// A raw ISO 14443-3 frame from the generic session, CRC already stripped, as the one
+    /// framing decoder read it (so the chip takes exactly what the guard judged); `None` when
+    /// the chip does not answer it.
+    fn frame(&mut self, frame: &Frame) -> Option<Vec<u8>> {
         let _ = frame;
         None
     }
@@ -110,8 +105,9 @@ type Answer = (Vec<u8>, StatusWord);
 pub(crate) struct Frontend<P> {
     picc: P,
     keys: KeySlots,
-    /// Whether an Omnikey generic session is open.
-    session: bool,
+    /// The one framing decoder: generic session open or not, a COMPATIBILITY WRITE announced,
+    /// a chained ISO 14443-4 command. The guard keeps the same state with the same code.
+    decoder: Decoder,
     atr: Vec<u8>,
 }
 
@@ -122,7 +118,7 @@ impl<P: Picc> Frontend<P> {
         Frontend {
             picc,
             keys: KeySlots::default(),
-            session: false,
+            decoder: Decoder::for_atr(&atr),
             atr,
         }
     }
@@ -142,60 +138,59 @@ impl<P: Picc> Frontend<P> {
     /// key slots are reader memory and stay loaded.
     pub(crate) fn reset(&mut self) {
         self.picc.reset();
-        self.session = false;
         self.atr = self.picc.atr();
+        self.decoder = Decoder::for_atr(&self.atr);
     }
 
     /// Answers one APDU: response data followed by SW1 SW2 (or, for ISO 14443-4 pass-through,
-    /// whatever the chip answered).
+    /// whatever the chip answered). The APDU goes through the framing decoder; the reader
+    /// and the chip act on what it decoded, nothing else.
     pub(crate) fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
-        if command.first() != Some(&0xFF) {
-            if let Some(answer) = self.picc.apdu(command) {
-                return answer;
-            }
-        }
-        let (mut data, sw) = self.process(command).unwrap_or_else(|sw| (Vec::new(), sw));
+        let decoded = self.decoder.feed(command);
+        let answer = match decoded.outcome {
+            Err(reject) => Err(refusal_status(reject)),
+            Ok(Native::Apdu(apdu)) => match self.picc.apdu(&apdu) {
+                Some(answer) => return answer,
+                None => Err(sw::CLA_NOT_SUPPORTED),
+            },
+            Ok(native) => self.process(native),
+        };
+        let (mut data, sw) = answer.unwrap_or_else(|sw| (Vec::new(), sw));
         data.extend_from_slice(&sw.0.to_be_bytes());
         data
     }
 
-    fn process(&mut self, bytes: &[u8]) -> Result<Answer, StatusWord> {
-        match bytes {
-            [] => return Err(sw::WRONG_LENGTH),
-            [0xFF, ..] => {}
-            _ => return Err(sw::CLA_NOT_SUPPORTED),
-        }
-        if let [0xFF, 0x88, ..] = bytes {
-            // The obsolete AUTHENTICATE has no Lc (§2.1), so it is not a valid ISO APDU.
-            return storage::authenticate_obsolete(self, bytes).map(done);
-        }
-        let command = Command::parse(bytes).map_err(|_| sw::WRONG_LENGTH)?;
-        if command.extended {
-            return Err(sw::WRONG_LENGTH);
-        }
-        match command.ins {
-            0xCA => self.get_data(&command),
-            0x82 => Ok(done(self.keys.load(&command))),
-            0x86 => storage::authenticate(self, &command).map(done),
-            0xB0 => storage::read(self, &command),
-            0xD6 => storage::update(self, &command).map(done),
-            0xD4 => storage::value(self, &command, ValueOp::Increment).map(done),
-            0xD8 => storage::value(self, &command, ValueOp::Decrement).map(done),
-            0xC2 => storage::manage(self, &command).map(done),
-            0xA0 => session::generic(self, &command),
-            _ => Err(sw::NOT_SUPPORTED),
+    fn process(&mut self, native: Native) -> Result<Answer, StatusWord> {
+        match native {
+            Native::Reader(ReaderCommand::GetData { p1p2, le }) => self.get_data(p1p2, le),
+            Native::Reader(ReaderCommand::LoadKeys {
+                structure,
+                slot,
+                key,
+            }) => Ok(done(self.keys.load(structure, slot, &key))),
+            Native::Reader(ReaderCommand::Session(_) | ReaderCommand::BareAnswer) => {
+                Ok(done(sw::OK))
+            }
+            Native::Authenticate { address, key, slot } => {
+                storage::authenticate(self, address, key, slot).map(done)
+            }
+            Native::Read { address, le } => storage::read(self, address, le),
+            Native::Update { address, data } => storage::update(self, address, &data).map(done),
+            Native::Value {
+                address,
+                op,
+                operand,
+            } => storage::value(self, address, op, operand).map(done),
+            Native::Frame(frame) => session::transceive(self, &frame),
+            Native::Apdu(_) => Err(sw::CLA_NOT_SUPPORTED),
         }
     }
 
     /// GET DATA `FF CA 00 00 Le`: the UID. Le `00` means all of it; a shorter Le gets `6C`
     /// with the length, a longer one the UID and `62 82` (protocols.md §2.2, wsrf2009 driver).
     /// `FF CA 01 00` asks for the ATS, which a storage card does not have.
-    fn get_data(&self, command: &Command) -> Result<Answer, StatusWord> {
-        if !command.data.is_empty() {
-            return Err(sw::WRONG_LENGTH);
-        }
-        let le = command.le.ok_or(sw::WRONG_LENGTH)?;
-        match (command.p1, command.p2) {
+    fn get_data(&self, p1p2: (u8, u8), le: usize) -> Result<Answer, StatusWord> {
+        match p1p2 {
             (0x00, 0x00) => {}
             (0x01, 0x00) => return Err(sw::NOT_SUPPORTED),
             _ => return Err(sw::WRONG_P1P2),
@@ -208,6 +203,18 @@ impl<P: Picc> Frontend<P> {
             le if le < len => Err(sw::exact_length(len)),
             _ => Ok((uid, sw::END_OF_DATA)),
         }
+    }
+}
+
+/// The status word for a command the decoder refused.
+fn refusal_status(reject: Reject) -> StatusWord {
+    match reject {
+        Reject::WrongLength => sw::WRONG_LENGTH,
+        Reject::WrongP1P2 => sw::WRONG_P1P2,
+        Reject::NotSupported => sw::NOT_SUPPORTED,
+        Reject::ClaNotSupported => sw::CLA_NOT_SUPPORTED,
+        Reject::NoSession => sw::NO_SESSION,
+        Reject::KeyType => sw::KEY_TYPE,
     }
 }
 

@@ -5,6 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::apdu::hex;
+use crate::reader::framing::Layer3;
 
 /// A chip that records what the reader passes on, echoes reads and answers `30 xx` frames.
 #[derive(Default)]
@@ -37,10 +38,10 @@ impl Picc for Toy {
         self.calls.push(format!("value {address} {op:?} {operand}"));
         Ok(())
     }
-    fn frame(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
-        self.calls.push(format!("frame {}", hex::format(frame)));
+    fn frame(&mut self, frame: &Frame) -> Option<Vec<u8>> {
+        self.calls.push(format!("frame {frame:?}"));
         match frame {
-            [0x30, page] => Some(vec![*page; 16]),
+            Frame::Layer3(Layer3::Read { page }) => Some(vec![*page; 16]),
             _ => None,
         }
     }
@@ -216,7 +217,14 @@ fn generic_session_wraps_frames_and_reports_silence() {
     check(&mut fe, "FF A0 00 07 03 01 00 01", "90 00");
     fe.reset();
     check(&mut fe, read, "69 85");
-    assert_eq!(fe.picc().calls, ["frame 30 04", "frame 50 00", "reset"]);
+    assert_eq!(
+        fe.picc().calls,
+        [
+            "frame Layer3(Read { page: 4 })",
+            "frame Layer3(Halt)",
+            "reset"
+        ]
+    );
 }
 
 #[test]

@@ -14,14 +14,16 @@
 //!
 //! Through the Omnikey generic session (§1.1, §3.6) an SL0 card is already in the ISO 14443-4
 //! protocol state: it ignores unframed layer-3 frames and a second RATS (the reader answers
-//! `64 00`), and answers correctly framed I-blocks (workaround B). That reproduces the forum
-//! case of §3.6.
+//! `64 00`), and answers correctly framed I-blocks (workaround B), with any CID and NAD, and
+//! chained ones (R(ACK) to each part, the answer to the last). The blocks are read by the one
+//! framing decoder (`reader/framing`), the same the guard judges with. That reproduces the
+//! forum case of §3.6.
 //!
 //! Files: this one (the level switch, and each reader operation sent to the level's
 //! behaviour), `sl0.rs` (WritePerso, CommitPerso, generic-session frames, the ATS),
 //! `image.rs` (fresh cards, UIDs, the SL0 ATR, card images). Not simulated: SL2/SL3, AES authentication
 //! (including SL1 AES authentication with 9004), EV1 commands, the `FF CA 01` ATS query,
-//! ISO 14443-4 chaining, R- and S-blocks (the card stays silent), timing.
+//! R- and S-blocks from the host (the card stays silent), timing.
 
 mod image;
 mod sl0;
@@ -32,6 +34,7 @@ use super::classic::Classic;
 use super::frontend::{Picc, Refusal, ValueOp, storage_atr};
 use crate::mifare::KeyType;
 use crate::mifare::classic::Layout;
+use crate::reader::framing::Frame;
 
 pub(crate) use image::uid_for_position;
 
@@ -148,7 +151,7 @@ impl Picc for Plus {
         }
     }
 
-    fn frame(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
+    fn frame(&mut self, frame: &Frame) -> Option<Vec<u8>> {
         match &mut self.level {
             Level::Sl0(sl0) => sl0.frame(self.layout, frame),
             Level::Sl1 { .. } => sl0::sl1_frame(frame),

@@ -8,11 +8,11 @@
 //! status byte back as it is, §3.7 "Omnikey = raw status byte").
 
 use super::Sl0;
-use crate::iso14443::{Block, RATS, parse_block};
 use crate::mifare::classic::{BLOCK_SIZE, Layout};
 use crate::mifare::plus::{
     Address, COMMIT_PERSO, COMMIT_REQUIRED, STATUS_OK, WRITE_PERSO, write_perso_address,
 };
+use crate::reader::framing::{Frame, Layer3};
 
 /// `09`: block number not valid (outside the map, block 0, beyond 2K on a 2K card; §3.2).
 const INVALID_BLOCK: u8 = 0x09;
@@ -83,35 +83,24 @@ impl Sl0 {
         STATUS_OK
     }
 
-    /// A layer-3 frame from the Omnikey generic session (§1.1), CRC already stripped.
+    /// A frame from the Omnikey generic session (§1.1), as the framing decoder read it.
     ///
     /// The card is in the ISO 14443-4 protocol state (the reader did RATS when it arrived),
     /// so a frame is answered only if it is an I-block (§3.6, workaround B): the answer is an
-    /// I-block with the same block number and CID carrying the status byte. A frame that is
-    /// not a valid block (`A8 00 90 …` unframed, §3.6 step 2) and a second RATS (step 3) get
-    /// no answer; both rules are UNCONFIRMED from the standard's text but match the forum's
-    /// `64 00`. Chained I-blocks, R- and S-blocks are not simulated and get no answer either.
-    pub(super) fn frame(&mut self, layout: Layout, frame: &[u8]) -> Option<Vec<u8>> {
-        if frame.first() == Some(&RATS) {
-            return None;
+    /// I-block with the same block number, CID and NAD carrying the status byte; a chaining
+    /// I-block gets R(ACK) and its part is kept until the last one. A frame that is not a
+    /// valid block (`A8 00 90 …` unframed, §3.6 step 2) and a second RATS (step 3) get no
+    /// answer; both rules are UNCONFIRMED from the standard's text but match the forum's
+    /// `64 00`. R- and S-blocks get no answer either.
+    pub(super) fn frame(&mut self, layout: Layout, frame: &Frame) -> Option<Vec<u8>> {
+        match frame {
+            Frame::Command { header, command } => {
+                let status = self.command(layout, command)?;
+                Some(header.i_block(&[status]))
+            }
+            Frame::Part { header } => Some(header.r_ack()),
+            _ => None,
         }
-        let Ok(Block::I {
-            number,
-            chaining: false,
-            cid,
-            payload,
-        }) = parse_block(frame)
-        else {
-            return None;
-        };
-        let status = self.command(layout, &payload)?;
-        let answer = Block::I {
-            number,
-            chaining: false,
-            cid,
-            payload: vec![status],
-        };
-        answer.encode().ok()
     }
 }
 
@@ -119,9 +108,9 @@ impl Sl0 {
 /// never sent RATS, so a RATS gets the ATS (the forum's `00 00 0C 7x …`, §3.6); what the
 /// card does in ISO 14443-4 afterwards is not simulated. Crypto1 frames are not simulated
 /// either (the reader runs Crypto1 itself, §0), so nothing else is answered.
-pub(super) fn sl1_frame(frame: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn sl1_frame(frame: &Frame) -> Option<Vec<u8>> {
     match frame {
-        [RATS, _] => Some(ATS.to_vec()),
+        Frame::Layer3(Layer3::Rats { .. }) => Some(ATS.to_vec()),
         _ => None,
     }
 }

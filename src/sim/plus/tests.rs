@@ -207,15 +207,21 @@ fn framed_i_blocks_in_the_generic_session_are_answered() {
     // With a CID byte, and an invalid address.
     let command = format!("FF A0 00 05 1B 01 00 F3 00 00 64 0A 00 A8 90 90 {key} 00");
     assert_eq!(send(&mut fe, &command), "00 00 0A 00 09 90 00");
-    // Chaining, R- and S-blocks are not answered.
-    for frame in ["12 AA", "B2", "C2"] {
+    // A chaining I-block is acknowledged (R(ACK), same block number); S(DESELECT) drops the
+    // chain. R- and S-blocks are not answered.
+    assert_eq!(
+        send(&mut fe, "FF A0 00 05 08 01 00 F3 00 00 64 12 AA 00"),
+        "00 00 A2 90 00"
+    );
+    for frame in ["B2", "C2"] {
         let len = 6 + hex::parse(frame).unwrap().len();
         let command = format!("FF A0 00 05 {len:02X} 01 00 F3 00 00 64 {frame} 00");
         assert_eq!(send(&mut fe, &command), "64 00", "{frame}");
     }
+    // With a CID and a NAD, echoed in the answer.
     assert_eq!(
-        send(&mut fe, "FF A0 00 05 08 01 00 F3 00 00 64 03 AA 00"),
-        "00 00 03 90 90 00"
+        send(&mut fe, "FF A0 00 05 0A 01 00 F3 00 00 64 0F 01 12 AA 00"),
+        "00 00 0F 01 12 90 90 00"
     );
     fe.reset();
     assert_eq!(fe.picc().security_level(), 1);

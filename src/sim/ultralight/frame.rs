@@ -6,7 +6,7 @@
 //! | `30 <page>` READ | 16 bytes (4 pages, wrapping after page 15), or NAK |
 //! | `A2 <page> d0 d1 d2 d3` WRITE | ACK `0A` or NAK |
 //! | `A0 <page>` COMPATIBILITY WRITE, phase 1 | ACK, or NAK 0 for pages 0–1 and past 15 |
-//! | 16 bytes right after phase 1 | ACK or NAK: the first 4 bytes are written to `<page>` |
+//! | any frame right after phase 1 | 16 bytes: ACK or NAK, the first 4 bytes are written to `<page>`; other lengths NAK 1 |
 //! | `A0 <page> <16 bytes>` (one frame) | ACK or NAK: the first 4 bytes are written |
 //! | anything else (HALT `50 00`, EV1 commands, an empty frame) | no answer (`None`) |
 //!
@@ -16,10 +16,13 @@
 //! (and the guard can see the page and data together). Unsupported commands get no answer,
 //! as on a real tag (§6.2); a real tag would also go idle until re-selected, which is not
 //! modelled — the front-end turns "no answer" into the reader's timeout status.
-//! This file does not know about APDUs or status words.
+//! Frames are read by the one framing decoder (`reader/framing/frame.rs`), which also keeps
+//! the page of a compatibility write between its two frames; this file answers the decoded
+//! commands. It does not know about APDUs or status words.
 
 use super::{Page, Ultralight};
 use crate::mifare::ultralight::{PageKind, page_kind};
+use crate::reader::framing::{Frame, Layer3};
 
 /// The ACK of a WRITE or COMPATIBILITY WRITE: the 4-bit value `A` (protocols.md §6.2).
 pub const ACK: u8 = 0x0A;
@@ -78,31 +81,38 @@ fn compat_target(page: u8) -> Result<u8, Nak> {
 
 impl Ultralight {
     /// Answers one layer-3 frame without CRC (see the module docs for the table), or `None`
-    /// when a real tag would stay silent. Never panics, whatever the bytes.
+    /// when a real tag would stay silent. Never panics, whatever the bytes. The frame is read
+    /// by the one framing decoder, as behind the simulated reader.
     pub fn frame(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
-        if let Some(page) = self.compat_pending.take() {
-            // Phase 2 of a COMPATIBILITY WRITE: this frame is the data, whatever it starts
-            // with. Only the first 4 of the 16 bytes are stored (§6.2, §6.6).
-            return Some(ack_or_nak(if frame.len() == COMPAT_DATA {
-                self.write_page(page, first_page(frame))
+        match self.frames.deliver(frame) {
+            Frame::Layer3(command) => self.layer3(&command),
+            _ => None,
+        }
+    }
+
+    /// Answers one decoded layer-3 command, or `None` when a real tag would stay silent.
+    pub fn layer3(&mut self, command: &Layer3) -> Option<Vec<u8>> {
+        match command {
+            // Phase 2 of a COMPATIBILITY WRITE: the frame is the data, whatever it starts
+            // with. Only the first 4 of the 16 bytes are stored (§6.2, §6.6). The decoder
+            // announced the page whatever it was; a page the tag NAKed in phase 1 is NAKed
+            // again here.
+            Layer3::CompatWrite { page, data } => Some(ack_or_nak(if data.len() == COMPAT_DATA {
+                compat_target(*page).and_then(|page| self.write_page(page, first_page(data)))
             } else {
                 Err(Nak::Frame)
-            }));
-        }
-        match frame {
-            [READ, page] => Some(match self.read4(*page) {
+            })),
+            Layer3::Read { page } => Some(match self.read4(*page) {
                 Ok(data) => data.to_vec(),
                 Err(nak) => vec![nak.code()],
             }),
-            [WRITE, page, a, b, c, d] => Some(ack_or_nak(self.write_page(*page, [*a, *b, *c, *d]))),
-            [COMPAT_WRITE, page] => Some(ack_or_nak(compat_target(*page).map(|page| {
-                self.compat_pending = Some(page);
-            }))),
-            [COMPAT_WRITE, page, data @ ..] if data.len() == COMPAT_DATA => Some(ack_or_nak(
-                compat_target(*page).and_then(|page| self.write_page(page, first_page(data))),
-            )),
-            [READ | WRITE | COMPAT_WRITE, ..] => Some(vec![Nak::Frame.code()]),
-            _ => None,
+            Layer3::Write { page, data } => Some(ack_or_nak(self.write_page(*page, *data))),
+            Layer3::CompatStart { page } => Some(ack_or_nak(compat_target(*page).map(|_| ()))),
+            Layer3::Halt | Layer3::Rats { .. } => None,
+            Layer3::Other(bytes) => match bytes.first() {
+                Some(&(READ | WRITE | COMPAT_WRITE)) => Some(vec![Nak::Frame.code()]),
+                _ => None,
+            },
         }
     }
 }

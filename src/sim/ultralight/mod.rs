@@ -27,6 +27,7 @@ mod uid;
 use crate::mifare::ultralight::{
     self as rules, LOCK_PAGE, PAGE_COUNT, PAGE_SIZE, PageKind, page_kind,
 };
+use crate::reader::framing::{Decoder, Protocol};
 
 pub use frame::{ACK, Nak};
 pub(crate) use picc::{Tag, check_uid};
@@ -34,14 +35,15 @@ pub(crate) use picc::{Tag, check_uid};
 /// One page: 4 bytes.
 pub type Page = [u8; PAGE_SIZE];
 
-/// A simulated MF0ICU1: its 16 pages, plus the volatile state of a compatibility write in
-/// progress.
+/// A simulated MF0ICU1: its 16 pages, plus the decoder of frames sent to it directly
+/// ([`Ultralight::frame`]), which holds the page of a compatibility write in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ultralight {
     pages: [Page; PAGE_COUNT as usize],
-    /// The page announced by `A0 <page>`, waiting for its 16-byte data frame. Volatile: a
-    /// reset or any other command forgets it.
-    compat_pending: Option<u8>,
+    /// Reads frames given to [`Ultralight::frame`]. Volatile: a reset forgets it. Behind the
+    /// simulated reader the reader's decoder reads them instead, and the chip gets
+    /// [`Ultralight::layer3`] calls.
+    frames: Decoder,
 }
 
 impl Ultralight {
@@ -59,7 +61,7 @@ impl Ultralight {
     pub fn from_pages(pages: [Page; PAGE_COUNT as usize]) -> Ultralight {
         Ultralight {
             pages,
-            compat_pending: None,
+            frames: Decoder::new(Protocol::Layer3),
         }
     }
 
@@ -86,7 +88,6 @@ impl Ultralight {
     /// (protocols.md §6.2: a READ of page 0E returns pages 0E 0F 00 01). A start page past
     /// 15 is NAK 0.
     pub fn read4(&mut self, page: u8) -> Result<[u8; 16], Nak> {
-        self.compat_pending = None;
         if page >= PAGE_COUNT {
             return Err(Nak::InvalidArgument);
         }
@@ -113,7 +114,6 @@ impl Ultralight {
     /// - page 3: ORed into the OTP bits, or NAK 0 when L-OTP (lock bit 3) is set;
     /// - pages 4–15: stored, or NAK 0 when the page's lock bit is set.
     pub fn write_page(&mut self, page: u8, data: Page) -> Result<(), Nak> {
-        self.compat_pending = None;
         let (lock0, lock1) = self.lock_bytes();
         let slot = usize::from(page);
         match page_kind(page) {
@@ -137,7 +137,7 @@ impl Ultralight {
     /// What the tag forgets when the field drops or the reader re-selects it: a
     /// compatibility write waiting for its data. The pages are kept.
     pub fn reset(&mut self) {
-        self.compat_pending = None;
+        self.frames = Decoder::new(Protocol::Layer3);
     }
 }
 

@@ -10,6 +10,7 @@ use serde::{Serialize, Serializer};
 
 use super::{Nak, Page, Ultralight};
 use crate::mifare::ultralight::PAGE_COUNT;
+use crate::reader::framing::Frame;
 use crate::sim::frontend::{Picc, Refusal};
 
 /// PC/SC Part 3 card name of a MIFARE Ultralight (§2.3).
@@ -67,8 +68,11 @@ impl Picc for Tag {
         self.chip.write_page(page, data).map_err(refusal)
     }
 
-    fn frame(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
-        self.chip.frame(frame)
+    fn frame(&mut self, frame: &Frame) -> Option<Vec<u8>> {
+        match frame {
+            Frame::Layer3(command) => self.chip.layer3(command),
+            _ => None,
+        }
     }
 
     fn reset(&mut self) {

@@ -68,10 +68,15 @@ fn compatibility_write_keeps_only_the_first_four_bytes() {
             ("A0 06", "0A"),
             (data, "0A"),
             ("30 05", "11 22 33 44 11 22 33 44 00 00 00 00 00 00 00 00"),
-            // Pages 0-1 and past 15 are refused in the first phase.
+            // Pages 0-1 and past 15 are refused in the first phase, and the next frame is
+            // still its data phase (the one decoder keeps the page whatever the tag
+            // answered), refused again.
             ("A0 00", "00"),
+            (data, "00"),
             ("A0 01", "00"),
+            ("A0 02", "01"),
             ("A0 10", "00"),
+            (data, "00"),
             (&format!("A0 01 {data}"), "00"),
             // A data frame of the wrong length ends the write with NAK 1.
             ("A0 07", "0A"),
@@ -88,17 +93,12 @@ fn compatibility_write_keeps_only_the_first_four_bytes() {
 }
 
 #[test]
-fn a_pending_compatibility_write_is_forgotten_by_reset_and_other_commands() {
+fn a_pending_compatibility_write_is_forgotten_by_reset() {
+    // (Behind the reader, a storage command forgets it too: reader/framing tests.)
     let data = "00 22 33 44 55 66 77 88 99 AA BB CC DD EE FF 00";
     let mut tag = tag();
     frames(&mut tag, &[("A0 05", "0A")]);
     tag.reset();
-    frames(&mut tag, &[(data, "-")]);
-    frames(&mut tag, &[("A0 05", "0A")]);
-    tag.read4(0).unwrap();
-    frames(&mut tag, &[(data, "-")]);
-    frames(&mut tag, &[("A0 05", "0A")]);
-    tag.write_page(6, [6; 4]).unwrap();
     frames(&mut tag, &[(data, "-")]);
     assert_eq!(tag.pages()[5], [0; 4]);
 }
