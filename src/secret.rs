@@ -82,7 +82,7 @@ impl SecretSource {
             }
             SecretSource::File(path) => {
                 let mut text =
-                    std::fs::read_to_string(path).map_err(|source| SecretError::File {
+                    crate::input::read_text(path, crate::input::Kind::Secret).map_err(|source| SecretError::File {
                         path: path.clone(),
                         source,
                     })?;

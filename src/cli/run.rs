@@ -193,7 +193,7 @@ enum Flow {
 
 fn load_flow(file: &Path) -> Result<Flow, Failure> {
     if file.extension().is_some_and(|e| e == "apdu") {
-        let text = std::fs::read_to_string(file).map_err(|e| {
+        let text = crate::input::read_text(file, crate::input::Kind::Scriptor).map_err(|e| {
             invalid(anyhow!(
                 "{}: cannot read scriptor file: {e}",
                 file.display()
