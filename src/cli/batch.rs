@@ -170,11 +170,14 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
             ),
         ));
     }
+    let journal = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| default_journal(&args.profile));
+    super::paths::output("--journal", &journal)?;
+    super::paths::output_opt("--report", args.report.as_deref())?;
     let config = Config {
-        journal: args
-            .journal
-            .clone()
-            .unwrap_or_else(|| default_journal(&args.profile)),
+        journal,
         profile: args.profile.clone(),
         vars,
         data,

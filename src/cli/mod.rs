@@ -9,6 +9,7 @@ mod args;
 mod batch;
 mod exit;
 mod info;
+mod paths;
 mod profile_run;
 mod run;
 mod sim_serve;

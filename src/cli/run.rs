@@ -76,6 +76,7 @@ pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
         let kind: sim::Kind = kind.parse().map_err(invalid)?;
         let uid = sim_uid(args.sim_uid.as_deref())?;
         let options = sim::Options { uid };
+        super::paths::output_opt("--sim-state", args.sim_state.as_deref())?;
         Simulator::check_options(kind, &options).map_err(|e| {
             let text = args.sim_uid.as_deref().unwrap_or_default();
             invalid(anyhow!("--sim-uid `{text}`: {e}"))
@@ -233,6 +234,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     let vars = parse_vars(&args.vars)?;
     let source = source(&args.card)?;
     let flow = load_flow(&file)?;
+    super::paths::output_opt("--trace-file", args.trace_file.as_deref())?;
     let sink = trace_out::sink(args.trace, args.trace_file.as_deref())
         .with_context(|| {
             format!(

@@ -53,6 +53,8 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
     }
     let uid = sim_uid(args.sim_uid.as_deref())?;
     check_address(&args.vpcd)?;
+    super::paths::output_opt("--state", args.state.as_deref())?;
+    super::paths::output_opt("--timing", args.timing.as_deref())?;
 
     let mut cards = if many.is_some() {
         Cards::stream(kind)

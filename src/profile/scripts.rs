@@ -5,7 +5,6 @@
 //! the profile that names it; its errors name the script file itself. Running scripts is
 //! not this file's business.
 
-
 use super::error::{Problem, ProfileError};
 use super::include::normalize;
 use super::model::Located;

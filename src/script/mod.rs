@@ -87,12 +87,13 @@ impl Script {
     /// Reads and compiles a script file. `file` is how messages name it.
     pub fn compile(path: &Path) -> Result<Script, ScriptError> {
         let file = path.display().to_string();
-        let source = crate::input::read_text(path, crate::input::Kind::Script).map_err(|e| ScriptError {
-            file: file.clone(),
-            position: None,
-            kind: ErrorKind::Invalid,
-            message: format!("cannot read script: {e}"),
-        })?;
+        let source =
+            crate::input::read_text(path, crate::input::Kind::Script).map_err(|e| ScriptError {
+                file: file.clone(),
+                position: None,
+                kind: ErrorKind::Invalid,
+                message: format!("cannot read script: {e}"),
+            })?;
         Script::compile_source(&file, &source)
     }
 
