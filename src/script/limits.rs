@@ -97,10 +97,13 @@ pub(super) fn check_reads(engine: &mut Engine) {
     });
 }
 
-/// The error a value nested deeper than [`MAX_NESTING`], or holding an array of more than
-/// [`MAX_VALUES`] values, gets.
+/// The error a variable's value gets when it breaks a limit that Rhai itself does not
+/// check everywhere: nesting deeper than [`MAX_NESTING`], an array of more than
+/// [`MAX_VALUES`] values, and the size limits, which `m[key] = value` and `a[i] = value`
+/// bypass in Rhai (a map of 4096 one-MiB Blobs would otherwise be 4 GiB).
 pub(super) fn check_nesting(value: &Dynamic) -> Result<(), Box<EvalAltResult>> {
-    match breach(value, MAX_NESTING) {
+    let mut sizes = Sizes::default();
+    match breach(value, MAX_NESTING, &mut sizes) {
         Some(what) => {
             Err(EvalAltResult::ErrorDataTooLarge(what.to_string(), Position::NONE).into())
         }
@@ -108,31 +111,74 @@ pub(super) fn check_nesting(value: &Dynamic) -> Result<(), Box<EvalAltResult>> {
     }
 }
 
-/// Which limit `value` breaks: arrays and maps nested more than `limit` levels deep, or
-/// an array longer than [`MAX_VALUES`]. The recursion stops one level beyond the limit, so
-/// it is itself at most `limit + 1` calls deep whatever the value.
-fn breach(value: &Dynamic, limit: usize) -> Option<&'static str> {
-    // The tag tests come first: most elements are numbers, strings or Blobs, and this
-    // runs on every read of a variable.
+/// What a value holds, all levels together (as Rhai counts them).
+#[derive(Default)]
+struct Sizes {
+    /// Array elements and Blob bytes.
+    values: usize,
+    /// Map entries.
+    entries: usize,
+    /// Bytes of strings and map keys.
+    text: usize,
+}
+
+impl Sizes {
+    fn over(&self) -> Option<&'static str> {
+        if self.values > MAX_ARRAY {
+            Some("Size of array/BLOB")
+        } else if self.entries > MAX_MAP {
+            Some(ENTRIES)
+        } else if self.text > MAX_STRING {
+            Some("Length of string")
+        } else {
+            None
+        }
+    }
+}
+
+/// Which limit `value` breaks, adding what it holds to `sizes`. The recursion stops one
+/// level beyond `limit`, so it is itself at most `limit + 1` calls deep whatever the value.
+fn breach(value: &Dynamic, limit: usize, sizes: &mut Sizes) -> Option<&'static str> {
+    // The cheap tag tests come first: this runs on every read of a variable.
     if value.is_array() {
         let array = value.read_lock::<rhai::Array>()?;
         if limit == 0 {
-            Some(NESTING)
-        } else if array.len() > MAX_VALUES {
-            Some(VALUES)
-        } else {
-            array.iter().find_map(|v| breach(v, limit - 1))
+            return Some(NESTING);
         }
+        if array.len() > MAX_VALUES {
+            return Some(VALUES);
+        }
+        sizes.values += array.len();
+        if let Some(what) = sizes.over() {
+            return Some(what);
+        }
+        for v in array.iter() {
+            if let Some(what) = breach(v, limit - 1, sizes) {
+                return Some(what);
+            }
+        }
+        None
     } else if value.is_map() {
         let map = value.read_lock::<rhai::Map>()?;
         if limit == 0 {
-            Some(NESTING)
-        } else if map.len() > MAX_MAP {
-            // Rhai does not count a map's entries when `m[key] = value` adds one.
-            Some(ENTRIES)
-        } else {
-            map.values().find_map(|v| breach(v, limit - 1))
+            return Some(NESTING);
         }
+        sizes.entries += map.len();
+        for (key, v) in map.iter() {
+            sizes.text += key.len();
+            if let Some(what) = sizes.over().or_else(|| breach(v, limit - 1, sizes)) {
+                return Some(what);
+            }
+        }
+        sizes.over()
+    } else if value.is_blob() {
+        sizes.values += value.read_lock::<rhai::Blob>().map_or(0, |b| b.len());
+        sizes.over()
+    } else if value.is_string() {
+        sizes.text += value
+            .read_lock::<rhai::ImmutableString>()
+            .map_or(0, |s| s.len());
+        sizes.over()
     } else {
         None
     }
@@ -143,7 +189,7 @@ mod tests {
     use super::*;
 
     fn depth_exceeds(value: &Dynamic, limit: usize) -> bool {
-        breach(value, limit) == Some(NESTING)
+        breach(value, limit, &mut Sizes::default()) == Some(NESTING)
     }
 
     fn nested(levels: usize) -> Dynamic {
@@ -172,14 +218,22 @@ mod tests {
 
     #[test]
     fn long_arrays_are_refused_but_long_blobs_are_not() {
+        let check = |value: &Dynamic| breach(value, MAX_NESTING, &mut Sizes::default());
         let long = Dynamic::from_array(vec![Dynamic::UNIT; MAX_VALUES + 1]);
-        assert_eq!(breach(&long, MAX_NESTING), Some(VALUES));
+        assert_eq!(check(&long), Some(VALUES));
         let fits = Dynamic::from_array(vec![Dynamic::UNIT; MAX_VALUES]);
-        assert_eq!(breach(&fits, MAX_NESTING), None);
-        assert_eq!(
-            breach(&Dynamic::from_blob(vec![0; MAX_ARRAY]), MAX_NESTING),
-            None
-        );
+        assert_eq!(check(&fits), None);
+        let blob = Dynamic::from_blob(vec![0; MAX_ARRAY / 2 + 1]);
+        assert_eq!(check(&blob), None);
+        let two = Dynamic::from_array(vec![blob.clone(), blob.clone()]);
+        assert_eq!(check(&two), Some("Size of array/BLOB"));
+        let mut map = rhai::Map::new();
+        map.insert("a".into(), blob.clone());
+        map.insert("b".into(), blob);
+        assert_eq!(check(&Dynamic::from_map(map)), Some("Size of array/BLOB"));
+        let text = Dynamic::from("x".repeat(MAX_STRING / 2 + 1));
+        let twice = Dynamic::from_array(vec![text.clone(), text]);
+        assert_eq!(check(&twice), Some("Length of string"));
     }
 
     #[test]
