@@ -26,12 +26,11 @@ use crate::reader::Card;
 use crate::sim::vpcd::{self, Event, Finish};
 use crate::sim::{self, Simulator};
 
-/// One line on stderr. A closed stderr (`sim serve 2>&1 | head`) loses the line rather than
-/// stopping the card with a panic.
+/// One line on stderr. A closed stderr (`sim serve 2>&1 | head`) stops the server as
+/// Ctrl-C does (the card saved) rather than panicking.
 macro_rules! say {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+        super::errln!($($arg)*);
     }};
 }
 
