@@ -1,5 +1,6 @@
 //! The check every output path gets before the first APDU: `--journal`, `--report`,
-//! `--sim-state`, `--trace-file` (and `sim serve`'s `--state` and `--timing`).
+//! `--sim-state` (and `sim serve`'s `--state` and `--timing`); `--trace-file` keeps the
+//! wording of its own creation error and calls `input::check_output` itself.
 //!
 //! A path that cannot be written later would otherwise be found after the card was
 //! changed (a `--sim-state` in a missing directory loses the card's changes) or would block

@@ -234,7 +234,11 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     let vars = parse_vars(&args.vars)?;
     let source = source(&args.card)?;
     let flow = load_flow(&file)?;
-    super::paths::output_opt("--trace-file", args.trace_file.as_deref())?;
+    if let Some(path) = &args.trace_file {
+        crate::input::check_output(path)
+            .with_context(|| format!("cannot create trace file `{}`", path.display()))
+            .map_err(invalid)?;
+    }
     let sink = trace_out::sink(args.trace, args.trace_file.as_deref())
         .with_context(|| {
             format!(
