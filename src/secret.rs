@@ -82,11 +82,12 @@ impl SecretSource {
                 std::env::var(name).map_err(|_| SecretError::MissingEnv(name.clone()))?
             }
             SecretSource::File(path) => {
-                let mut text =
-                    std::fs::read_to_string(path).map_err(|source| SecretError::File {
+                let mut text = crate::input::read_text(path, crate::input::Kind::Secret).map_err(
+                    |source| SecretError::File {
                         path: path.clone(),
                         source,
-                    })?;
+                    },
+                )?;
                 if text.ends_with('\n') {
                     text.pop();
                     if text.ends_with('\r') {

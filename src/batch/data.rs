@@ -67,7 +67,7 @@ impl DataSet {
             column,
             message,
         };
-        let bytes = std::fs::read(path)
+        let bytes = crate::input::read(path, crate::input::Kind::Data)
             .map_err(|e| error(None, None, format!("cannot read the data file: {e}")))?;
         let hash = hex::format_compact(&Sha256::digest(&bytes)).to_lowercase();
         let mut reader = csv::ReaderBuilder::new()

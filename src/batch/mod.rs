@@ -109,6 +109,14 @@ pub enum Error {
     /// A data value, variable or secret has a length its APDU cannot carry.
     #[error(transparent)]
     Lengths(#[from] LengthError),
+    /// The thread for a reader's worker could not be started (a thread or memory limit).
+    #[error("cannot start the worker thread of reader {reader}: {source}")]
+    Thread {
+        /// Which reader, from 1.
+        reader: usize,
+        /// What the system said.
+        source: std::io::Error,
+    },
 }
 
 /// Why the batch ended.
@@ -256,7 +264,7 @@ pub fn run(
         (None, Some(rows)) => Some(rows.saturating_sub(finished)),
         (None, None) => None,
     };
-    let progress = Arc::new(Progress::new(total));
+    let progress = Arc::new(Progress::new(total, interrupt.clone()));
     if let Some(repair) = opened.repaired.as_ref().filter(|r| r.kept) {
         progress.note(&format!(
             "journal `{}`: line {} is a complete record that lacked its newline (the last run stopped between the two); kept it, added the newline and went on",
@@ -296,9 +304,19 @@ pub fn run(
         outcome: Mutex::new(worker::Ending::default()),
     };
     std::thread::scope(|scope| {
-        for opener in openers {
+        for (i, opener) in openers.into_iter().enumerate() {
             let shared = &shared;
-            scope.spawn(move || worker::work(shared, opener));
+            if let Err(source) = worker::spawn(scope, i, move || worker::work(shared, opener)) {
+                // The workers already started see the stop and end after their card.
+                shared.end(
+                    Stop::Fatal,
+                    Some(Error::Thread {
+                        reader: i + 1,
+                        source,
+                    }),
+                );
+                break;
+            }
         }
     });
     progress.finish();

@@ -5,10 +5,13 @@
 //! of cards is known, and the reader and card being worked on. It is drawn only when
 //! stderr is a terminal; lines are printed with the bar suspended so they never tear it.
 //! This file and `cli` are the only places that print, and the only one naming
-//! `indicatif`. It decides nothing about cards.
+//! `indicatif`. It decides nothing about cards, except this: an output that cannot be
+//! written (a closed pipe, a full disk) sets the batch's stop flag, so the batch ends as
+//! on Ctrl-C (the card journalled) rather than going on with nobody seeing its lines.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -46,6 +49,8 @@ pub struct Progress {
     bar: ProgressBar,
     state: Mutex<State>,
     started: Instant,
+    /// Set when stdout or stderr cannot be written: the batch stops as on Ctrl-C.
+    stop: Arc<AtomicBool>,
 }
 
 struct State {
@@ -56,8 +61,9 @@ struct State {
 }
 
 impl Progress {
-    /// A display for a batch with `total` cards still to finish (`None`: unknown).
-    pub fn new(total: Option<u64>) -> Progress {
+    /// A display for a batch with `total` cards still to finish (`None`: unknown); `stop`
+    /// is set when an output cannot be written.
+    pub fn new(total: Option<u64>, stop: Arc<AtomicBool>) -> Progress {
         let target = if std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
@@ -71,7 +77,11 @@ impl Progress {
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
-        bar.enable_steady_tick(Duration::from_millis(250));
+        if std::io::stderr().is_terminal() {
+            // indicatif starts a thread for the tick (and panics if it cannot); without a
+            // terminal nothing is drawn, so no thread is started.
+            bar.enable_steady_tick(Duration::from_millis(250));
+        }
         Progress {
             bar,
             state: Mutex::new(State {
@@ -80,6 +90,7 @@ impl Progress {
                 current: String::new(),
             }),
             started: Instant::now(),
+            stop,
         }
     }
 
@@ -111,20 +122,22 @@ impl Progress {
             self.bar.inc(1);
         }
         let line = card_line(card);
-        self.bar.suspend(|| out(&line));
+        self.bar.suspend(|| self.out(&line));
         self.redraw(&state);
     }
 
     /// Prints a script's `print` output.
     pub fn output(&self, line: &str) {
-        self.bar.suspend(|| out(line));
+        self.bar.suspend(|| self.out(line));
     }
 
     /// Prints a note for the operator on stderr (a repaired journal, why the batch ends).
     pub fn note(&self, text: &str) {
         self.bar.suspend(|| {
-            // A closed stderr loses the note; it must not stop the batch.
-            let _ = writeln!(std::io::stderr().lock(), "{text}");
+            let mut err = std::io::stderr().lock();
+            if writeln!(err, "{text}").and_then(|()| err.flush()).is_err() {
+                self.lost();
+            }
         });
     }
 
@@ -161,9 +174,18 @@ impl Progress {
     }
 }
 
-/// Prints a line on stdout; a closed stdout (`| head`) drops it rather than stop the batch.
-fn out(line: &str) {
-    let _ = writeln!(std::io::stdout().lock(), "{line}");
+impl Progress {
+    /// Prints a line on stdout; a closed stdout (`| head`) stops the batch as Ctrl-C does.
+    fn out(&self, line: &str) {
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            self.lost();
+        }
+    }
+
+    fn lost(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// `ok          seq 17  row 17  SIM-000017  Simulated reader (iso7816)  1.2 ms`.

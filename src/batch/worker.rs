@@ -27,6 +27,26 @@ use crate::reader::trace::Redactor;
 use crate::script::Settings;
 use crate::secret::Secret;
 
+/// Each worker's stack. A script's values may nest about a thousand levels deep within one
+/// expression (`script::limits`), and printing or dropping them recurses; the default
+/// 2 MiB of a spawned thread is not enough for that in a debug build. Only the pages used
+/// are ever committed.
+const STACK: usize = 64 * 1024 * 1024;
+
+/// Starts the worker of reader `index` (from 0) on its own thread; a system that cannot
+/// start one more thread is an error for the batch to report, not a panic.
+pub(super) fn spawn<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    index: usize,
+    work: impl FnOnce() + Send + 'scope,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name(format!("reader {}", index + 1))
+        .stack_size(STACK)
+        .spawn_scoped(scope, work)
+        .map(|_| ())
+}
+
 /// How long one wait for a card event lasts before the stop flags are looked at again.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -72,7 +92,7 @@ impl Shared<'_> {
     }
 
     /// Ends this worker for `stop`; a reason that concerns every worker stops them all.
-    fn end(&self, stop: Stop, fatal: Option<Error>) {
+    pub(super) fn end(&self, stop: Stop, fatal: Option<Error>) {
         let everyone = !matches!(stop, Stop::Count | Stop::DataEnd | Stop::StreamEnd);
         let mut ending = lock(&self.outcome);
         let replace = match ending.stop {

@@ -20,6 +20,9 @@ use crate::reader::Reader;
 use crate::reader::pcsc::{PcscReader, Protocol};
 use crate::sim::{self, SimReader};
 
+/// Most simulated readers one batch runs (each is a thread).
+const MAX_SIM_READERS: usize = 64;
+
 /// Options of `batch`.
 #[derive(Debug, Args)]
 pub struct BatchArgs {
@@ -52,7 +55,7 @@ pub struct BatchArgs {
     #[arg(long, value_name = "KIND", conflicts_with = "readers")]
     pub sim: Option<String>,
 
-    /// Run this many simulated readers in parallel, sharing one stream of cards.
+    /// Run this many simulated readers in parallel (at most 64), sharing one stream of cards.
     #[arg(long, value_name = "N", default_value_t = 1, requires = "sim")]
     pub sim_readers: usize,
 
@@ -90,6 +93,12 @@ fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure>
         let kind: sim::Kind = kind.parse().map_err(invalid)?;
         if args.sim_readers == 0 {
             return Err(invalid(anyhow!("--sim-readers must be at least 1")));
+        }
+        if args.sim_readers > MAX_SIM_READERS {
+            return Err(invalid(anyhow!(
+                "--sim-readers {}: at most {MAX_SIM_READERS} simulated readers (one thread each)",
+                args.sim_readers
+            )));
         }
         let n = args.sim_readers;
         return Ok((0..n)
@@ -170,11 +179,14 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
             ),
         ));
     }
+    let journal = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| default_journal(&args.profile));
+    super::paths::output("--journal", &journal)?;
+    super::paths::output_opt("--report", args.report.as_deref())?;
     let config = Config {
-        journal: args
-            .journal
-            .clone()
-            .unwrap_or_else(|| default_journal(&args.profile)),
+        journal,
         profile: args.profile.clone(),
         vars,
         data,

@@ -9,9 +9,9 @@ use super::colour::{self, Stream, Tone};
 /// Prints `message` (already one line) for a failure that exits with `code`.
 pub(super) fn print(message: &str, code: i32, json: bool) {
     if json {
-        eprintln!("{}", json!({ "error": message, "exit": code }));
+        crate::cli::errln!("{}", json!({ "error": message, "exit": code }));
     } else {
-        eprintln!(
+        crate::cli::errln!(
             "{} {message}",
             colour::paint(Stream::Stderr, Tone::Bad, "error:")
         );

@@ -15,6 +15,7 @@ mod error_out;
 mod exit;
 mod info;
 mod man;
+mod paths;
 mod profile_run;
 mod run;
 mod sim_kinds;
@@ -25,8 +26,8 @@ mod suggest;
 mod trace_out;
 mod version;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use clap::Parser;
 
@@ -44,6 +45,15 @@ macro_rules! outln {
     };
 }
 pub(crate) use outln;
+
+/// Writes one line to stderr, never panicking: a stderr that cannot be written stops the
+/// run like Ctrl-C ([`output_lost`]).
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::error_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use errln;
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
@@ -74,7 +84,7 @@ pub fn main() -> i32 {
     let json = cli.wants_json();
     // Held output is written even when a bug panics on the way out.
     let _flush = FlushOnExit;
-    let result = dispatch(cli);
+    let result = dispatch_on_big_stack(cli);
     // What the run printed comes before its error, and nothing is left held at exit.
     stdout::flush();
     match result {
@@ -86,6 +96,36 @@ pub fn main() -> i32 {
             error_out::print(&text, failure.exit.code(), json);
             failure.exit.code()
         }
+    }
+}
+
+/// The stack the command runs on. A script's values may nest about a thousand levels
+/// within one expression (`script::limits`), and printing or dropping them recurses: the
+/// main thread's stack is whatever `ulimit -s` says, often 8 MiB, which is too tight for
+/// that in a debug build. Only the pages used are ever committed.
+const STACK: usize = 64 * 1024 * 1024;
+
+/// Runs [`dispatch`] on a thread with a [`STACK`]-sized stack, or on this thread when the
+/// system cannot start one. A panic on that thread goes on unwinding here.
+fn dispatch_on_big_stack(cli: Cli) -> Result<Exit, Failure> {
+    let slot = Arc::new(Mutex::new(Some(cli)));
+    let take =
+        |slot: &Mutex<Option<Cli>>| slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let theirs = slot.clone();
+    let spawned = std::thread::Builder::new()
+        .name("apdu-run".into())
+        .stack_size(STACK)
+        .spawn(move || take(&theirs).map(dispatch));
+    match spawned {
+        Ok(handle) => match handle.join() {
+            Ok(Some(result)) => result,
+            Ok(None) => Ok(Exit::Ok),
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        Err(_) => match take(&slot) {
+            Some(cli) => dispatch(cli),
+            None => Ok(Exit::Ok),
+        },
     }
 }
 
@@ -104,10 +144,26 @@ impl Drop for FlushOnExit {
 /// A process can install one handler, and each subcommand asks once. Failing to install it
 /// only loses that graceful stop (`sim serve` still saves its card at every power-off).
 fn interrupt_flag() -> Arc<AtomicBool> {
-    let interrupt = Arc::new(AtomicBool::new(false));
+    let interrupt = stop_flag();
     let flag = interrupt.clone();
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
     interrupt
+}
+
+/// The one stop flag of the process: Ctrl-C sets it ([`interrupt_flag`]), and so does an
+/// output that cannot be written ([`output_lost`]).
+fn stop_flag() -> Arc<AtomicBool> {
+    static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    STOP.get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone()
+}
+
+/// Called when stdout or stderr cannot be written (a closed pipe, a full disk): the run
+/// stops at its next step as it does on Ctrl-C — the card left between commands, the
+/// simulated card saved, a batch's card journalled — instead of going on blind or
+/// panicking.
+pub(crate) fn output_lost() {
+    stop_flag().store(true, Ordering::Relaxed);
 }
 
 fn dispatch(cli: Cli) -> Result<Exit, Failure> {

@@ -73,6 +73,11 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
     for (_, secret) in &secrets {
         redactor.add(secret.expose());
     }
+    if let Some(path) = &args.trace_file {
+        crate::input::check_output(path)
+            .with_context(|| "cannot create the trace file")
+            .map_err(invalid)?;
+    }
     let sink = trace_out::sink(args.trace, args.trace_file.as_deref())
         .with_context(|| "cannot create the trace file")
         .map_err(invalid)?;

@@ -76,6 +76,7 @@ pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
         let kind: sim::Kind = kind.parse().map_err(invalid)?;
         let uid = sim_uid(args.sim_uid.as_deref())?;
         let options = sim::Options { uid };
+        super::paths::output_opt("--sim-state", args.sim_state.as_deref())?;
         Simulator::check_options(kind, &options).map_err(|e| {
             let text = args.sim_uid.as_deref().unwrap_or_default();
             invalid(anyhow!("--sim-uid `{text}`: {e}"))
@@ -193,7 +194,7 @@ enum Flow {
 
 fn load_flow(file: &Path) -> Result<Flow, Failure> {
     if file.extension().is_some_and(|e| e == "apdu") {
-        let text = std::fs::read_to_string(file).map_err(|e| {
+        let text = crate::input::read_text(file, crate::input::Kind::Scriptor).map_err(|e| {
             invalid(anyhow!(
                 "{}: cannot read scriptor file: {e}",
                 file.display()
@@ -240,6 +241,11 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     let vars = parse_vars(&args.vars)?;
     let source = source(&args.card)?;
     let flow = load_flow(&file)?;
+    if let Some(path) = &args.trace_file {
+        crate::input::check_output(path)
+            .with_context(|| format!("cannot create trace file `{}`", path.display()))
+            .map_err(invalid)?;
+    }
     let sink = trace_out::sink(args.trace, args.trace_file.as_deref())
         .with_context(|| {
             format!(

@@ -26,12 +26,11 @@ use crate::reader::Card;
 use crate::sim::vpcd::{self, Event, Finish};
 use crate::sim::{self, Simulator};
 
-/// One line on stderr. A closed stderr (`sim serve 2>&1 | head`) loses the line rather than
-/// stopping the card with a panic.
+/// One line on stderr. A closed stderr (`sim serve 2>&1 | head`) stops the server as
+/// Ctrl-C does (the card saved) rather than panicking.
 macro_rules! say {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+        super::errln!($($arg)*);
     }};
 }
 
@@ -53,6 +52,8 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
     }
     let uid = sim_uid(args.sim_uid.as_deref())?;
     check_address(&args.vpcd)?;
+    super::paths::output_opt("--state", args.state.as_deref())?;
+    super::paths::output_opt("--timing", args.timing.as_deref())?;
 
     let mut cards = if many.is_some() {
         Cards::stream(kind)

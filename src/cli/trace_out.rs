@@ -64,9 +64,9 @@ pub fn sink(to_stderr: bool, file: Option<&Path>) -> std::io::Result<Option<Sink
     }
     Ok(Some(Box::new(move |event: &TraceEvent| {
         if to_stderr {
-            // Output lines held for stdout go first, so `>log 2>&1` reads in order.
-            super::stdout::flush();
-            eprintln!("{}", text_line(event));
+            // Output lines held for stdout go first, so `>log 2>&1` reads in order; a
+            // stderr that cannot be written stops the run rather than panicking.
+            super::errln!("{}", text_line(event));
         }
         if let Some(writer) = &writer {
             let mut w = writer.borrow_mut();

@@ -51,7 +51,7 @@ pub(super) fn include(
             limit: MAX_FILES,
         }));
     }
-    let text = fs::read_to_string(&joined).map_err(|source| {
+    let text = crate::input::read_text(&joined, crate::input::Kind::Profile).map_err(|source| {
         fail(Problem::Include {
             path: path.clone(),
             source,

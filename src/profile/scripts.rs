@@ -5,8 +5,6 @@
 //! the profile that names it; its errors name the script file itself. Running scripts is
 //! not this file's business.
 
-use std::fs;
-
 use super::error::{Problem, ProfileError};
 use super::include::normalize;
 use super::model::Located;
@@ -35,7 +33,7 @@ pub(super) fn run_file(
 ) -> Result<(Script, String), ProfileError> {
     let joined = source.dir.join(&at.value);
     let path = normalize(&joined);
-    let text = fs::read_to_string(&joined).map_err(|e| {
+    let text = crate::input::read_text(&joined, crate::input::Kind::Script).map_err(|e| {
         let problem = Problem::ScriptFile {
             path: path.clone(),
             source: e,

@@ -33,12 +33,13 @@ pub fn load(
     cli_vars: &[(String, String)],
     data_columns: &[String],
 ) -> Result<Profile, ProfileError> {
-    let text = fs::read_to_string(path).map_err(|e| ProfileError {
-        file: path.to_path_buf(),
-        line: 1,
-        column: 1,
-        problem: Problem::Read(e),
-    })?;
+    let text =
+        crate::input::read_text(path, crate::input::Kind::Profile).map_err(|e| ProfileError {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            problem: Problem::Read(e),
+        })?;
     let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
     let identity = fs::canonicalize(path).ok();
     assemble(

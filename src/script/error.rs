@@ -177,6 +177,10 @@ pub(crate) fn from_eval(file: &str, error: &EvalAltResult) -> ScriptError {
             ),
         },
         EvalAltResult::ErrorTerminated(_, _) => (ErrorKind::Interrupted, "interrupted".to_string()),
+        limit if super::limits::describe(limit).is_some() => (
+            ErrorKind::Failed,
+            super::limits::describe(limit).unwrap_or_default(),
+        ),
         other => (ErrorKind::Failed, strip_position(&other.to_string())),
     };
     ScriptError {

@@ -16,6 +16,7 @@ mod crypto_api;
 mod error;
 mod iso14443_api;
 mod iso_api;
+mod limits;
 mod mfc_api;
 mod mfp_api;
 mod omnikey_api;
@@ -69,9 +70,7 @@ pub struct RunOptions {
 /// against a dummy session only at run time, so compile-time checks stay card-free.
 fn base_engine() -> Engine {
     let mut engine = Engine::new();
-    // Deep recursion in a runaway script must end with an error, not a stack overflow.
-    engine.set_max_call_levels(64);
-    engine.set_max_expr_depths(128, 64);
+    limits::apply(&mut engine);
     engine
 }
 
@@ -87,12 +86,13 @@ impl Script {
     /// Reads and compiles a script file. `file` is how messages name it.
     pub fn compile(path: &Path) -> Result<Script, ScriptError> {
         let file = path.display().to_string();
-        let source = std::fs::read_to_string(path).map_err(|e| ScriptError {
-            file: file.clone(),
-            position: None,
-            kind: ErrorKind::Invalid,
-            message: format!("cannot read script: {e}"),
-        })?;
+        let source =
+            crate::input::read_text(path, crate::input::Kind::Script).map_err(|e| ScriptError {
+                file: file.clone(),
+                position: None,
+                kind: ErrorKind::Invalid,
+                message: format!("cannot read script: {e}"),
+            })?;
         Script::compile_source(&file, &source)
     }
 
@@ -176,6 +176,7 @@ impl Script {
         omnikey_api::register(&mut engine, session);
         iso14443_api::register(&mut engine);
         error::register(&mut engine);
+        limits::check_reads(&mut engine);
         let out = output.clone();
         engine.on_print(move |text| out(text));
         let out = output.clone();

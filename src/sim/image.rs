@@ -36,7 +36,7 @@ struct ImageIn {
 
 /// Loads the image at `path`; `Ok(None)` when there is no such file.
 pub(crate) fn load(kind: Kind, path: &Path) -> Result<Option<Chip>, Error> {
-    let bytes = match fs::read(path) {
+    let bytes = match crate::input::read(path, crate::input::Kind::Image) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {

@@ -10,6 +10,7 @@
 )]
 
 mod batch;
+mod bounds;
 mod classic;
 mod core;
 mod guard;
