@@ -311,14 +311,14 @@ fn script_step(
         let at = where_in_file(inline, &e);
         let message = format!("{} ({at})", e.message);
         // A script's own failure can say anything (a thrown string, a command with row
-        // values in it): the journal and report only learn where. Transport failures,
-        // refusals and interruptions are the reader's and the guard's words, which name
-        // kinds and status words, not data.
-        let record = match e.kind {
-            ErrorKind::Invalid | ErrorKind::Failed => {
-                format!("the script failed at {at} (its message is not journalled: it may hold data values)")
-            }
-            _ => message.clone(),
+        // values in it): the journal and report only learn where. Messages the tool wrote
+        // from names and numbers (limits, transport failures, refusals) are kept.
+        let record = if e.data_free {
+            message.clone()
+        } else {
+            format!(
+                "the script failed at {at} (its message is not journalled: it may hold data values)"
+            )
         };
         (kind, (message, record))
     });

@@ -33,6 +33,11 @@ pub struct ScriptError {
     pub position: Option<(usize, usize)>,
     /// What kind of failure this is.
     pub kind: ErrorKind,
+    /// Whether the message was written by the tool from names, numbers and status words
+    /// only (a limit reached, a transport failure, a refusal, a compile error), so the
+    /// journal and report may keep it. A script's own failure (a thrown value, a failed
+    /// expectation quoting a command) is not: it can hold data values.
+    pub data_free: bool,
     /// The message, one line, without the location.
     pub message: String,
 }
@@ -150,6 +155,7 @@ pub(crate) fn from_parse(file: &str, error: &ParseError) -> ScriptError {
         file: file.to_string(),
         position: location(error.position()),
         kind: ErrorKind::Invalid,
+        data_free: true,
         message: one_line(&error.err_type().to_string()),
     }
 }
@@ -167,26 +173,33 @@ pub(crate) fn from_eval(file: &str, error: &EvalAltResult) -> ScriptError {
             position = inner.position();
         }
     }
-    let (kind, message) = match inner {
+    let (kind, message, data_free) = match inner {
         EvalAltResult::ErrorRuntime(value, _) => match value.clone().try_cast::<Fault>() {
-            Some(fault) => (fault.kind, fault.message),
+            // Transport failures and refusals are the reader's and the guard's words; a
+            // failed expectation or argument check may quote the command it judged.
+            Some(fault) => (fault.kind, fault.message, fault.kind != ErrorKind::Failed),
             // A value thrown by the script itself.
             None => (
                 ErrorKind::Failed,
                 format!("script threw: {}", thrown(value)),
+                false,
             ),
         },
-        EvalAltResult::ErrorTerminated(_, _) => (ErrorKind::Interrupted, "interrupted".to_string()),
+        EvalAltResult::ErrorTerminated(_, _) => {
+            (ErrorKind::Interrupted, "interrupted".to_string(), true)
+        }
         limit if super::limits::describe(limit).is_some() => (
             ErrorKind::Failed,
             super::limits::describe(limit).unwrap_or_default(),
+            true,
         ),
-        other => (ErrorKind::Failed, strip_position(&other.to_string())),
+        other => (ErrorKind::Failed, strip_position(&other.to_string()), false),
     };
     ScriptError {
         file: file.to_string(),
         position: location(position),
         kind,
+        data_free,
         message: one_line(&without_type_paths(&message)),
     }
 }

@@ -91,6 +91,7 @@ impl Script {
                 file: file.clone(),
                 position: None,
                 kind: ErrorKind::Invalid,
+                data_free: true,
                 message: format!("cannot read script: {e}"),
             })?;
         Script::compile_source(&file, &source)
@@ -160,6 +161,7 @@ impl Script {
                     file: self.file.clone(),
                     position: None,
                     kind: ErrorKind::Invalid,
+                    data_free: true,
                     message: format!("--var `{name}`: not a valid variable name"),
                 });
             }
