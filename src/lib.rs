@@ -7,6 +7,7 @@ pub mod apdu;
 pub mod batch;
 pub mod cli;
 pub mod crypto;
+pub mod iso7816;
 pub mod iso14443;
 pub mod mifare;
 pub mod profile;

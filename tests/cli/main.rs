@@ -12,6 +12,7 @@
 mod batch;
 mod classic;
 mod core;
+mod iso;
 mod output;
 mod plus;
 mod scriptor;
