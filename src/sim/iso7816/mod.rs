@@ -85,6 +85,8 @@ struct Session {
     verified: u8,
     /// Data waiting for GET RESPONSE.
     pending: Vec<u8>,
+    /// The record pointer: EF and record index of the last READ RECORD.
+    record: Option<(usize, usize)>,
 }
 
 impl Session {
