@@ -7,13 +7,13 @@ const KINDS: [&str; 2] = ["iso7816", "iso7816-t0"];
 #[test]
 fn long_reads_and_writes_are_split_into_short_apdus() {
     let text = "iso::select(\"3F00/5000/0101\");\n\
-                let d = iso::read_binary(0, 300); print(d.len()); print(hex(iso::last_sw()));\n\
+                let d = iso::read_binary(0, 300); print(d.len()); print(iso::last_sw());\n\
                 iso::update_binary(0, d.extract(0, 300));\n\
                 print(iso::extended());";
     for kind in KINDS {
         let (r, trace) = run_sim(kind, text, &[]);
         assert_eq!(r.code, 0, "{kind}: {}", r.stderr);
-        assert_eq!(r.stdout, "300\n9000\nfalse\n", "{kind}");
+        assert_eq!(r.stdout, "300\n36864\nfalse\n", "{kind}");
         // No extended APDU went out: Lc/Le are one byte (after a 00 that is Le 256).
         let sent = trace_hex(&trace, ">>");
         assert!(sent.iter().any(|c| c == "00B0000000"), "{kind}: {sent:?}");
@@ -25,17 +25,17 @@ fn long_reads_and_writes_are_split_into_short_apdus() {
 #[test]
 fn reading_past_the_end_returns_what_exists_with_6282_on_t0_and_t1() {
     let text = "iso::select(\"3F00/2F00\");\n\
-                let d = iso::read_binary(8, 32); print(hex(d)); print(hex(iso::last_sw()));\n\
+                let d = iso::read_binary(8, 32); print(hex(d)); print(iso::last_sw());\n\
                 iso::select(\"3F00/5000/0102\");\n\
-                let r = iso::read_record(1, 20); print(r.len()); print(hex(iso::last_sw()));\n\
-                let r = iso::read_record(2); print(r.len()); print(hex(iso::last_sw()));";
+                let r = iso::read_record(1, 20); print(r.len()); print(iso::last_sw());\n\
+                let r = iso::read_record(2); print(r.len()); print(iso::last_sw());";
     let mut outputs = Vec::new();
     for kind in KINDS {
         let (r, _) = run_sim(kind, text, &[]);
         assert_eq!(r.code, 0, "{kind}: {}", r.stderr);
         outputs.push(r.stdout);
     }
-    assert_eq!(outputs[0], "08090A0B0C0D0E0F\n6282\n16\n6282\n16\n9000\n");
+    assert_eq!(outputs[0], "08090A0B0C0D0E0F\n25218\n16\n25218\n16\n36864\n");
     assert_eq!(outputs[0], outputs[1]);
 }
 

@@ -71,10 +71,7 @@ impl FileCard {
             (n, _) => Some(n as usize - 1),
         };
         match index {
-            Some(i) if i < count => {
-                self.session.record = Some((ef, i));
-                Ok((ef, i))
-            }
+            Some(i) if i < count => Ok((ef, i)),
             _ => Err(sw::RECORD_NOT_FOUND),
         }
     }
@@ -90,9 +87,11 @@ impl FileCard {
             return Err(sw::WRONG_STRUCTURE);
         };
         let record = &records[index];
+        // A wrong Le (`6Cxx` on T=0) reads nothing, so it does not move the pointer either.
         let (n, status) = self.read_len(command, record.len(), true)?;
         let mut out = Vec::with_capacity(n + 2);
         out.extend_from_slice(&record[..n]);
+        self.session.record = Some((ef, index));
         Ok(Reply::Done(out, status))
     }
 
