@@ -9,7 +9,7 @@
 //!
 //! One file per concern: `fs` (the tree), `check` (loaded images), `fcp` (FCP templates
 //! out, CREATE FILE templates in), `select`, `binary`, `record`, `pin`, `create`,
-//! `challenge`, `transport` (Le, `61xx`, `6Cxx`, GET RESPONSE), `demo` (the default card)
+//! `delete`, `challenge`, `transport` (Le, `61xx`, `6Cxx`, GET RESPONSE), `demo` (the default card)
 //! and `sw` (status word names). No secure messaging, logical channels, command chaining or
 //! proprietary classes.
 
@@ -17,6 +17,7 @@ mod binary;
 mod challenge;
 mod check;
 mod create;
+mod delete;
 mod demo;
 mod fcp;
 mod fs;
@@ -202,6 +203,7 @@ impl FileCard {
             0x84 => self.get_challenge(command),
             INS_GET_RESPONSE => self.get_response(command),
             0xE0 => self.create_file(command),
+            0xE4 => self.delete_file(command),
             _ => Err(sw::INS_NOT_SUPPORTED),
         }
     }
