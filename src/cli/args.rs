@@ -102,6 +102,11 @@ pub struct SimServeArgs {
     #[arg(long, value_name = "HEX")]
     pub sim_uid: Option<String>,
 
+    /// Seed the simulated cards' random numbers (GET CHALLENGE) so runs repeat exactly;
+    /// without it they come from the operating system and differ on every fresh card.
+    #[arg(long, value_name = "N")]
+    pub sim_seed: Option<u64>,
+
     /// Do not re-arm TCP_QUICKACK before each read (only to measure what it saves).
     #[arg(long, hide = true)]
     pub no_quickack: bool,
@@ -167,6 +172,11 @@ pub struct CardArgs {
     /// Give the simulated card this UID (hex), for kinds that have one.
     #[arg(long, value_name = "HEX", requires = "sim")]
     pub sim_uid: Option<String>,
+
+    /// Seed the simulated cards' random numbers (GET CHALLENGE) so runs repeat exactly;
+    /// without it they come from the operating system and differ on every fresh card.
+    #[arg(long, value_name = "N", requires = "sim")]
+    pub sim_seed: Option<u64>,
 
     /// PC/SC reader: a name substring or an index from `apdu-run readers`.
     #[arg(long, value_name = "PATTERN")]

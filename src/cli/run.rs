@@ -75,7 +75,11 @@ pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
     if let Some(kind) = &args.sim {
         let kind: sim::Kind = kind.parse().map_err(invalid)?;
         let uid = sim_uid(args.sim_uid.as_deref())?;
-        let options = sim::Options { uid };
+        let options = sim::Options {
+            uid,
+            position: None,
+            seed: args.sim_seed,
+        };
         Simulator::check_options(kind, &options).map_err(|e| {
             let text = args.sim_uid.as_deref().unwrap_or_default();
             invalid(anyhow!("--sim-uid `{text}`: {e}"))

@@ -55,9 +55,13 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
     check_address(&args.vpcd)?;
 
     let mut cards = if many.is_some() {
-        Cards::stream(kind)
+        Cards::stream(kind, args.sim_seed)
     } else {
-        let options = sim::Options { uid };
+        let options = sim::Options {
+            uid,
+            position: None,
+            seed: args.sim_seed,
+        };
         let simulator = Simulator::open(kind, &options, args.state.as_deref()).map_err(invalid)?;
         Cards::single(kind, simulator, args.state.clone())
     };
@@ -124,6 +128,8 @@ struct Cards {
     save_error: Option<sim::Error>,
     /// With `--timing`: every card's command arrivals.
     timings: Option<Timings>,
+    /// `--sim-seed`, for the cards of a stream.
+    seed: Option<u64>,
 }
 
 impl Cards {
@@ -135,10 +141,11 @@ impl Cards {
             state,
             save_error: None,
             timings: None,
+            seed: None,
         }
     }
 
-    fn stream(kind: sim::Kind) -> Cards {
+    fn stream(kind: sim::Kind, seed: Option<u64>) -> Cards {
         Cards {
             kind,
             single: None,
@@ -146,6 +153,7 @@ impl Cards {
             state: None,
             save_error: None,
             timings: None,
+            seed,
         }
     }
 
@@ -167,8 +175,11 @@ impl vpcd::Handler for Cards {
     fn card(&mut self, position: u32) -> Box<dyn Card> {
         let simulator = self.single.take().unwrap_or_else(|| {
             // Card 1 is position 0 of the stream, the kind's default card.
-            let uid = sim::uid_for(self.kind, u64::from(position.saturating_sub(1)));
-            Simulator::new(self.kind, &sim::Options { uid })
+            let position = u64::from(position.saturating_sub(1));
+            Simulator::new(
+                self.kind,
+                &sim::Options::in_stream(self.kind, position, self.seed),
+            )
         });
         let card = simulator.card();
         self.current = Some(simulator);

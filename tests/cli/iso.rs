@@ -82,3 +82,27 @@ fn record_modes_walk_the_records() {
         assert_eq!(r.stdout, "1\n2\n3\n2\n", "{kind}");
     }
 }
+
+#[test]
+fn sim_seed_makes_challenges_repeat_and_without_it_they_differ() {
+    let text = "print(hex(iso::get_challenge(8)));";
+    let challenge = |extra: &[&str]| {
+        let (r, _) = run_sim("iso7816", text, extra);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    assert_eq!(challenge(&["--sim-seed", "7"]), challenge(&["--sim-seed", "7"]));
+    assert_ne!(challenge(&["--sim-seed", "7"]), challenge(&["--sim-seed", "8"]));
+    assert_ne!(challenge(&[]), challenge(&[]));
+}
+
+#[test]
+fn the_cplc_names_each_card_of_a_simulated_stream() {
+    let (r, _) = run_sim(
+        "iso7816-t0",
+        "let r = send(\"80 CA 9F 7F 00\", \"9000\"); print(r.data.len()); print(hex(r.data.extract(0, 3)));",
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "45\n9F7F2A\n");
+}

@@ -126,7 +126,7 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 0..600),
         t0 in any::<bool>(),
     ) {
-        let mut card = FileCard::demo(if t0 { Protocol::T0 } else { Protocol::T1 });
+        let mut card = FileCard::demo(if t0 { Protocol::T0 } else { Protocol::T1 }, 0, crate::sim::iso7816::challenge::SEED);
         prop_assert!(card.transmit(&bytes).len() >= 2);
     }
 
@@ -135,7 +135,7 @@ proptest! {
         commands in proptest::collection::vec(apdu(), 1..40),
         t0 in any::<bool>(),
     ) {
-        let mut card = FileCard::demo(if t0 { Protocol::T0 } else { Protocol::T1 });
+        let mut card = FileCard::demo(if t0 { Protocol::T0 } else { Protocol::T1 }, 0, crate::sim::iso7816::challenge::SEED);
         for command in &commands {
             prop_assert!(card.transmit(command).len() >= 2);
         }
