@@ -195,12 +195,18 @@ impl<P: Picc> Frontend<P> {
             return Err(sw::WRONG_LENGTH);
         }
         let le = command.le.ok_or(sw::WRONG_LENGTH)?;
-        match (command.p1, command.p2) {
-            (0x00, 0x00) => {}
+        let uid = match (command.p1, command.p2) {
+            (0x00, 0x00) => self.picc.uid().to_vec(),
+            // PC/SC Part 3: the ATS historical bytes, which an ISO 14443-4 card's ATR carries;
+            // a storage card (the reader's own ATR) has no ATS.
+            (0x01, 0x00) if self.picc.atr() != storage_atr(self.picc.card_name()) => {
+                crate::iso7816::capabilities::historical_bytes(&self.picc.atr())
+                    .unwrap_or_default()
+                    .to_vec()
+            }
             (0x01, 0x00) => return Err(sw::NOT_SUPPORTED),
             _ => return Err(sw::WRONG_P1P2),
-        }
-        let uid = self.picc.uid().to_vec();
+        };
         let len = uid.len();
         match le {
             256 => Ok((uid, sw::OK)),
