@@ -139,6 +139,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_auto_response: bool,
 
+    /// Scriptor files (`.apdu`): follow 61xx with GET RESPONSE and 6Cxx with a resend. Without
+    /// it they send exactly their lines, as scriptor does.
+    #[arg(long, conflicts_with = "no_auto_response")]
+    pub auto_response: bool,
+
     /// Print every exchange to stderr (`>>` command, `<<` response).
     #[arg(long)]
     pub trace: bool,

@@ -284,6 +284,13 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
                 output: &mut |line| outln!("{line}"),
                 stop: &|| interrupt.load(std::sync::atomic::Ordering::Relaxed),
             };
+            // scriptor sends exactly the file's lines: no GET RESPONSE, no resend on 6Cxx,
+            // unless asked (an explicit GET RESPONSE line would otherwise meet no data).
+            let rules = if args.auto_response {
+                crate::reader::Exchange::AUTO
+            } else {
+                crate::reader::Exchange::RAW
+            };
             scriptor::run(&items, card.as_mut(), rules, args.show_secrets, io).map_err(|e| {
                 let exit = match &e {
                     scriptor::RunError::Expectation { .. } => Exit::Failed,

@@ -69,11 +69,9 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
         match self {
             Failure::Argument(message) => f.write_str(message),
             Failure::Send(e) => write!(f, "{e}"),
-            Failure::Card { command, sw } => write!(
-                f,
-                "card answered {sw} ({}) to `{command}`",
-                sw.describe()
-            ),
+            Failure::Card { command, sw } => {
+                write!(f, "card answered {sw} ({}) to `{command}`", sw.describe())
+            }
             Failure::Length {
                 command,
                 wanted,
@@ -168,7 +166,11 @@ impl Transfer {
     }
 
     /// Sends one command; `90 00` and warnings give an [`Outcome`], anything else fails.
-    pub fn single<E>(&self, send: &mut Send<'_, E>, command: Command) -> Result<Outcome, Failure<E>> {
+    pub fn single<E>(
+        &self,
+        send: &mut Send<'_, E>,
+        command: Command,
+    ) -> Result<Outcome, Failure<E>> {
         let response = send(&command).map_err(Failure::Send)?;
         if response.sw.is_ok() || is_warning(response.sw) {
             Ok(Outcome {

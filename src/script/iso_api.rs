@@ -27,8 +27,8 @@ use super::bytes_api::{bytes_of, parse_hex};
 use super::error::{Fault, located_fn};
 use super::session::Shared;
 use crate::apdu::{Command, Response, StatusWord};
-use crate::iso7816::transfer::{Failure, Outcome, RecordMode, Transfer, is_warning};
 use crate::iso7816::extended_length_announced;
+use crate::iso7816::transfer::{Failure, Outcome, RecordMode, Transfer, is_warning};
 use crate::reader::Exchange;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;

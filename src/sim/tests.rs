@@ -364,7 +364,9 @@ fn contact_cards_answer_the_cplc_with_a_serial_per_position() {
         assert_eq!(first[..3], [0x9F, 0x7F, 0x2A]);
         assert_eq!(first, cplc(&Simulator::new(kind, &Options::default())));
         let serials: std::collections::HashSet<Vec<u8>> = (0..50)
-            .map(|n| cplc(&Simulator::new(kind, &Options::in_stream(kind, n, None)))[15..19].to_vec())
+            .map(|n| {
+                cplc(&Simulator::new(kind, &Options::in_stream(kind, n, None)))[15..19].to_vec()
+            })
             .collect();
         assert_eq!(serials.len(), 50, "{kind}");
         // On T=1 the whole answer arrives with Le 00; T=0 says 6C2D first.
@@ -386,7 +388,10 @@ fn get_challenge_differs_per_fresh_card_unless_seeded() {
         let card = Simulator::new(Kind::Iso7816, options);
         card.card().exchange(&command).unwrap().data
     };
-    assert_ne!(challenge(&Options::default()), challenge(&Options::default()));
+    assert_ne!(
+        challenge(&Options::default()),
+        challenge(&Options::default())
+    );
     let seeded = |position| Options::in_stream(Kind::Iso7816, position, Some(42));
     assert_eq!(challenge(&seeded(0)), challenge(&seeded(0)));
     assert_ne!(challenge(&seeded(0)), challenge(&seeded(1)));

@@ -17,8 +17,14 @@ fn long_reads_and_writes_are_split_into_short_apdus() {
         // No extended APDU went out: Lc/Le are one byte (after a 00 that is Le 256).
         let sent = trace_hex(&trace, ">>");
         assert!(sent.iter().any(|c| c == "00B0000000"), "{kind}: {sent:?}");
-        assert!(sent.iter().any(|c| c.starts_with("00D60000FF")), "{kind}: {sent:?}");
-        assert!(!sent.iter().any(|c| c.len() > 2 * (5 + 255)), "{kind}: {sent:?}");
+        assert!(
+            sent.iter().any(|c| c.starts_with("00D60000FF")),
+            "{kind}: {sent:?}"
+        );
+        assert!(
+            !sent.iter().any(|c| c.len() > 2 * (5 + 255)),
+            "{kind}: {sent:?}"
+        );
     }
 }
 
@@ -35,7 +41,10 @@ fn reading_past_the_end_returns_what_exists_with_6282_on_t0_and_t1() {
         assert_eq!(r.code, 0, "{kind}: {}", r.stderr);
         outputs.push(r.stdout);
     }
-    assert_eq!(outputs[0], "08090A0B0C0D0E0F\n25218\n16\n25218\n16\n36864\n");
+    assert_eq!(
+        outputs[0],
+        "08090A0B0C0D0E0F\n25218\n16\n25218\n16\n36864\n"
+    );
     assert_eq!(outputs[0], outputs[1]);
 }
 
@@ -91,8 +100,14 @@ fn sim_seed_makes_challenges_repeat_and_without_it_they_differ() {
         assert_eq!(r.code, 0, "{}", r.stderr);
         r.stdout
     };
-    assert_eq!(challenge(&["--sim-seed", "7"]), challenge(&["--sim-seed", "7"]));
-    assert_ne!(challenge(&["--sim-seed", "7"]), challenge(&["--sim-seed", "8"]));
+    assert_eq!(
+        challenge(&["--sim-seed", "7"]),
+        challenge(&["--sim-seed", "7"])
+    );
+    assert_ne!(
+        challenge(&["--sim-seed", "7"]),
+        challenge(&["--sim-seed", "8"])
+    );
     assert_ne!(challenge(&[]), challenge(&[]));
 }
 

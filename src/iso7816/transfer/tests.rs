@@ -49,7 +49,14 @@ fn a_long_read_is_split_into_short_commands_on_both_protocols() {
         let mut rig = Rig::new(kind, EF_0101);
         let outcome = SHORT.read_binary(&mut rig.send(), None, 0, 300).unwrap();
         let expected: Vec<u8> = (0..300).map(|i| (i % 256) as u8).collect();
-        assert_eq!(outcome, Outcome { data: expected, sw: StatusWord::OK }, "{kind}");
+        assert_eq!(
+            outcome,
+            Outcome {
+                data: expected,
+                sw: StatusWord::OK
+            },
+            "{kind}"
+        );
         assert_eq!(rig.sent, ["00B0000000", "00B001002C"], "{kind}");
     }
 }
@@ -59,17 +66,34 @@ fn reading_past_the_end_gives_the_bytes_that_exist_and_6282_on_both_protocols() 
     for kind in both() {
         // Past the end inside one chunk: T=1 says 6282, T=0 6C2C and then 9000.
         let mut rig = Rig::new(kind, EF_0101);
-        let outcome = SHORT.read_binary(&mut rig.send(), None, 0x100, 100).unwrap();
+        let outcome = SHORT
+            .read_binary(&mut rig.send(), None, 0x100, 100)
+            .unwrap();
         assert_eq!(outcome.data.len(), 44, "{kind}");
         assert_eq!(outcome.sw, END_OF_FILE, "{kind}");
         // Past the end over several chunks.
         let mut rig = Rig::new(kind, EF_0101);
         let outcome = SHORT.read_binary(&mut rig.send(), None, 0, 1000).unwrap();
-        assert_eq!((outcome.data.len(), outcome.sw), (300, END_OF_FILE), "{kind}");
+        assert_eq!(
+            (outcome.data.len(), outcome.sw),
+            (300, END_OF_FILE),
+            "{kind}"
+        );
         // Starting beyond the end is an error on both.
         let mut rig = Rig::new(kind, EF_0101);
-        let e = SHORT.read_binary(&mut rig.send(), None, 300, 1).unwrap_err();
-        assert!(matches!(e, Failure::Card { sw: StatusWord(0x6B00), .. }), "{kind}: {e}");
+        let e = SHORT
+            .read_binary(&mut rig.send(), None, 300, 1)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Failure::Card {
+                    sw: StatusWord(0x6B00),
+                    ..
+                }
+            ),
+            "{kind}: {e}"
+        );
     }
 }
 
@@ -118,11 +142,25 @@ fn a_record_shorter_than_asked_comes_back_with_6282_on_both_protocols() {
         let outcome = SHORT
             .read_record(&mut rig.send(), None, RecordMode::Number(2), Some(20))
             .unwrap();
-        assert_eq!(outcome, Outcome { data: vec![2; 16], sw: END_OF_FILE }, "{kind}");
+        assert_eq!(
+            outcome,
+            Outcome {
+                data: vec![2; 16],
+                sw: END_OF_FILE
+            },
+            "{kind}"
+        );
         let whole = SHORT
             .read_record(&mut rig.send(), None, RecordMode::Number(3), None)
             .unwrap();
-        assert_eq!(whole, Outcome { data: vec![3; 16], sw: StatusWord::OK }, "{kind}");
+        assert_eq!(
+            whole,
+            Outcome {
+                data: vec![3; 16],
+                sw: StatusWord::OK
+            },
+            "{kind}"
+        );
     }
 }
 
@@ -133,10 +171,18 @@ fn record_modes_encode_p1_and_p2() {
         sent.push(hex::format_compact(&c.to_bytes()));
         Ok(Response::new(vec![1], StatusWord::OK))
     };
-    for mode in [RecordMode::First, RecordMode::Last, RecordMode::Next, RecordMode::Previous] {
+    for mode in [
+        RecordMode::First,
+        RecordMode::Last,
+        RecordMode::Next,
+        RecordMode::Previous,
+    ] {
         SHORT.read_record(&mut send, Some(2), mode, None).unwrap();
     }
-    assert_eq!(sent, ["00B2001000", "00B2001100", "00B2001200", "00B2001300"]);
+    assert_eq!(
+        sent,
+        ["00B2001000", "00B2001100", "00B2001200", "00B2001300"]
+    );
     assert_eq!(RecordMode::parse("NEXT"), Some(RecordMode::Next));
     assert_eq!(RecordMode::parse("second"), None);
 }
@@ -149,9 +195,8 @@ fn a_challenge_is_exactly_as_long_as_asked_or_fails() {
         assert_eq!(outcome.data.len(), 4, "{kind}");
     }
     // A card that only gives 8-byte challenges (6C08, then 8 bytes).
-    let mut eight = |_: &Command| -> Result<Response, String> {
-        Ok(Response::new(vec![7; 8], StatusWord::OK))
-    };
+    let mut eight =
+        |_: &Command| -> Result<Response, String> { Ok(Response::new(vec![7; 8], StatusWord::OK)) };
     let e = SHORT.get_challenge(&mut eight, 4).unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -165,12 +210,23 @@ fn warnings_keep_their_data_and_errors_fail() {
         Ok(Response::new(vec![1, 2], StatusWord(0x6281)))
     };
     let outcome = SHORT.read_binary(&mut warn, None, 0, 2).unwrap();
-    assert_eq!(outcome, Outcome { data: vec![1, 2], sw: StatusWord(0x6281) });
-    let mut refuse = |_: &Command| -> Result<Response, String> {
-        Ok(Response::new(vec![], StatusWord(0x6982)))
-    };
+    assert_eq!(
+        outcome,
+        Outcome {
+            data: vec![1, 2],
+            sw: StatusWord(0x6281)
+        }
+    );
+    let mut refuse =
+        |_: &Command| -> Result<Response, String> { Ok(Response::new(vec![], StatusWord(0x6982))) };
     let e = SHORT.read_binary(&mut refuse, None, 0, 2).unwrap_err();
-    assert!(matches!(e, Failure::Card { sw: StatusWord(0x6982), .. }));
+    assert!(matches!(
+        e,
+        Failure::Card {
+            sw: StatusWord(0x6982),
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -186,7 +242,8 @@ fn the_class_byte_is_used_by_every_command() {
     };
     gsm.read_binary(&mut send, None, 0, 2).unwrap();
     gsm.update_binary(&mut send, 0, &[1]).unwrap();
-    gsm.read_record(&mut send, None, RecordMode::Number(1), Some(3)).unwrap();
+    gsm.read_record(&mut send, None, RecordMode::Number(1), Some(3))
+        .unwrap();
     gsm.get_challenge(&mut send, 8).unwrap();
     assert_eq!(sent, [0xA0; 4]);
 }
@@ -199,8 +256,16 @@ fn arguments_are_checked_before_anything_is_sent() {
     assert!(SHORT.read_binary(&mut send, None, 0, 0).is_err());
     assert!(SHORT.update_binary(&mut send, 0x7F00, &[0; 600]).is_err());
     assert!(SHORT.update_binary(&mut send, 0, &[]).is_err());
-    assert!(SHORT.read_record(&mut send, None, RecordMode::Number(0), None).is_err());
-    assert!(SHORT.read_record(&mut send, None, RecordMode::Number(1), Some(257)).is_err());
+    assert!(
+        SHORT
+            .read_record(&mut send, None, RecordMode::Number(0), None)
+            .is_err()
+    );
+    assert!(
+        SHORT
+            .read_record(&mut send, None, RecordMode::Number(1), Some(257))
+            .is_err()
+    );
     assert!(SHORT.get_challenge(&mut send, 257).is_err());
     assert!(SHORT.get_challenge(&mut send, 0).is_err());
 }

@@ -6,10 +6,10 @@
 //! DF goes with everything under it. Afterwards the current DF is the deleted file's parent
 //! if the current files went with it.
 
+use super::FileCard;
 use super::fs::MF;
 use super::sw;
 use super::transport::Reply;
-use super::FileCard;
 use crate::apdu::{Command, StatusWord};
 
 impl FileCard {

@@ -58,7 +58,11 @@ impl FileCard {
         };
         self.allowed(file.read)?;
         let count = records.len();
-        let pointer = self.session.record.filter(|&(at, _)| at == ef).map(|(_, i)| i);
+        let pointer = self
+            .session
+            .record
+            .filter(|&(at, _)| at == ef)
+            .map(|(_, i)| i);
         let index = match (command.p1, mode) {
             (0, 0b000) => Some(0),
             (0, 0b001) => count.checked_sub(1),
