@@ -128,22 +128,13 @@ impl RecordMode {
     }
 }
 
-/// How the `iso::` commands are built for one card.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the `iso::` commands are built for one card; the default is class `00`, short lengths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Transfer {
     /// The class byte of every command (`00` interindustry, `A0` GSM, …).
     pub cla: u8,
     /// Whether the card takes extended Lc/Le (from its ATR, or the user said so).
     pub extended: bool,
-}
-
-impl Default for Transfer {
-    fn default() -> Transfer {
-        Transfer {
-            cla: 0x00,
-            extended: false,
-        }
-    }
 }
 
 /// The `send` function a transfer uses.

@@ -183,7 +183,10 @@ fn sim_serve_count_gives_each_contact_card_its_own_cplc_serial() {
     let cplc = apdu_run::apdu::Command::new(0x80, 0xCA, 0x9F, 0x7F).with_le(256);
     let mut serials = Vec::new();
     for _ in 1..=3 {
-        let mut card = reader.next_card(Some(super::NOTICE)).unwrap().expect("a card");
+        let mut card = reader
+            .next_card(Some(super::NOTICE))
+            .unwrap()
+            .expect("a card");
         let response = card.exchange(&cplc).unwrap();
         assert!(response.is_ok(), "{response:?}");
         assert_eq!(response.data.len(), 45);
