@@ -2,10 +2,10 @@
 #
 # System packages are installed here (not by hand) so a fresh Debian 12 machine works:
 #   build:  pkgconf libpcsclite-dev  (the pcsc crate links libpcsclite)
-#   stack:  pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc  (PC/SC tests through the real daemon)
+#   stack:  pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc opensc  (PC/SC tests through the real daemon; opensc-explorer as a third-party client)
 
 BUILD_PACKAGES := pkgconf libpcsclite-dev
-STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3-pycryptodome
+STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3-pycryptodome opensc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod crypto;
 pub mod input;
 pub mod iso14443;
+pub mod iso7816;
 pub mod mifare;
 pub mod profile;
 pub mod reader;

@@ -128,6 +128,11 @@ pub struct SimServeArgs {
     #[arg(long, value_name = "HEX")]
     pub sim_uid: Option<String>,
 
+    /// Seed the simulated cards' random numbers (GET CHALLENGE) so runs repeat exactly;
+    /// without it they come from the operating system and differ on every fresh card.
+    #[arg(long, value_name = "N")]
+    pub sim_seed: Option<u64>,
+
     /// Do not re-arm TCP_QUICKACK before each read (only to measure what it saves).
     #[arg(long, hide = true)]
     pub no_quickack: bool,
@@ -159,6 +164,11 @@ pub struct RunArgs {
     /// Do not follow 61xx with GET RESPONSE nor 6Cxx with a resend.
     #[arg(long)]
     pub no_auto_response: bool,
+
+    /// Scriptor files (`.apdu`): follow 61xx with GET RESPONSE and 6Cxx with a resend. Without
+    /// it they send exactly their lines, as scriptor does.
+    #[arg(long, conflicts_with = "no_auto_response")]
+    pub auto_response: bool,
 
     /// Print every exchange to stderr (`>>` command, `<<` response).
     #[arg(long)]
@@ -193,6 +203,11 @@ pub struct CardArgs {
     /// Give the simulated card this UID (hex), for kinds that have one.
     #[arg(long, value_name = "HEX", requires = "sim")]
     pub sim_uid: Option<String>,
+
+    /// Seed the simulated cards' random numbers (GET CHALLENGE) so runs repeat exactly;
+    /// without it they come from the operating system and differ on every fresh card.
+    #[arg(long, value_name = "N", requires = "sim")]
+    pub sim_seed: Option<u64>,
 
     /// PC/SC reader: a name substring or an index from `apdu-run readers`.
     #[arg(long, value_name = "PATTERN")]

@@ -59,6 +59,11 @@ pub struct BatchArgs {
     #[arg(long, value_name = "N", default_value_t = 1, requires = "sim")]
     pub sim_readers: usize,
 
+    /// Seed the simulated cards' random numbers (GET CHALLENGE) so runs repeat exactly;
+    /// without it they come from the operating system and differ on every fresh card.
+    #[arg(long, value_name = "N", requires = "sim")]
+    pub sim_seed: Option<u64>,
+
     /// PC/SC protocol to connect with: any, t0 or t1.
     #[arg(long, value_name = "PROTOCOL", default_value = "any")]
     pub protocol: String,
@@ -101,9 +106,13 @@ fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure>
             )));
         }
         let n = args.sim_readers;
+        let seed = args.sim_seed;
         return Ok((0..n)
             .map(|i| -> Opener {
-                Box::new(move || Ok(Box::new(SimReader::new(kind, i, n, count)) as Box<dyn Reader>))
+                Box::new(move || {
+                    let reader = SimReader::new(kind, i, n, count).with_seed(seed);
+                    Ok(Box::new(reader) as Box<dyn Reader>)
+                })
             })
             .collect());
     }

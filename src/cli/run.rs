@@ -75,7 +75,11 @@ pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
     if let Some(kind) = &args.sim {
         let kind: sim::Kind = kind.parse().map_err(invalid)?;
         let uid = sim_uid(args.sim_uid.as_deref())?;
-        let options = sim::Options { uid };
+        let options = sim::Options {
+            uid,
+            position: None,
+            seed: args.sim_seed,
+        };
         super::paths::output_opt("--sim-state", args.sim_state.as_deref())?;
         Simulator::check_options(kind, &options).map_err(|e| {
             let text = args.sim_uid.as_deref().unwrap_or_default();
@@ -292,6 +296,13 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
             let io = scriptor::Io {
                 output: &mut |line| outln!("{line}"),
                 stop: &|| interrupt.load(std::sync::atomic::Ordering::Relaxed),
+            };
+            // scriptor sends exactly the file's lines: no GET RESPONSE, no resend on 6Cxx,
+            // unless asked (an explicit GET RESPONSE line would otherwise meet no data).
+            let rules = if args.auto_response {
+                crate::reader::Exchange::AUTO
+            } else {
+                crate::reader::Exchange::RAW
             };
             scriptor::run(&items, card.as_mut(), rules, args.show_secrets, io).map_err(|e| {
                 let exit = match &e {

@@ -56,9 +56,13 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
     super::paths::output_opt("--timing", args.timing.as_deref())?;
 
     let mut cards = if many.is_some() {
-        Cards::stream(kind)
+        Cards::stream(kind, args.sim_seed)
     } else {
-        let options = sim::Options { uid };
+        let options = sim::Options {
+            uid,
+            position: None,
+            seed: args.sim_seed,
+        };
         let simulator = Simulator::open(kind, &options, args.state.as_deref()).map_err(invalid)?;
         Cards::single(kind, simulator, args.state.clone())
     };
@@ -129,6 +133,8 @@ struct Cards {
     timings: Option<Timings>,
     /// `--dwell-ms`, for the line of a card removed unused.
     dwell_ms: u64,
+    /// `--sim-seed`, for the cards of a stream.
+    seed: Option<u64>,
 }
 
 impl Cards {
@@ -141,10 +147,11 @@ impl Cards {
             save_error: None,
             timings: None,
             dwell_ms: 0,
+            seed: None,
         }
     }
 
-    fn stream(kind: sim::Kind) -> Cards {
+    fn stream(kind: sim::Kind, seed: Option<u64>) -> Cards {
         Cards {
             kind,
             single: None,
@@ -153,6 +160,7 @@ impl Cards {
             save_error: None,
             timings: None,
             dwell_ms: 0,
+            seed,
         }
     }
 
@@ -174,8 +182,11 @@ impl vpcd::Handler for Cards {
     fn card(&mut self, position: u32) -> Box<dyn Card> {
         let simulator = self.single.take().unwrap_or_else(|| {
             // Card 1 is position 0 of the stream, the kind's default card.
-            let uid = sim::uid_for(self.kind, u64::from(position.saturating_sub(1)));
-            Simulator::new(self.kind, &sim::Options { uid })
+            let position = u64::from(position.saturating_sub(1));
+            Simulator::new(
+                self.kind,
+                &sim::Options::in_stream(self.kind, position, self.seed),
+            )
         });
         let card = simulator.card();
         self.current = Some(simulator);

@@ -1,8 +1,10 @@
 //! Scriptor files (`FILE.apdu`, the pcsc-tools format): parse them completely, then run
 //! them against a card, printing scriptor's `>`/`<` lines.
 //!
-//! Running goes through the same seam as scripts: [`Card::exchange_with`] with the run's
-//! `61xx`/`6Cxx` rules, under the guard and the trace the caller wrapped around the card.
+//! Running goes through the same seam as scripts: [`Card::exchange_with`] with the rules the
+//! caller gives — the command line gives `Exchange::RAW` unless `--auto-response`, so a file
+//! sends exactly its lines as scriptor does and an explicit GET RESPONSE line gets the data —
+//! under the guard and the trace the caller wrapped around the card.
 //! This module does not print: lines go to the caller's output function.
 
 mod parse;

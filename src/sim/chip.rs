@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 
 use super::classic::{self, Classic};
 use super::frontend::Frontend;
-use super::iso7816::{FileCard, Protocol};
+use super::iso7816::{FileCard, Protocol, challenge};
 use super::plus::{self, Plus};
 use super::ultralight::{self, Tag, Ultralight};
 use super::{Kind, Options};
@@ -31,8 +31,8 @@ impl Chip {
     pub(crate) fn new(kind: Kind, options: &Options) -> Chip {
         // The file card is a contact card: it has no UID, so `options.uid` is ignored.
         match kind {
-            Kind::Iso7816 => Chip::File(FileCard::demo(Protocol::T1)),
-            Kind::Iso7816T0 => Chip::File(FileCard::demo(Protocol::T0)),
+            Kind::Iso7816 => Chip::File(file_card(Protocol::T1, options)),
+            Kind::Iso7816T0 => Chip::File(file_card(Protocol::T0, options)),
             Kind::Classic1K => classic_chip(Classic::new(Layout::OneK, options.uid.as_deref())),
             Kind::Classic4K => classic_chip(Classic::new(Layout::FourK, options.uid.as_deref())),
             Kind::Ultralight => {
@@ -125,6 +125,13 @@ impl Serialize for Chip {
             Chip::Plus(reader) => reader.serialize(serializer),
         }
     }
+}
+
+/// A fresh file card: its serial from its position, its challenges from the seed (or the OS).
+fn file_card(protocol: Protocol, options: &Options) -> FileCard {
+    let position = options.position.unwrap_or(0);
+    let rng = challenge::fresh_state(options.seed, position);
+    FileCard::demo(protocol, position, rng)
 }
 
 fn classic_chip(card: Classic) -> Chip {

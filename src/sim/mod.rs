@@ -48,6 +48,12 @@ use chip::Chip;
 pub struct Options {
     /// The card's UID; ignored by kinds that have none (the ISO 7816-4 file card has none).
     pub uid: Option<Vec<u8>>,
+    /// The card's place (0-based) in a stream of fresh cards; `None` is the default card,
+    /// position 0. Contact cards take their IC serial number (CPLC) from it.
+    pub position: Option<u64>,
+    /// The seed of the card's random numbers (GET CHALLENGE), `--sim-seed`; `None` draws
+    /// them from the operating system, so no two fresh cards answer alike.
+    pub seed: Option<u64>,
 }
 
 impl Options {
@@ -57,6 +63,18 @@ impl Options {
     pub fn numbered(kind: Kind, n: u32) -> Options {
         Options {
             uid: Chip::numbered_uid(kind, n),
+            position: Some(u64::from(n)),
+            seed: None,
+        }
+    }
+
+    /// Options for the card at `position` (0-based) of a stream, with the stream's `seed`:
+    /// the UID of [`uid_for`] and the position for cards without a UID.
+    pub fn in_stream(kind: Kind, position: u64, seed: Option<u64>) -> Options {
+        Options {
+            uid: uid_for(kind, position),
+            position: Some(position),
+            seed,
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct SimReader {
     present: Option<(u64, Simulator)>,
     /// The position of the card last handed out.
     last: Option<u64>,
+    /// `--sim-seed`: the cards' random numbers are reproducible.
+    seed: Option<u64>,
 }
 
 impl SimReader {
@@ -67,7 +69,15 @@ impl SimReader {
             end: count,
             present: None,
             last: None,
+            seed: None,
         }
+    }
+
+    /// The same reader, its cards' random numbers (GET CHALLENGE) derived from `seed` and
+    /// their position instead of the operating system's generator.
+    pub fn with_seed(mut self, seed: Option<u64>) -> SimReader {
+        self.seed = seed;
+        self
     }
 }
 
@@ -88,9 +98,7 @@ impl Reader for SimReader {
         }
         let position = self.next;
         self.next += self.step;
-        let options = Options {
-            uid: uid_for(self.kind, position),
-        };
+        let options = Options::in_stream(self.kind, position, self.seed);
         let simulator = Simulator::new(self.kind, &options);
         let card = simulator.card();
         self.present = Some((position, simulator));

@@ -80,6 +80,7 @@ fn handles_share_one_card_and_reset_keeps_persistent_state() {
 fn options_uid_is_ignored_by_the_file_card() {
     let options = Options {
         uid: Some(vec![1, 2, 3, 4]),
+        ..Options::default()
     };
     let card = Simulator::new(Kind::Iso7816, &options).card();
     assert_eq!(
@@ -219,10 +220,13 @@ fn classic_cards_take_checked_and_numbered_uids_and_persist_in_images() {
         uid(&Simulator::new(Kind::Classic1K, &Options::default()))
     );
     assert_ne!(uid(&numbered(1)), uid(&numbered(2)));
-    assert_eq!(Options::numbered(Kind::Iso7816, 3), Options::default());
+    // A contact card has no UID; its place in the stream gives it its own IC serial number.
+    assert_eq!(Options::numbered(Kind::Iso7816, 3).uid, None);
+    assert_eq!(Options::numbered(Kind::Iso7816, 3).position, Some(3));
 
     let bad = Options {
         uid: Some(vec![1, 2, 3, 4, 5]),
+        ..Options::default()
     };
     let err = Simulator::open(Kind::Classic4K, &bad, None).unwrap_err();
     assert_eq!(
@@ -264,6 +268,7 @@ fn uids_are_checked_per_kind_and_a_chosen_ultralight_uid_is_reported() {
     let refused = |kind, uid: &[u8]| {
         let options = Options {
             uid: Some(uid.to_vec()),
+            ..Options::default()
         };
         Simulator::check_options(kind, &options)
             .unwrap_err()
@@ -286,6 +291,7 @@ fn uids_are_checked_per_kind_and_a_chosen_ultralight_uid_is_reported() {
     let uid = vec![0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66];
     let options = Options {
         uid: Some(uid.clone()),
+        ..Options::default()
     };
     let sim = Simulator::open(Kind::Ultralight, &options, None).unwrap();
     assert_eq!(
@@ -340,4 +346,55 @@ fn every_kind_s_atr_reads_back_as_that_kind_in_reader_atr() {
         card.reset().unwrap();
         assert_eq!(storage_card_name(card.atr()), Some(name), "{kind}");
     }
+}
+
+/// The CPLC of a card: `80 CA 9F 7F 00`, followed as `Card::exchange` does.
+fn cplc(simulator: &Simulator) -> Vec<u8> {
+    let command = crate::apdu::Command::new(0x80, 0xCA, 0x9F, 0x7F).with_le(256);
+    let response = simulator.card().exchange(&command).unwrap();
+    assert!(response.is_ok(), "{:?}", response);
+    response.data
+}
+
+#[test]
+fn contact_cards_answer_the_cplc_with_a_serial_per_position() {
+    for kind in [Kind::Iso7816, Kind::Iso7816T0] {
+        let first = cplc(&Simulator::new(kind, &Options::in_stream(kind, 0, None)));
+        assert_eq!(first.len(), 45, "{kind}");
+        assert_eq!(first[..3], [0x9F, 0x7F, 0x2A]);
+        assert_eq!(first, cplc(&Simulator::new(kind, &Options::default())));
+        let serials: std::collections::HashSet<Vec<u8>> = (0..50)
+            .map(|n| {
+                cplc(&Simulator::new(kind, &Options::in_stream(kind, n, None)))[15..19].to_vec()
+            })
+            .collect();
+        assert_eq!(serials.len(), 50, "{kind}");
+        // On T=1 the whole answer arrives with Le 00; T=0 says 6C2D first.
+        let raw = Simulator::new(kind, &Options::default())
+            .card()
+            .transmit(&[0x80, 0xCA, 0x9F, 0x7F, 0x00])
+            .unwrap();
+        match kind {
+            Kind::Iso7816 => assert_eq!(raw.len(), 47),
+            _ => assert_eq!(raw, [0x6C, 0x2D]),
+        }
+    }
+}
+
+#[test]
+fn get_challenge_differs_per_fresh_card_unless_seeded() {
+    let challenge = |options: &Options| {
+        let command = crate::apdu::Command::new(0x00, 0x84, 0x00, 0x00).with_le(8);
+        let card = Simulator::new(Kind::Iso7816, options);
+        card.card().exchange(&command).unwrap().data
+    };
+    assert_ne!(
+        challenge(&Options::default()),
+        challenge(&Options::default())
+    );
+    let seeded = |position| Options::in_stream(Kind::Iso7816, position, Some(42));
+    assert_eq!(challenge(&seeded(0)), challenge(&seeded(0)));
+    assert_ne!(challenge(&seeded(0)), challenge(&seeded(1)));
+    let other = Options::in_stream(Kind::Iso7816, 0, Some(43));
+    assert_ne!(challenge(&seeded(0)), challenge(&other));
 }

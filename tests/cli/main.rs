@@ -14,6 +14,7 @@ mod bounds;
 mod classic;
 mod core;
 mod guard;
+mod iso;
 mod output;
 mod plus;
 mod scriptor;

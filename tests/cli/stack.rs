@@ -11,6 +11,7 @@
 
 mod batch;
 mod flags;
+mod iso;
 mod offline;
 mod server;
 

@@ -5,6 +5,25 @@ use std::io::Write;
 use super::*;
 use crate::batch::record::{Begin, End, Verdict};
 
+/// `Journal::open`, waiting out a lock that a process forked by another test thread may
+/// briefly hold: between its fork and its exec the child shares this process's open files,
+/// and with them the journal's advisory lock.
+fn open(
+    path: &std::path::Path,
+    header: &Header,
+    rows: Option<u64>,
+) -> Result<Opened, JournalError> {
+    for _ in 0..50 {
+        match Journal::open(path, header, rows) {
+            Err(JournalError::Busy { .. }) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => return other,
+        }
+    }
+    Journal::open(path, header, rows)
+}
+
 fn header(hash: &str) -> Header {
     Header {
         version: 1,
@@ -49,7 +68,7 @@ fn end(identity: &str, row: u64) -> Record {
 fn creates_replays_and_repairs_a_cut_off_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
-    let mut opened = Journal::open(&path, &header("h"), Some(5)).unwrap();
+    let mut opened = open(&path, &header("h"), Some(5)).unwrap();
     assert!(opened.created && opened.repaired.is_none());
     opened.journal.append(&begin("A", 1)).unwrap();
     opened.journal.append(&end("A", 1)).unwrap();
@@ -59,7 +78,7 @@ fn creates_replays_and_repairs_a_cut_off_line() {
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str(r#"{"event":"end","ti"#);
     std::fs::write(&path, &text).unwrap();
-    let opened = Journal::open(&path, &header("h"), Some(5)).unwrap();
+    let opened = open(&path, &header("h"), Some(5)).unwrap();
     assert_eq!(
         opened.repaired,
         Some(Repair {
@@ -82,27 +101,21 @@ fn creates_replays_and_repairs_a_cut_off_line() {
 fn refuses_another_profile_and_garbage() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
-    drop(Journal::open(&path, &header("aaaa"), None).unwrap());
-    let err = Journal::open(&path, &header("bbbb"), None)
-        .unwrap_err()
-        .to_string();
+    drop(open(&path, &header("aaaa"), None).unwrap());
+    let err = open(&path, &header("bbbb"), None).unwrap_err().to_string();
     assert!(
         err.contains("belongs to another profile") && err.contains("aaaa"),
         "{err}"
     );
     std::fs::write(&path, "{\"event\":\"begin\"}\n").unwrap();
-    let err = Journal::open(&path, &header("aaaa"), None)
-        .unwrap_err()
-        .to_string();
+    let err = open(&path, &header("aaaa"), None).unwrap_err().to_string();
     assert!(err.contains("line 1: not a journal record"), "{err}");
     let mut with_data = header("aaaa");
     with_data.data = Some("d.csv".into());
     with_data.data_hash = Some("0123".into());
     drop(std::fs::remove_file(&path));
-    drop(Journal::open(&path, &header("aaaa"), None).unwrap());
-    let err = Journal::open(&path, &with_data, None)
-        .unwrap_err()
-        .to_string();
+    drop(open(&path, &header("aaaa"), None).unwrap());
+    let err = open(&path, &with_data, None).unwrap_err().to_string();
     assert!(
         err.contains("was written with other data (no data file)"),
         "{err}"
@@ -132,9 +145,7 @@ fn records_out_of_place_are_errors_with_their_line() {
     ];
     for (text, expected) in cases {
         std::fs::write(&path, &text).unwrap();
-        let err = Journal::open(&path, &header("h"), Some(5))
-            .unwrap_err()
-            .to_string();
+        let err = open(&path, &header("h"), Some(5)).unwrap_err().to_string();
         assert!(err.ends_with(expected), "{err}");
     }
 }
@@ -143,14 +154,14 @@ fn records_out_of_place_are_errors_with_their_line() {
 fn a_complete_last_record_without_its_newline_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
-    let mut opened = Journal::open(&path, &header("h"), Some(5)).unwrap();
+    let mut opened = open(&path, &header("h"), Some(5)).unwrap();
     opened.journal.append(&begin("A", 1)).unwrap();
     opened.journal.append(&end("A", 1)).unwrap();
     drop(opened);
     // The process died after writing A's `end` but before its newline.
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.trim_end_matches('\n')).unwrap();
-    let mut opened = Journal::open(&path, &header("h"), Some(5)).unwrap();
+    let mut opened = open(&path, &header("h"), Some(5)).unwrap();
     assert_eq!(
         opened.repaired,
         Some(Repair {
@@ -168,7 +179,7 @@ fn a_complete_last_record_without_its_newline_is_kept() {
     opened.journal.append(&begin("B", 2)).unwrap();
     drop(opened);
     assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 4);
-    let opened = Journal::open(&path, &header("h"), Some(5)).unwrap();
+    let opened = open(&path, &header("h"), Some(5)).unwrap();
     assert!(opened.repaired.is_none());
     assert_eq!(opened.ledger.open(), 1);
 }
@@ -195,9 +206,7 @@ fn records_that_contradict_the_data_are_refused_with_their_line() {
     ];
     for (text, expected) in cases {
         std::fs::write(&path, &text).unwrap();
-        let err = Journal::open(&path, &header("h"), Some(3))
-            .unwrap_err()
-            .to_string();
+        let err = open(&path, &header("h"), Some(3)).unwrap_err().to_string();
         assert!(err.ends_with(expected), "{err}");
     }
 }
@@ -257,7 +266,7 @@ fn a_failed_append_cuts_the_journal_back_to_its_last_complete_record() {
         return;
     };
     let path = disk.path().join("j.jsonl");
-    let mut opened = Journal::open(&path, &header("h"), Some(500)).unwrap();
+    let mut opened = open(&path, &header("h"), Some(500)).unwrap();
     opened.journal.append(&begin("A", 1)).unwrap();
     let before = std::fs::read(&path).unwrap();
     disk.fill();
@@ -285,7 +294,7 @@ fn a_failed_append_cuts_the_journal_back_to_its_last_complete_record() {
     disk.unfill();
     opened.journal.append(&begin("D", row)).unwrap();
     drop(opened);
-    let opened = Journal::open(&path, &header("h"), Some(500)).unwrap();
+    let opened = open(&path, &header("h"), Some(500)).unwrap();
     assert!(opened.repaired.is_none());
     assert_eq!(opened.ledger.open() as u64, row);
 }
@@ -315,7 +324,7 @@ proptest::proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         std::fs::write(&path, &full[..cut]).unwrap();
-        let opened = Journal::open(&path, &header("h"), Some(4)).unwrap();
+        let opened = open(&path, &header("h"), Some(4)).unwrap();
         let text = std::fs::read(&path).unwrap();
         // Whole records survive: the kept text is a prefix of the full journal, ending
         // with a newline, holding every record whose closing brace was written.
@@ -336,6 +345,6 @@ proptest::proptest! {
         let mut text = journal_text(1);
         text.extend(&bytes);
         std::fs::write(&path, &text).unwrap();
-        let _ = Journal::open(&path, &header("h"), Some(2));
+        let _ = open(&path, &header("h"), Some(2));
     }
 }

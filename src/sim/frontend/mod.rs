@@ -190,12 +190,18 @@ impl<P: Picc> Frontend<P> {
     /// with the length, a longer one the UID and `62 82` (protocols.md §2.2, wsrf2009 driver).
     /// `FF CA 01 00` asks for the ATS, which a storage card does not have.
     fn get_data(&self, p1p2: (u8, u8), le: usize) -> Result<Answer, StatusWord> {
-        match p1p2 {
-            (0x00, 0x00) => {}
+        let uid = match p1p2 {
+            (0x00, 0x00) => self.picc.uid().to_vec(),
+            // PC/SC Part 3: the ATS historical bytes, which an ISO 14443-4 card's ATR carries;
+            // a storage card (the reader's own ATR) has no ATS.
+            (0x01, 0x00) if self.picc.atr() != storage_atr(self.picc.card_name()) => {
+                crate::iso7816::capabilities::historical_bytes(&self.picc.atr())
+                    .unwrap_or_default()
+                    .to_vec()
+            }
             (0x01, 0x00) => return Err(sw::NOT_SUPPORTED),
             _ => return Err(sw::WRONG_P1P2),
-        }
-        let uid = self.picc.uid().to_vec();
+        };
         let len = uid.len();
         match le {
             256 => Ok((uid, sw::OK)),

@@ -26,9 +26,10 @@ impl FileCard {
         }
     }
 
-    /// READ BINARY (INS B0).
+    /// READ BINARY (INS B0). Case 2 only: a command without Le asks for no data, which a
+    /// read cannot do (`67 00`, nothing returned).
     pub(super) fn read_binary(&mut self, command: &Command) -> Result<Reply, StatusWord> {
-        if !command.data.is_empty() {
+        if !command.data.is_empty() || command.le.is_none() {
             return Err(sw::WRONG_LENGTH);
         }
         let (ef, offset) = self.binary_target(command)?;

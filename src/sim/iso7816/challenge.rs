@@ -1,9 +1,11 @@
 //! GET CHALLENGE (ISO/IEC 7816-4, INS 84) and the deterministic generator behind it.
 //!
 //! The generator is SplitMix64 with its state stored in the card image: challenges differ
-//! from call to call and from run to run, yet a card image plus a command sequence always
-//! gives the same bytes. No clock and no OS randomness, on purpose; nothing here is fit for
-//! real cryptography.
+//! from call to call, and a card image plus a command sequence always gives the same bytes.
+//! A fresh card's state is seeded by [`fresh_state`]: from the operating system's generator
+//! (every fresh card in every run differs, as real cards do), or from a seed the user gave
+//! (`--sim-seed`) mixed with the card's place in its stream (reproducible, still one
+//! sequence per card). Nothing here is fit for real cryptography.
 
 use super::sw;
 use super::transport::Reply;
@@ -12,6 +14,21 @@ use crate::apdu::{Command, StatusWord};
 
 /// The generator state of a fresh card.
 pub(super) const SEED: u64 = 0x6170_6475_2D72_756E;
+
+/// The generator state of a fresh card: from `seed` and `position` when a seed is given,
+/// else from the operating system (falling back to [`SEED`] if it has no generator).
+pub(crate) fn fresh_state(seed: Option<u64>, position: u64) -> u64 {
+    match seed {
+        Some(seed) => {
+            let mut state = seed ^ position.wrapping_mul(0xD1B5_4A32_D192_ED03);
+            next(&mut state)
+        }
+        None => crate::crypto::random(8)
+            .ok()
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
+            .map_or(SEED, u64::from_be_bytes),
+    }
+}
 
 /// Advances SplitMix64 and returns its next output.
 fn next(state: &mut u64) -> u64 {

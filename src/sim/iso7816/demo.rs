@@ -9,6 +9,7 @@
 
 use super::Persistent;
 use super::challenge::SEED;
+use super::cplc;
 use super::fs::{Body, Condition, File, MF, Tree};
 use super::pin::Pin;
 
@@ -71,5 +72,6 @@ pub(super) fn state() -> Persistent {
         pin: Pin::new(b"1234", 3),
         puk: Pin::new(b"12345678", 10),
         rng: SEED,
+        serial: cplc::default_serial(),
     }
 }

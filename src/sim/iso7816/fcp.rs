@@ -13,7 +13,9 @@
 //!   `FF` never;
 //! * `8A` life cycle: `05` operational, activated.
 //!
-//! CREATE FILE takes the same template. `82` and `83` are required; `80` (or `81`) is
+//! CREATE FILE takes the same template, or the same fields in an FCI template (tag `6F`, as
+//! OpenSC sends it). `82` and `83` are required; the shareable bit (`40`) of the descriptor
+//! is ignored; `80` (or `81`) is
 //! required for a transparent EF; `82` for a linear fixed EF may give the record length and
 //! count as 1+1, 2+1 or 2+2 bytes; `86` defaults to `00 00`; `88` absent or empty means no
 //! SFI; `8A` and unknown tags are ignored. This file only encodes and decodes: whether the
@@ -122,7 +124,7 @@ fn number(value: &[u8]) -> Result<usize, StatusWord> {
 /// Reads a CREATE FILE template into a file with no parent yet (see the module docs).
 pub(super) fn parse_create(data: &[u8]) -> Result<File, StatusWord> {
     let (tag, mut fields, rest) = next_tlv(data)?;
-    if tag != 0x62 {
+    if tag != 0x62 && tag != 0x6F {
         return Err(sw::INCORRECT_DATA);
     }
     if !rest.is_empty() {
@@ -154,7 +156,13 @@ pub(super) fn parse_create(data: &[u8]) -> Result<File, StatusWord> {
             _ => {}
         }
     }
-    let body = match descriptor.ok_or(sw::INCORRECT_DATA)? {
+    let descriptor = descriptor.ok_or(sw::INCORRECT_DATA)?;
+    // Bit 7 of the descriptor byte only says whether the file is shareable.
+    let mut unshared = descriptor.to_vec();
+    if let Some(first) = unshared.first_mut() {
+        *first &= !0x40;
+    }
+    let body = match unshared.as_slice() {
         [0x38] | [0x38, _] => Body::Df,
         [0x01] | [0x01, _] => {
             let size = size.ok_or(sw::INCORRECT_DATA)?;

@@ -1,8 +1,9 @@
 //! The file tree of the ISO 7816-4 card: MF, DFs and EFs (transparent or linear fixed).
 //!
-//! The tree is a flat list in which every file names its parent by index, the MF first.
-//! Files are never deleted, so an index stays valid for the card's life and the "current
-//! file" is just an index. The image stores the same list (`check.rs` validates a loaded
+//! The tree is a flat list in which every file names its parent by index, the MF first, and
+//! every parent comes before its children. DELETE FILE removes a file with everything under
+//! it through [`Tree::remove`], which returns how the indices moved, so the session's
+//! "current file" indices can follow. The image stores the same list (`check.rs` validates a loaded
 //! one). This file knows nothing about commands,
 //! current files or status words.
 
@@ -212,6 +213,41 @@ impl Tree {
     /// Bytes of card memory all files take.
     pub(super) fn allocated(&self) -> usize {
         self.files.iter().map(|f| f.body.allocated()).sum()
+    }
+
+    /// Removes the file at `index` (never the MF) and every file under it. Returns, for each
+    /// old index, its new index, or `None` for a removed file.
+    pub(super) fn remove(&mut self, index: usize) -> Vec<Option<usize>> {
+        let mut gone = vec![false; self.files.len()];
+        if index == MF || index >= self.files.len() {
+            return (0..self.files.len()).map(Some).collect();
+        }
+        gone[index] = true;
+        // Parents come before their children, so one pass finds every descendant.
+        for i in index + 1..self.files.len() {
+            if self.files[i].parent.is_some_and(|p| gone[p]) {
+                gone[i] = true;
+            }
+        }
+        let mut map = Vec::with_capacity(gone.len());
+        let mut next = 0;
+        for &g in &gone {
+            map.push((!g).then(|| {
+                next += 1;
+                next - 1
+            }));
+        }
+        let files = std::mem::take(&mut self.files);
+        self.files = files
+            .into_iter()
+            .zip(&gone)
+            .filter(|(_, g)| !**g)
+            .map(|(mut file, _)| {
+                file.parent = file.parent.and_then(|p| map[p]);
+                file
+            })
+            .collect();
+        map
     }
 
     /// Adds a file (the caller has checked it fits) and returns its index.

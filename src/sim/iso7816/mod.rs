@@ -9,14 +9,16 @@
 //!
 //! One file per concern: `fs` (the tree), `check` (loaded images), `fcp` (FCP templates
 //! out, CREATE FILE templates in), `select`, `binary`, `record`, `pin`, `create`,
-//! `challenge`, `transport` (Le, `61xx`, `6Cxx`, GET RESPONSE), `demo` (the default card)
+//! `delete`, `cplc` (GET DATA of the CPLC), `challenge`, `transport` (Le, `61xx`, `6Cxx`, GET RESPONSE), `demo` (the default card)
 //! and `sw` (status word names). No secure messaging, logical channels, command chaining or
 //! proprietary classes.
 
 mod binary;
-mod challenge;
+pub(crate) mod challenge;
 mod check;
+mod cplc;
 mod create;
+mod delete;
 mod demo;
 mod fcp;
 mod fs;
@@ -72,6 +74,9 @@ pub(crate) struct Persistent {
     puk: Pin,
     /// State of the GET CHALLENGE generator.
     rng: u64,
+    /// IC serial number, in the CPLC (`80 CA 9F 7F 00`).
+    #[serde(default = "cplc::default_serial")]
+    serial: u32,
 }
 
 /// The part of the card a reset clears.
@@ -85,6 +90,8 @@ struct Session {
     verified: u8,
     /// Data waiting for GET RESPONSE.
     pending: Vec<u8>,
+    /// The record pointer: EF and record index of the last READ RECORD.
+    record: Option<(usize, usize)>,
 }
 
 impl Session {
@@ -112,9 +119,13 @@ pub(crate) struct FileCard {
 }
 
 impl FileCard {
-    /// The default demo card (see `demo.rs` for its contents).
-    pub(crate) fn demo(protocol: Protocol) -> FileCard {
-        FileCard::with_state(protocol, demo::state())
+    /// The demo card (see `demo.rs` for its contents) at `position` of a stream (its IC
+    /// serial number), its GET CHALLENGE generator seeded with `rng`.
+    pub(crate) fn demo(protocol: Protocol, position: u64, rng: u64) -> FileCard {
+        let mut state = demo::state();
+        state.serial = cplc::serial_for(position);
+        state.rng = rng;
+        FileCard::with_state(protocol, state)
     }
 
     fn with_state(protocol: Protocol, state: Persistent) -> FileCard {
@@ -174,7 +185,10 @@ impl FileCard {
         let &[cla, _, _, _, ..] = bytes else {
             return Err(sw::WRONG_LENGTH);
         };
-        check_class(cla)?;
+        // GET DATA in GlobalPlatform's proprietary class `80` (CPLC) is the one exception.
+        if !(cla == 0x80 && bytes[1] == 0xCA) {
+            check_class(cla)?;
+        }
         let command = Command::parse(bytes).map_err(|_| sw::WRONG_LENGTH)?;
         if self.protocol == Protocol::T0 && command.extended {
             // T=0 carries only short APDUs; extended ones need ENVELOPE (protocols.md §8.1).
@@ -200,6 +214,8 @@ impl FileCard {
             0x84 => self.get_challenge(command),
             INS_GET_RESPONSE => self.get_response(command),
             0xE0 => self.create_file(command),
+            0xE4 => self.delete_file(command),
+            0xCA => self.get_data(command),
             _ => Err(sw::INS_NOT_SUPPORTED),
         }
     }

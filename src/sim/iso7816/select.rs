@@ -113,6 +113,9 @@ impl FileCard {
     /// Makes `index` current: a DF becomes the current DF (no current EF), an EF the current
     /// EF with its parent as current DF.
     pub(super) fn make_current(&mut self, index: usize) {
+        if self.session.ef != Some(index) {
+            self.session.record = None;
+        }
         let tree = &self.state.files;
         if tree.is_df(index) {
             self.session.df = index;

@@ -29,6 +29,8 @@ pub(super) const CONDITIONS_NOT_SATISFIED: StatusWord = StatusWord(0x6985);
 pub(super) const NO_CURRENT_EF: StatusWord = StatusWord(0x6986);
 /// 6A 80: incorrect data field.
 pub(super) const INCORRECT_DATA: StatusWord = StatusWord(0x6A80);
+/// 6A 81: function not supported (record identifiers, several records at once).
+pub(super) const FUNCTION_NOT_SUPPORTED: StatusWord = StatusWord(0x6A81);
 /// 6A 82: file or application not found.
 pub(super) const FILE_NOT_FOUND: StatusWord = StatusWord(0x6A82);
 /// 6A 83: record not found.

@@ -329,3 +329,21 @@ fn no_bytes_make_the_card_panic() {
         fe.transmit(&bytes);
     });
 }
+
+#[test]
+fn ff_ca_01_gives_the_ats_historical_bytes_in_sl0_only() {
+    use crate::reader::Card;
+    let simulator = crate::sim::Simulator::new(crate::sim::Kind::Plus2K, &Default::default());
+    let mut card = simulator.card();
+    let answer = card.transmit(&[0xFF, 0xCA, 0x01, 0x00, 0x00]).unwrap();
+    assert_eq!(
+        answer,
+        [0xC1, 0x05, 0x2F, 0x2F, 0x01, 0xBC, 0xD6, 0x90, 0x00]
+    );
+    let classic = crate::sim::Simulator::new(crate::sim::Kind::Classic1K, &Default::default());
+    let answer = classic
+        .card()
+        .transmit(&[0xFF, 0xCA, 0x01, 0x00, 0x00])
+        .unwrap();
+    assert_eq!(answer, [0x6A, 0x81]);
+}

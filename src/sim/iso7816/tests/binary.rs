@@ -24,7 +24,8 @@ fn t1_read_binary_le_beyond_the_end_answers_6282_and_00_reads_what_is_there() {
             ("00 B0 00 00 14", &format!("{} 62 82", counting(0, 16))),
             ("00 B0 00 08 10", &format!("{} 62 82", counting(8, 8))),
             ("00 B0 00 00 00", &format!("{} 90 00", counting(0, 16))),
-            ("00 B0 00 0C", "0C 0D 0E 0F 90 00"),
+            // Case 1 (no Le) asks for no data: wrong length, nothing returned.
+            ("00 B0 00 0C", "67 00"),
         ],
     );
 }

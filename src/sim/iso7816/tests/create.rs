@@ -173,3 +173,63 @@ fn create_stops_when_the_card_is_full() {
         ],
     );
 }
+
+#[test]
+fn create_takes_the_fci_template_opensc_sends() {
+    // OpenSC's iso7816 driver: `6F`, size in `81`, a one-byte descriptor (here with the
+    // shareable bit), the identifier.
+    let ef = "00 E0 00 00 0D 6F 0B 81 02 00 04 82 01 41 83 02 43 21";
+    let df = "00 E0 00 00 0D 6F 0B 81 02 00 00 82 01 38 83 02 43 22";
+    run(
+        &mut t1(),
+        &[
+            (ef, "90 00"),
+            ("00 B0 00 00 04", "00 00 00 00 90 00"),
+            ("00 A4 00 0C 02 3F 00", "90 00"),
+            (df, "90 00"),
+            ("00 A4 00 0C 02 3F 00", "90 00"),
+            ("00 A4 00 0C 02 43 22", "90 00"),
+        ],
+    );
+}
+
+#[test]
+fn delete_file_removes_a_file_and_everything_under_it() {
+    let df = create("82 01 38 83 02 60 00");
+    let ef = create("82 01 01 83 02 60 01 80 01 04");
+    run(
+        &mut t1(),
+        &[
+            (&df, "90 00"),
+            (&ef, "90 00"),
+            // Delete the current EF (no data): the DF stays current.
+            ("00 E4 00 00", "90 00"),
+            ("00 A4 00 0C 02 60 01", "6A 82"),
+            (&ef, "90 00"),
+            ("00 A4 00 0C 02 3F 00", "90 00"),
+            // Delete the DF by identifier from the MF: its EF goes with it.
+            ("00 E4 00 00 02 60 00", "90 00"),
+            ("00 A4 00 0C 02 60 00", "6A 82"),
+            ("00 A4 08 0C 04 60 00 60 01", "6A 82"),
+            ("00 E4 00 00 02 60 00", "6A 82"),
+            // The files created before are still there, and a new one fits.
+            ("00 A4 08 0C 04 50 00 01 02", "90 00"),
+            ("00 B2 01 04 10", &format!("{} 90 00", repeat(1, 16))),
+            ("00 A4 00 0C 02 3F 00", "90 00"),
+            (&df, "90 00"),
+        ],
+    );
+}
+
+#[test]
+fn delete_file_refusals() {
+    run(
+        &mut t1(),
+        &[
+            ("00 E4 00 00", "69 85"),
+            ("00 E4 01 00 02 2F 00", "6A 86"),
+            ("00 E4 00 00 01 2F", "6A 87"),
+            ("00 E4 00 00 02 99 99", "6A 82"),
+        ],
+    );
+}

@@ -17,12 +17,12 @@ use crate::apdu::{DataMask, hex};
 
 /// A fresh demo card over T=1.
 fn t1() -> FileCard {
-    FileCard::demo(Protocol::T1)
+    FileCard::demo(Protocol::T1, 0, crate::sim::iso7816::challenge::SEED)
 }
 
 /// A fresh demo card over T=0.
 fn t0() -> FileCard {
-    FileCard::demo(Protocol::T0)
+    FileCard::demo(Protocol::T0, 0, crate::sim::iso7816::challenge::SEED)
 }
 
 /// Sends each command and checks each answer (data and status word) against its mask.

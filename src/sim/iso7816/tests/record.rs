@@ -25,8 +25,13 @@ fn read_record_errors() {
             ("00 B2 01 04 10", "69 86"),
             (SELECT_APP, "90 00"),
             ("00 B2 04 14 10", "6A 83"),
-            ("00 B2 00 14 10", "6A 86"),
-            ("00 B2 01 15 10", "6A 86"),
+            // The current record, and no READ RECORD has set the pointer yet.
+            ("00 B2 00 14 10", "6A 83"),
+            // Record identifiers and several records: not supported.
+            ("00 B2 01 15 10", "6A 81"),
+            ("00 B2 01 10 10", "6A 81"),
+            ("00 B2 01 17 10", "6A 86"),
+            ("00 B2 01 14", "67 00"),
             ("00 B2 01 FC 10", "6A 86"),
             ("00 B2 01 1C 10", "6A 82"),
             ("00 B2 01 0C 10", "69 81"),
@@ -66,6 +71,29 @@ fn append_record_to_a_full_file_answers_6a84() {
             (&format!("00 E2 00 08 10 {record}"), "69 81"),
             (SELECT_2F00, "90 00"),
             (&format!("00 E2 00 00 10 {record}"), "69 81"),
+        ],
+    );
+}
+
+#[test]
+fn read_record_modes_move_the_record_pointer() {
+    run(
+        &mut t1(),
+        &[
+            (SELECT_APP, "90 00"),
+            ("00 B2 00 12 10", &format!("{} 90 00", repeat(1, 16))),
+            ("00 B2 00 12 10", &format!("{} 90 00", repeat(2, 16))),
+            ("00 B2 00 14 10", &format!("{} 90 00", repeat(2, 16))),
+            ("00 B2 00 12 10", &format!("{} 90 00", repeat(3, 16))),
+            ("00 B2 00 12 10", "6A 83"),
+            ("00 B2 00 13 10", &format!("{} 90 00", repeat(2, 16))),
+            ("00 B2 00 10 10", &format!("{} 90 00", repeat(1, 16))),
+            ("00 B2 00 13 10", "6A 83"),
+            ("00 B2 00 11 10", &format!("{} 90 00", repeat(3, 16))),
+            // Another EF becomes current: the pointer is forgotten, next is the first.
+            (SELECT_2F00, "90 00"),
+            (SELECT_APP, "90 00"),
+            ("00 B2 00 12 10", &format!("{} 90 00", repeat(1, 16))),
         ],
     );
 }

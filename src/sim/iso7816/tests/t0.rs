@@ -63,7 +63,8 @@ fn t0_case_2_commands_with_a_wrong_le_answer_6cxx() {
             (SELECT_2F00, "90 00"),
             ("00 B0 00 00 20", "6C 10"),
             ("00 B0 00 00 00", "6C 10"),
-            ("00 B0 00 00", "6C 10"),
+            // Case 1 asks for no data: nothing to read (as on T=1).
+            ("00 B0 00 00", "67 00"),
             ("00 B0 00 08 10", "6C 08"),
             ("00 B0 00 00 10", &format!("{} 90 00", counting(0, 16))),
             ("00 B0 00 00 08", &format!("{} 90 00", counting(0, 8))),
