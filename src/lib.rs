@@ -8,6 +8,7 @@ pub mod batch;
 pub mod cli;
 pub mod crypto;
 pub mod iso14443;
+pub mod keys;
 pub mod mifare;
 pub mod profile;
 pub mod reader;

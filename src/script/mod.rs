@@ -16,6 +16,7 @@ mod crypto_api;
 mod error;
 mod iso14443_api;
 mod iso_api;
+mod keys_api;
 mod mfc_api;
 mod mfp_api;
 mod omnikey_api;
@@ -171,6 +172,7 @@ impl Script {
         iso_api::register(&mut engine, session);
         mfc_api::register(&mut engine, session);
         crypto_api::register(&mut engine);
+        keys_api::register(&mut engine);
         ul_api::register(&mut engine, session);
         mfp_api::register(&mut engine, session);
         omnikey_api::register(&mut engine, session);
