@@ -171,7 +171,7 @@ impl Script {
         card_api::register(&mut engine, session);
         iso_api::register(&mut engine, session);
         mfc_api::register(&mut engine, session);
-        crypto_api::register(&mut engine);
+        crypto_api::register(&mut engine, session);
         keys_api::register(&mut engine);
         ul_api::register(&mut engine, session);
         mfp_api::register(&mut engine, session);

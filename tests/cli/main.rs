@@ -12,6 +12,7 @@
 mod batch;
 mod classic;
 mod core;
+mod keys;
 mod output;
 mod plus;
 mod scriptor;
