@@ -2,14 +2,16 @@
 #
 # System packages are installed here (not by hand) so a fresh Debian 12 machine works:
 #   build:  pkgconf libpcsclite-dev  (the pcsc crate links libpcsclite)
+#   keys:   softhsm2 opensc  (the PKCS#11 key tests: a SoftHSM2 token, pkcs11-tool)
 #   stack:  pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc opensc  (PC/SC tests through the real daemon; opensc-explorer as a third-party client)
 
 BUILD_PACKAGES := pkgconf libpcsclite-dev
+KEY_PACKAGES := softhsm2 opensc
 STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3-pycryptodome opensc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps fuzz-guard
+.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps key-deps fuzz-guard
 
 all: build
 
@@ -25,6 +27,10 @@ endef
 
 deps:
 	$(call apt_install,$(BUILD_PACKAGES))
+
+# SoftHSM2 for the PKCS#11 tests (tests/cli/keys.rs fail without it when CI=true).
+key-deps: deps
+	$(call apt_install,$(KEY_PACKAGES))
 
 stack-deps: deps
 	$(call apt_install,$(STACK_PACKAGES))
@@ -51,7 +57,7 @@ lint: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-unit: deps
+unit: key-deps
 	$(CARGO) test
 
 # Against pcscd + vpcd, with pcscd started and stopped around the tests: the PC/SC backend

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod input;
 pub mod iso14443;
 pub mod iso7816;
+pub mod keys;
 pub mod mifare;
 pub mod profile;
 pub mod reader;

@@ -56,6 +56,8 @@ pub enum Command {
     },
     /// Decode or encode MIFARE Classic access bits, e.g. `apdu-run access-bits decode 08778F69`.
     AccessBits(super::access_bits::AccessBitsArgs),
+    /// Key ceremony: `key import` (components, KCVs, into a PKCS#11 token), `key kcv SPEC`.
+    Key(super::key::KeyArgs),
     /// Explain status words, e.g. `apdu-run sw 9000 6A82`.
     Sw {
         /// Status words of two bytes each (`6A82`, `0x6A82`, or `6A 82` as two words).

@@ -14,6 +14,7 @@ mod completions;
 mod error_out;
 mod exit;
 mod info;
+mod key;
 mod man;
 mod paths;
 mod profile_run;
@@ -180,6 +181,7 @@ fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Some(args::Command::Readers { json }) => info::readers(json),
         Some(args::Command::Sw { hex, json }) => info::sw(&hex, json),
         Some(args::Command::AccessBits(args)) => access_bits::run(args),
+        Some(args::Command::Key(args)) => key::run(args),
         Some(args::Command::Sim(args::SimCommand::Serve(serve_args))) => {
             sim_serve::serve(serve_args)
         }

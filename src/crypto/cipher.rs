@@ -55,6 +55,46 @@ pub fn des3_cbc_decrypt(key: &[u8], iv: &[u8], data: &[u8]) -> Result<Vec<u8>, E
     des3_cbc(key, iv, data, Direction::Decrypt)
 }
 
+/// Encrypts `data` with AES in CBC mode (the key size chosen by `key`'s length), `iv` 16
+/// bytes. Used by AN10922 and the encrypted data columns.
+///
+/// Fails on other key or IV lengths or if `data` is not a multiple of 16 bytes.
+pub fn aes_cbc_encrypt(key: &[u8], iv: &[u8], data: &[u8]) -> Result<Vec<u8>, Error> {
+    aes_cbc(key, iv, data, Direction::Encrypt)
+}
+
+/// Decrypts `data` with AES in CBC mode; see [`aes_cbc_encrypt`].
+pub fn aes_cbc_decrypt(key: &[u8], iv: &[u8], data: &[u8]) -> Result<Vec<u8>, Error> {
+    aes_cbc(key, iv, data, Direction::Decrypt)
+}
+
+fn aes_cbc(key: &[u8], iv: &[u8], data: &[u8], direction: Direction) -> Result<Vec<u8>, Error> {
+    if iv.len() != AES_BLOCK {
+        return Err(Error::AesIvLength(iv.len()));
+    }
+    // CBC is ECB over each block XORed with the previous cipher block: written out here so
+    // that one ECB routine serves every key size.
+    check_blocks("AES", AES_BLOCK, data)?;
+    let mut out = Vec::with_capacity(data.len());
+    let mut previous = iv.to_vec();
+    for block in data.chunks(AES_BLOCK) {
+        match direction {
+            Direction::Encrypt => {
+                let mixed: Vec<u8> = block.iter().zip(&previous).map(|(a, b)| a ^ b).collect();
+                let enc = aes_ecb(key, &mixed, Direction::Encrypt)?;
+                previous.copy_from_slice(&enc);
+                out.extend_from_slice(&enc);
+            }
+            Direction::Decrypt => {
+                let dec = aes_ecb(key, block, Direction::Decrypt)?;
+                out.extend(dec.iter().zip(&previous).map(|(a, b)| a ^ b));
+                previous.copy_from_slice(block);
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn aes_ecb(key: &[u8], data: &[u8], direction: Direction) -> Result<Vec<u8>, Error> {
     match key.len() {
         16 => ecb::<Aes128>(key, data, direction),

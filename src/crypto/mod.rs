@@ -1,17 +1,21 @@
-//! Cryptographic primitives for script built-ins: AES-CMAC, HMAC-SHA256, AES-ECB, 3DES-CBC
-//! and random bytes, as thin wrappers over the RustCrypto crates and `getrandom`.
+//! Cryptographic primitives for script built-ins: AES-CMAC, HMAC-SHA256, AES-ECB, AES-CBC,
+//! 3DES-CBC, AN10922 key diversification (`an10922`) and random bytes, as thin wrappers over the RustCrypto crates and `getrandom`.
 //!
 //! Pure functions over byte slices, no printing and no state. They check argument lengths
 //! and say which one is wrong, never what it held: keys must not reach a message or a log.
-//! This module does no padding, no key diversification and no secure messaging; card
+//! This module does no padding (AN10922 pads its own way, in `an10922`) and no secure messaging; card
 //! protocols that need those build them from these pieces. Buffers holding keys are not
 //! zeroized.
 
+pub mod an10922;
 mod cipher;
 mod mac;
 mod random;
 
-pub use cipher::{aes_ecb_decrypt, aes_ecb_encrypt, des3_cbc_decrypt, des3_cbc_encrypt};
+pub use cipher::{
+    aes_cbc_decrypt, aes_cbc_encrypt, aes_ecb_decrypt, aes_ecb_encrypt, des3_cbc_decrypt,
+    des3_cbc_encrypt,
+};
 pub use mac::{aes_cmac, hmac_sha256};
 pub use random::{MAX_RANDOM_LEN, random};
 
@@ -39,6 +43,16 @@ pub enum Error {
         /// The length of the data given.
         len: usize,
     },
+    /// An AES-CBC initialisation vector that is not one 16-byte block.
+    #[error("AES IV must be 16 bytes, got {0}")]
+    AesIvLength(usize),
+    /// A key diversification that refused its input (length, offset); lengths only.
+    #[error("{0}")]
+    Diversify(String),
+    /// A key held in a token (PKCS#11) failed; the message names the token and the
+    /// operation, never key bytes.
+    #[error("{0}")]
+    Token(String),
     /// A request for more than [`MAX_RANDOM_LEN`] random bytes.
     #[error("random length must be at most 4096 bytes, got {0}")]
     RandomLength(usize),

@@ -243,9 +243,16 @@ pub(crate) fn register(engine: &mut Engine, session: &Shared) {
     );
 
     let s = session.clone();
-    engine.register_fn("secret", move |source: ImmutableString| {
-        load_secret(&s, &source, Encoding::Hex)
-    });
+    engine.register_fn(
+        "secret",
+        move |source: ImmutableString| -> Result<Dynamic, Box<EvalAltResult>> {
+            // A key in a token has no bytes here: a handle the crypto built-ins use.
+            if crate::keys::is_token_spec(&source) {
+                return super::keys_api::load(&source);
+            }
+            load_secret(&s, &source, Encoding::Hex).map(Dynamic::from)
+        },
+    );
     let s = session.clone();
     engine.register_fn("secret_text", move |source: ImmutableString| {
         load_secret(&s, &source, Encoding::Text)

@@ -17,6 +17,7 @@ mod error;
 mod iso14443_api;
 mod iso_api;
 mod limits;
+mod keys_api;
 mod mfc_api;
 mod mfp_api;
 mod omnikey_api;
@@ -172,7 +173,8 @@ impl Script {
         card_api::register(&mut engine, session);
         iso_api::register(&mut engine, session);
         mfc_api::register(&mut engine, session);
-        crypto_api::register(&mut engine);
+        crypto_api::register(&mut engine, session);
+        keys_api::register(&mut engine);
         ul_api::register(&mut engine, session);
         mfp_api::register(&mut engine, session);
         omnikey_api::register(&mut engine, session);

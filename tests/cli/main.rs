@@ -15,6 +15,7 @@ mod classic;
 mod core;
 mod guard;
 mod iso;
+mod keys;
 mod output;
 mod plus;
 mod scriptor;

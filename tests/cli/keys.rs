@@ -1,0 +1,314 @@
+//! Issuer keys through a real PKCS#11 token (SoftHSM2, initialised in a temporary
+//! directory): the key ceremony, KCVs, the AN10922 vectors computed in the token (a signing
+//! key and an encrypt-only key as `pkcs11-tool --write-object` makes them), and no key in
+//! any output or trace.
+//!
+//! Skipped with a message when the SoftHSM2 module is not installed — except on CI
+//! (`CI=true`), where a missing module fails the test (`make unit` installs it).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::{ran, script};
+
+const PIN: &str = "4711";
+const MASTER: &str = "00112233445566778899AABBCCDDEEFF";
+const MASTER_3TDEA: &str = "00112233445566778899AABBCCDDEEFF0102030405060708";
+
+/// Where Debian puts the module (the first is the `softhsm2` package's link).
+const MODULES: [&str; 2] = [
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+];
+
+/// A SoftHSM2 token in a temporary directory.
+struct Hsm {
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+    module: PathBuf,
+}
+
+impl Hsm {
+    /// A fresh token labelled `apdu-run-test`, or `None` (with a message) when SoftHSM2 is
+    /// not installed and this is not CI.
+    fn new() -> Option<Hsm> {
+        let Some(module) = MODULES.iter().map(PathBuf::from).find(|p| p.exists()) else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "SoftHSM2 is not installed (apt-get install softhsm2; `make unit` does)"
+            );
+            eprintln!("skipped: SoftHSM2 is not installed (apt-get install softhsm2)");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = dir.path().join("tokens");
+        std::fs::create_dir(&tokens).unwrap();
+        let conf = dir.path().join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                tokens.display()
+            ),
+        )
+        .unwrap();
+        let out = Command::new("softhsm2-util")
+            .env("SOFTHSM2_CONF", &conf)
+            .args(["--init-token", "--free", "--label", "apdu-run-test"])
+            .args(["--pin", PIN, "--so-pin", "12345678"])
+            .output()
+            .expect("softhsm2-util runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(Hsm { dir, conf, module })
+    }
+
+    fn uri(&self, object: &str) -> String {
+        format!(
+            "pkcs11:token=apdu-run-test;object={object}?module-path={}&pin-source=env:HSM_PIN",
+            self.module.display()
+        )
+    }
+
+    fn command(&self) -> Command {
+        let mut command = crate::bin();
+        command
+            .env("SOFTHSM2_CONF", &self.conf)
+            .env("HSM_PIN", PIN)
+            .env("MASTER_HOST", MASTER);
+        command
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Imports `key` as two component files: `key ^ c2` and `c2`.
+    fn import(&self, object: &str, key: &str, des3: bool) -> crate::Ran {
+        let key = hex::decode(key).unwrap();
+        let c2: Vec<u8> = (0..key.len() as u8)
+            .map(|i| i.wrapping_mul(37) ^ 0x5A)
+            .collect();
+        let c1: Vec<u8> = key.iter().zip(&c2).map(|(a, b)| a ^ b).collect();
+        let f1 = self.path(&format!("{object}.c1"));
+        let f2 = self.path(&format!("{object}.c2"));
+        std::fs::write(&f1, hex::encode_upper(&c1)).unwrap();
+        std::fs::write(&f2, hex::encode_upper(&c2)).unwrap();
+        let mut command = self.command();
+        command.args(["key", "import", "--to", &self.uri(object)]);
+        command
+            .arg("--component-file")
+            .arg(&f1)
+            .arg("--component-file")
+            .arg(&f2);
+        if des3 {
+            command.arg("--des3");
+        }
+        ran(command.output().unwrap())
+    }
+
+    fn run_script(&self, text: &str) -> (crate::Ran, String) {
+        let file = script(self.dir.path(), "t.rhai", text);
+        let trace = self.path("trace.jsonl");
+        let mut command = self.command();
+        command
+            .args(["--sim", "iso7816", "--trace", "--trace-file"])
+            .arg(&trace)
+            .arg(&file);
+        let r = ran(command.output().unwrap());
+        (r, std::fs::read_to_string(&trace).unwrap_or_default())
+    }
+}
+
+fn assert_no_key(texts: &[&str], keys: &[&str]) {
+    for text in texts {
+        let upper = text.to_uppercase().replace(' ', "");
+        for key in keys {
+            assert!(!upper.contains(key), "key {key} leaked in:\n{text}");
+        }
+    }
+}
+
+const DIVERSIFIED: [&str; 4] = [
+    "A8DD63A3B89D54B37CA802473FDA9175",
+    "16F8597C9E8910C86B9648D006107DD7",
+    "2F0DD03675D3FB9A5705AB0BDA91CA0B55B8E07FCDBF10EC",
+    "0BB408BAFF98B6EE9F2E1585777F6A51",
+];
+
+#[test]
+fn ceremony_then_an10922_vectors_in_the_token_and_no_key_shows() {
+    let Some(hsm) = Hsm::new() else { return };
+    let r = hsm.import("master-aes", MASTER, false);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("component 1 KCV ") && lines[1].starts_with("component 2 KCV "),
+        "{}",
+        r.stdout
+    );
+    let kcv_line = lines[2];
+    assert!(kcv_line.starts_with("key KCV "), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("stored pkcs11:token=apdu-run-test;object=master-aes"),
+        "{}",
+        r.stdout
+    );
+    assert_no_key(&[&r.stdout, &r.stderr], &[MASTER]);
+
+    // The same KCV from the token, and from the key in memory.
+    let kcv = |spec: &str| ran(hsm.command().args(["key", "kcv", spec]).output().unwrap());
+    let token = kcv(&hsm.uri("master-aes"));
+    let host = kcv("env:MASTER_HOST");
+    assert_eq!(token.code, 0, "{}", token.stderr);
+    assert_eq!(token.stdout, host.stdout);
+    assert_eq!(token.stdout.trim(), kcv_line.replace("key ", ""));
+
+    // Importing under a label that exists is refused.
+    let again = hsm.import("master-aes", MASTER, false);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("already in the token"),
+        "{}",
+        again.stderr
+    );
+
+    assert_eq!(hsm.import("master-2tdea", MASTER, true).code, 0);
+    assert_eq!(hsm.import("master-3tdea", MASTER_3TDEA, true).code, 0);
+    assert_eq!(
+        hsm.import("short-m", "F3F9377698707B688EAF84ABE39E3791", false)
+            .code,
+        0
+    );
+
+    let text = format!(
+        r#"
+let aes = secret("{aes}");
+let des2 = secret("{des2}");
+let des3 = secret("{des3}");
+let short = secret("{short}");
+let m = "04782E21801D80" + "3042F5";
+let k1 = crypto::diversify_aes128(aes, m + "4E585020416275");
+if k1 != unhex("{v0}") {{ throw "AES-128 vector"; }}
+if crypto::diversify_2tdea(des2, m + "4E58502041") != unhex("{v1}") {{ throw "2TDEA vector"; }}
+if crypto::diversify_3tdea(des3, m + "4E5850") != unhex("{v2}") {{ throw "3TDEA vector"; }}
+if crypto::diversify_aes128(short, "04DEADBEEFFEED") != unhex("{v3}") {{ throw "short M vector"; }}
+// Long inputs (CMAC in the token) and every length agree with the key in memory.
+let host = secret("env:MASTER_HOST");
+for n in 1..32 {{
+    let input = crypto::random(n);
+    if crypto::diversify_aes128(aes, input) != crypto::diversify_aes128(host, input) {{ throw `length ${{n}}`; }}
+}}
+if crypto::aes_cmac(aes, "6bc1") != crypto::aes_cmac(host, "6bc1") {{ throw "cmac"; }}
+print(`key ${{k1}} in ${{aes}}`);
+iso::select("3F00/0010");
+iso::verify(1, "1234");
+iso::update_binary(0, k1);
+iso::read_binary(0, 16);
+"#,
+        aes = hsm.uri("master-aes"),
+        des2 = hsm.uri("master-2tdea"),
+        des3 = hsm.uri("master-3tdea"),
+        short = hsm.uri("short-m"),
+        v0 = DIVERSIFIED[0],
+        v1 = DIVERSIFIED[1],
+        v2 = DIVERSIFIED[2],
+        v3 = DIVERSIFIED[3],
+    );
+    let (r, trace) = hsm.run_script(&text);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("key (secret) in (token key pkcs11:token=apdu-run-test;object=master-aes)"),
+        "{}",
+        r.stdout
+    );
+    assert!(trace.contains("(secret)"), "{trace}");
+    assert_no_key(&[&r.stdout, &r.stderr, &trace], &[MASTER, DIVERSIFIED[0]]);
+}
+
+#[test]
+fn an_encrypt_only_key_from_pkcs11_tool_diversifies_too() {
+    let Some(hsm) = Hsm::new() else { return };
+    let raw = hsm.path("key.bin");
+    std::fs::write(&raw, hex::decode(MASTER).unwrap()).unwrap();
+    let out = Command::new("pkcs11-tool")
+        .env("SOFTHSM2_CONF", &hsm.conf)
+        .arg("--module")
+        .arg(&hsm.module)
+        .args(["--login", "--pin", PIN, "--write-object"])
+        .arg(&raw)
+        .args([
+            "--type",
+            "secrkey",
+            "--key-type",
+            "AES:16",
+            "--label",
+            "enc-only",
+        ])
+        .output();
+    let Ok(out) = out else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "pkcs11-tool (opensc) is not installed"
+        );
+        eprintln!("skipped: pkcs11-tool (opensc) is not installed");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = format!(
+        r#"
+let k = secret("{uri}");
+let m = "04782E21801D803042F54E585020416275";
+if crypto::diversify_aes128(k, m) != unhex("{v0}") {{ throw "vector"; }}
+if crypto::diversify_aes128(k, m + "0102") != crypto::diversify_aes128(secret("env:MASTER_HOST"), m + "0102") {{ throw "long"; }}
+if crypto::diversify_classic(k, m, 10) != unhex("02473FDA9175") {{ throw "classic"; }}
+if hex(crypto::kcv(k)) != hex(crypto::kcv(secret("env:MASTER_HOST"))) {{ throw "kcv"; }}
+"#,
+        uri = hsm.uri("enc-only"),
+        v0 = DIVERSIFIED[0]
+    );
+    let (r, trace) = hsm.run_script(&text);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_no_key(&[&r.stdout, &r.stderr, &trace], &[MASTER, DIVERSIFIED[0]]);
+}
+
+#[test]
+fn token_errors_are_one_line_and_pins_stay_out_of_uris() {
+    let Some(hsm) = Hsm::new() else { return };
+    let kcv = |spec: &str| ran(hsm.command().args(["key", "kcv", spec]).output().unwrap());
+    let r = kcv(&format!(
+        "pkcs11:object=x?module-path={}&pin-value=4711",
+        hsm.module.display()
+    ));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("pin-value") && !r.stderr.contains("4711"),
+        "{}",
+        r.stderr
+    );
+    let r = kcv(&hsm.uri("no-such-key"));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("no such secret key"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    let wrong_pin = ran(hsm
+        .command()
+        .env("HSM_PIN", "0000")
+        .args(["key", "kcv", &hsm.uri("x")])
+        .output()
+        .unwrap());
+    assert_eq!(wrong_pin.code, 1);
+    assert!(
+        wrong_pin.stderr.contains("login") && !wrong_pin.stderr.contains("0000"),
+        "{}",
+        wrong_pin.stderr
+    );
+}
