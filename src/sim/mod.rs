@@ -28,6 +28,7 @@ mod plus;
 mod serde_hex;
 mod stream;
 pub mod ultralight;
+pub mod serial;
 pub mod vpcd;
 
 use std::path::Path;
