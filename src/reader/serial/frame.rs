@@ -1,5 +1,5 @@
 //! TLP224 framing (cos-and-serial.md §5.2, readers-and-keys.md §6): a binary message
-//! `ACK LEN BODY… LRC`, where ACK is `60` (or `E0` for a NACK), LEN counts BODY (command or
+//! `ACK LEN BODY… LRC`, where ACK is `60` (or `E0` for a NACK), LEN counts BODY (modulo 256: command or
 //! status byte, then data) and LRC is the XOR of every byte before it, sent as two
 //! upper-case ASCII hex characters per byte, then a raw `03`.
 //!
@@ -14,8 +14,8 @@ pub const ACK: u8 = 0x60;
 pub const NACK: u8 = 0xE0;
 /// The raw end-of-message byte.
 pub const ETX: u8 = 0x03;
-/// The longest body: a status or command byte and 255 bytes of data.
-pub const MAX_BODY: usize = 256;
+/// The longest body: a status byte, 256 bytes of data and SW1 SW2 (a 256-byte ISO OUTPUT).
+pub const MAX_BODY: usize = 259;
 /// The longest encoded message in bytes: (ACK, LEN, body, LRC) in hex, and ETX.
 pub const MAX_ENCODED: usize = 2 * (MAX_BODY + 3) + 1;
 
@@ -82,10 +82,12 @@ fn push_hex(out: &mut Vec<u8>, byte: u8) {
 /// Encodes `body` (at most [`MAX_BODY`] bytes, longer is cut) as an ACK message.
 pub fn encode(body: &[u8]) -> Vec<u8> {
     let body = &body[..body.len().min(MAX_BODY)];
-    // LEN is one byte; a 256-byte body (status + 255 data) is the protocol's limit.
+    // LEN is one byte: a body over 255 bytes (only a 256-byte ISO OUTPUT makes one) is sent
+    // with its length modulo 256, the ETX and the checksum still delimiting and guarding it
+    // (how a GCR400 frames those is UNCONFIRMED).
     let mut binary = Vec::with_capacity(body.len() + 3);
     binary.push(ACK);
-    binary.push(body.len() as u8);
+    binary.push((body.len() % 256) as u8);
     binary.extend_from_slice(body);
     binary.push(lrc(&binary));
     encode_binary(&binary)
@@ -136,7 +138,7 @@ pub fn decode(text: &[u8]) -> Result<Message, FrameError> {
     if binary[0] != ACK && binary[0] != NACK {
         return Err(FrameError::BadHeader(binary[0]));
     }
-    if said != came {
+    if said != came % 256 {
         return Err(FrameError::BadLength { said, came });
     }
     if lrc(&binary) != 0 {

@@ -3,9 +3,11 @@
 //! it byte by byte (`t0.rs`).
 //!
 //! The case is parsed from the APDU, not guessed from its length: case 1 is an incoming
-//! transfer with P3 `00`; case 2 is outgoing with P3 = Le, except that a 5-byte command of
-//! an instruction that never returns data (UPDATE BINARY, VERIFY, …) is taken as the T=0
-//! header it is, incoming with Lc 0 ("case 3 with Lc 0"); case 3 is incoming; case 4 is
+//! transfer with P3 `00`; case 2 is outgoing with P3 = Le when the card reads P3 as Le
+//! ([`outgoing`]: READ BINARY, GET CHALLENGE, …); otherwise (SELECT, UPDATE BINARY with
+//! only a fifth byte: "case 3 with Lc 0") the card would read P3 as Lc and wait for data
+//! that does not exist, so the header goes with Lc 0 and a `61xx` answer is fetched like
+//! case 4's; case 3 is incoming; case 4 is
 //! incoming, then, when the card answers `61xx`, GET RESPONSE with the smaller of `xx` and
 //! Le (the card's `90 00` without data ends it: ISO 7816-3 lets the interface ask for the
 //! data anyway, which this does not). Extended APDUs do not exist on T=0 and are refused
@@ -67,6 +69,29 @@ pub fn card_sends_data(ins: u8) -> bool {
     SENDS_DATA.contains(&ins)
 }
 
+/// Whether the card reads P3 of this command as Le: an ISO instruction that sends data
+/// ([`card_sends_data`]), or a proprietary class (bit 8 set) with an instruction not known
+/// to take data only.
+pub fn outgoing(cla: u8, ins: u8) -> bool {
+    card_sends_data(ins) || (cla & 0x80 != 0 && !NEVER_RETURNS_DATA.contains(&ins))
+}
+
+/// After an incoming transfer that was meant to return data: `61xx` is followed by GET
+/// RESPONSE with the smaller of `xx` and Le.
+fn follow_61(link: &mut dyn Link, command: &Command, first: Vec<u8>) -> Result<Vec<u8>, Error> {
+    let &[0x61, available] = first.as_slice() else {
+        return Ok(first);
+    };
+    let available = if available == 0 { 256 } else { usize::from(available) };
+    let le = command.le.unwrap_or(256).min(available);
+    link.transfer(&Tpdu {
+        header: [command.cla, 0xC0, 0x00, 0x00],
+        p3: (le % 256) as u8,
+        data: Vec::new(),
+        direction: Direction::Out,
+    })
+}
+
 /// Anything that carries one T=0 transfer to the card and returns data and SW1 SW2.
 pub trait Link {
     /// Sends `tpdu` and returns what the card answered: data (going out) and the status word.
@@ -95,8 +120,11 @@ pub fn transmit(link: &mut dyn Link, apdu: &[u8], reader: &str) -> Result<Vec<u8
         Case::One => link.transfer(&incoming(&[]))?,
         Case::Two => {
             let le = command.le.unwrap_or(256);
-            if le == 256 && NEVER_RETURNS_DATA.contains(&command.ins) {
-                link.transfer(&incoming(&[]))?
+            if !outgoing(command.cla, command.ins) {
+                // The card reads P3 as Lc for this instruction: send the header with Lc 0
+                // and fetch any data it announces, as for case 4.
+                let first = link.transfer(&incoming(&[]))?;
+                follow_61(link, &command, first)?
             } else {
                 link.transfer(&Tpdu {
                     header,
@@ -109,19 +137,7 @@ pub fn transmit(link: &mut dyn Link, apdu: &[u8], reader: &str) -> Result<Vec<u8
         Case::Three => link.transfer(&incoming(&command.data))?,
         Case::Four => {
             let first = link.transfer(&incoming(&command.data))?;
-            match first.as_slice() {
-                [0x61, available] => {
-                    let available = if *available == 0 { 256 } else { usize::from(*available) };
-                    let le = command.le.unwrap_or(256).min(available);
-                    link.transfer(&Tpdu {
-                        header: [command.cla, 0xC0, 0x00, 0x00],
-                        p3: (le % 256) as u8,
-                        data: Vec::new(),
-                        direction: Direction::Out,
-                    })?
-                }
-                _ => first,
-            }
+            follow_61(link, &command, first)?
         }
     };
     if answer.len() < 2 {

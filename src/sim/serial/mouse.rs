@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::reader::serial::line::{Convention, Line};
 use crate::reader::serial::phoenix::RESET_BYTE;
-use crate::reader::serial::tpdu::card_sends_data;
+use crate::reader::serial::tpdu::outgoing;
 
 use super::card_side::T0Card;
 
@@ -124,7 +124,7 @@ impl<'a> Mouse<'a> {
             // Such an INS would read as a status byte: ISO 7816-3 makes it invalid.
             return self.send(&[0x6D, 0x00]);
         }
-        if card_sends_data(ins) {
+        if outgoing(cla, ins) {
             let answer = self.card.outgoing(head, p3);
             if answer.len() == 2 {
                 return self.send(&[0x60, answer[0], answer[1]]);
