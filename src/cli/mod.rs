@@ -11,6 +11,7 @@ mod exit;
 mod info;
 mod profile_run;
 mod run;
+mod serial;
 mod sim_serve;
 mod sim_timing;
 mod stdout;
