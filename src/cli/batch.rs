@@ -130,7 +130,10 @@ fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure>
     }
     let mut openers = Vec::with_capacity(patterns.len());
     for pattern in patterns {
-        let settings = args.serial.as_deref().filter(|_| Spec::parse(&pattern).is_some());
+        let settings = args
+            .serial
+            .as_deref()
+            .filter(|_| Spec::parse(&pattern).is_some());
         let opener: Opener = match super::serial::choose(Some(&pattern), settings)? {
             Some(chosen) => Box::new(move || Ok(super::serial::open(&chosen)?.boxed())),
             None => Box::new(move || {

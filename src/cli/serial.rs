@@ -13,8 +13,8 @@ use super::exit::invalid;
 use super::{Exit, Failure};
 use crate::reader::serial::line::LineSettings;
 use crate::reader::serial::{self, SerialReader, Spec};
-use crate::sim::serial::{MouseOptions, PtyServer, SerialKind};
 use crate::sim::Simulator;
+use crate::sim::serial::{MouseOptions, PtyServer, SerialKind};
 
 /// A serial reader chosen on the command line, validated but not opened.
 #[derive(Debug, Clone)]
@@ -24,7 +24,10 @@ pub(super) struct Chosen {
 }
 
 /// `Some` when `reader` names a serial reader; `--serial` without one is invalid.
-pub(super) fn choose(reader: Option<&str>, settings: Option<&str>) -> Result<Option<Chosen>, Failure> {
+pub(super) fn choose(
+    reader: Option<&str>,
+    settings: Option<&str>,
+) -> Result<Option<Chosen>, Failure> {
     let spec = match reader.and_then(Spec::parse) {
         Some(spec) => spec.map_err(invalid)?,
         None => {
@@ -64,8 +67,12 @@ pub(super) fn serve(
             "--echo and --inverse describe a raw reader: use them with --serial phoenix"
         )));
     }
-    let server = PtyServer::open()
-        .map_err(|e| Failure::new(Exit::Transport, anyhow!("cannot make a pseudo-terminal: {e}")))?;
+    let server = PtyServer::open().map_err(|e| {
+        Failure::new(
+            Exit::Transport,
+            anyhow!("cannot make a pseudo-terminal: {e}"),
+        )
+    })?;
     {
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();

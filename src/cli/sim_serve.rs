@@ -63,7 +63,10 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
         let result = super::serial::serve(serial, &simulator, mouse, &stop);
         if let Some(path) = &args.state {
             simulator.save(path).map_err(|e| {
-                Failure::new(Exit::Failed, anyhow!(e).context("cannot save the simulated card"))
+                Failure::new(
+                    Exit::Failed,
+                    anyhow!(e).context("cannot save the simulated card"),
+                )
             })?;
         }
         return result;

@@ -26,9 +26,9 @@ mod iso7816;
 mod kind;
 mod plus;
 mod serde_hex;
+pub mod serial;
 mod stream;
 pub mod ultralight;
-pub mod serial;
 pub mod vpcd;
 
 use std::path::Path;

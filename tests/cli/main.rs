@@ -15,6 +15,7 @@ mod core;
 mod output;
 mod plus;
 mod scriptor;
+mod serial;
 mod stack;
 mod ultralight;
 

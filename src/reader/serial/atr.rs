@@ -129,7 +129,10 @@ mod tests {
         assert_eq!(structural_len(&T0), Some(12));
         assert_eq!(structural_len(&[0x3B]), None);
         // TA1 TB1 TC1, 2 historical bytes.
-        assert_eq!(structural_len(&[0x3B, 0x72, 0x13, 0x00, 0x05, 1, 2]), Some(7));
+        assert_eq!(
+            structural_len(&[0x3B, 0x72, 0x13, 0x00, 0x05, 1, 2]),
+            Some(7)
+        );
     }
 
     #[test]

@@ -59,12 +59,16 @@ impl fmt::Display for FrameError {
             FrameError::NotHex(at) => write!(f, "character {at} is not a hex digit"),
             FrameError::OddLength => f.write_str("odd number of hex digits"),
             FrameError::TooShort => f.write_str("message shorter than its header and checksum"),
-            FrameError::BadHeader(b) => write!(f, "first byte {b:02X} is neither ACK 60 nor NACK E0"),
+            FrameError::BadHeader(b) => {
+                write!(f, "first byte {b:02X} is neither ACK 60 nor NACK E0")
+            }
             FrameError::BadLength { said, came } => {
                 write!(f, "length byte says {said} but {came} byte(s) came")
             }
             FrameError::BadChecksum => f.write_str("checksum mismatch"),
-            FrameError::Overlong => f.write_str("no end-of-message byte 03 within the longest message"),
+            FrameError::Overlong => {
+                f.write_str("no end-of-message byte 03 within the longest message")
+            }
         }
     }
 }
@@ -196,7 +200,10 @@ mod tests {
     #[test]
     fn corruption_is_reported() {
         assert_eq!(decode(b"60016E0E"), Err(FrameError::BadChecksum));
-        assert_eq!(decode(b"60026E0F"), Err(FrameError::BadLength { said: 2, came: 1 }));
+        assert_eq!(
+            decode(b"60026E0F"),
+            Err(FrameError::BadLength { said: 2, came: 1 })
+        );
         assert_eq!(decode(b"61016E0E"), Err(FrameError::BadHeader(0x61)));
         assert_eq!(decode(b"60016G0F"), Err(FrameError::NotHex(5)));
         assert_eq!(decode(b"60016E0"), Err(FrameError::OddLength));

@@ -115,7 +115,9 @@ impl FromStr for LineSettings {
         }
         let format = format.trim().as_bytes();
         let &[data, parity, stop] = format else {
-            return Err(bad("the format has three characters: data bits, parity, stop bits"));
+            return Err(bad(
+                "the format has three characters: data bits, parity, stop bits",
+            ));
         };
         let data_bits = match data {
             b'5'..=b'8' => data - b'0',
@@ -483,14 +485,22 @@ mod tests {
         let s: LineSettings = "9600,8E2".parse().unwrap();
         assert_eq!(s, LineSettings::ISO_DEFAULT);
         assert_eq!(s.to_string(), "9600,8E2");
-        assert_eq!("gcr400".parse::<LineSettings>().unwrap(), LineSettings::TLP224);
+        assert_eq!(
+            "gcr400".parse::<LineSettings>().unwrap(),
+            LineSettings::TLP224
+        );
         assert_eq!(
             "19200 7o1".parse::<LineSettings>().unwrap().to_string(),
             "19200,7O1"
         );
-        for bad in ["", "9600", "9600,8X2", "9600,9E2", "9600,8E3", "x,8E2", "10,8N1"] {
+        for bad in [
+            "", "9600", "9600,8X2", "9600,9E2", "9600,8E3", "x,8E2", "10,8N1",
+        ] {
             let e = bad.parse::<LineSettings>().unwrap_err();
-            assert!(e.to_string().starts_with(&format!("--serial `{bad}`")), "{e}");
+            assert!(
+                e.to_string().starts_with(&format!("--serial `{bad}`")),
+                "{e}"
+            );
         }
     }
 

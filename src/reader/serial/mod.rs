@@ -191,8 +191,13 @@ mod tests {
         assert_eq!(Spec::parse("Virtual PCD"), None);
         assert_eq!(Spec::parse("0"), None);
         let s = Spec::parse("tlp224:/dev/ttyS0").unwrap().unwrap();
-        assert_eq!((s.backend, s.path.as_str()), (Backend::Tlp224, "/dev/ttyS0"));
-        let s = Spec::parse("phoenix:/dev/ttyUSB0,echo=on").unwrap().unwrap();
+        assert_eq!(
+            (s.backend, s.path.as_str()),
+            (Backend::Tlp224, "/dev/ttyS0")
+        );
+        let s = Spec::parse("phoenix:/dev/ttyUSB0,echo=on")
+            .unwrap()
+            .unwrap();
         assert_eq!((s.backend, s.echo), (Backend::Phoenix, Echo::On));
         assert!(Spec::parse("tlp224:").unwrap().is_err());
         assert!(Spec::parse("tlp224:/dev/x,echo=on").unwrap().is_err());

@@ -247,9 +247,11 @@ impl Card for PhoenixCard {
     }
 
     fn reset(&mut self) -> Result<Vec<u8>, Error> {
-        let (atr, convention) = lock(&self.device).reset()?.ok_or_else(|| Error::CardRemoved {
-            reader: self.name.clone(),
-        })?;
+        let (atr, convention) = lock(&self.device)
+            .reset()?
+            .ok_or_else(|| Error::CardRemoved {
+                reader: self.name.clone(),
+            })?;
         self.atr = atr;
         self.convention = convention;
         Ok(self.atr.clone())

@@ -185,9 +185,8 @@ impl Device {
                 data.len()
             )));
         };
-        let atr = atr::strip_inserted(raw).filter(|atr| {
-            usize::from(len) == raw.len() || usize::from(len) == atr.len()
-        });
+        let atr = atr::strip_inserted(raw)
+            .filter(|atr| usize::from(len) == raw.len() || usize::from(len) == atr.len());
         atr.map(Some).ok_or_else(|| Error::Unusable {
             reader: self.name.clone(),
             reason: format!(
@@ -230,7 +229,9 @@ impl Link for Device {
                 }
                 Ok(data)
             }
-            0x00 | STATUS_CARD_SW | STATUS_INTERRUPTED => Err(Error::ShortResponse { len: data.len() }),
+            0x00 | STATUS_CARD_SW | STATUS_INTERRUPTED => {
+                Err(Error::ShortResponse { len: data.len() })
+            }
             other => Err(status(&self.name, other)),
         }
     }
@@ -264,9 +265,11 @@ impl Tlp224Reader {
 
     /// The card in the reader now, powered; `NoCard` when there is none.
     pub fn connect(&mut self) -> Result<Box<dyn Card + Send>, Error> {
-        let atr = lock(&self.device).power_on()?.ok_or_else(|| Error::NoCard {
-            reader: self.name.clone(),
-        })?;
+        let atr = lock(&self.device)
+            .power_on()?
+            .ok_or_else(|| Error::NoCard {
+                reader: self.name.clone(),
+            })?;
         Ok(Box::new(Tlp224Card {
             device: Arc::clone(&self.device),
             name: self.name.clone(),

@@ -47,22 +47,24 @@ impl Tpdu {
 
     /// How many bytes the card sends going out (P3 `00` is 256).
     pub fn expected(&self) -> usize {
-        if self.p3 == 0 { 256 } else { usize::from(self.p3) }
+        if self.p3 == 0 {
+            256
+        } else {
+            usize::from(self.p3)
+        }
     }
 }
 
 /// Instructions that never return data (ISO 7816-4 and -9): a 5-byte command with one of
 /// them is a header with Lc 0, not a request for 256 bytes.
 const NEVER_RETURNS_DATA: &[u8] = &[
-    0x04, 0x0E, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x44, 0x82, 0xD0, 0xD2, 0xD6, 0xDA, 0xDC, 0xDE,
-    0xE0, 0xE2, 0xE4, 0xE6, 0xE8,
+    0x04, 0x0E, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x44, 0x82, 0xD0, 0xD2, 0xD6, 0xDA, 0xDC, 0xDE, 0xE0,
+    0xE2, 0xE4, 0xE6, 0xE8,
 ];
 
 /// Instructions whose data flows from the card under T=0 (case 2): what a card's T=0 layer
 /// uses to tell P3 = Le from P3 = Lc. Every other instruction takes data in.
-const SENDS_DATA: &[u8] = &[
-    0xB0, 0xB1, 0xB2, 0xB3, 0xC0, 0xCA, 0xCB, 0x84, 0x12, 0xF2,
-];
+const SENDS_DATA: &[u8] = &[0xB0, 0xB1, 0xB2, 0xB3, 0xC0, 0xCA, 0xCB, 0x84, 0x12, 0xF2];
 
 /// Whether a card reads P3 of instruction `ins` as Le (true) or Lc (false).
 pub fn card_sends_data(ins: u8) -> bool {
@@ -82,7 +84,11 @@ fn follow_61(link: &mut dyn Link, command: &Command, first: Vec<u8>) -> Result<V
     let &[0x61, available] = first.as_slice() else {
         return Ok(first);
     };
-    let available = if available == 0 { 256 } else { usize::from(available) };
+    let available = if available == 0 {
+        256
+    } else {
+        usize::from(available)
+    };
     let le = command.le.unwrap_or(256).min(available);
     link.transfer(&Tpdu {
         header: [command.cla, 0xC0, 0x00, 0x00],
@@ -104,8 +110,9 @@ pub fn transmit(link: &mut dyn Link, apdu: &[u8], reader: &str) -> Result<Vec<u8
     if command.is_extended() {
         return Err(Error::Unusable {
             reader: reader.to_string(),
-            reason: "T=0 carries only short APDUs (an extended one needs ENVELOPE); nothing was sent"
-                .to_string(),
+            reason:
+                "T=0 carries only short APDUs (an extended one needs ENVELOPE); nothing was sent"
+                    .to_string(),
         });
     }
     let header = command.header();
@@ -186,7 +193,10 @@ mod tests {
         assert_eq!((sent[0].direction, sent[0].p3), (Direction::In, 0));
         // Case 3.
         let (sent, _) = run(&[0, 0xD6, 0, 0, 2, 9, 9], &[&[0x90, 0]]);
-        assert_eq!((sent[0].direction, &sent[0].data[..]), (Direction::In, &[9, 9][..]));
+        assert_eq!(
+            (sent[0].direction, &sent[0].data[..]),
+            (Direction::In, &[9, 9][..])
+        );
         // Case 4: in, then GET RESPONSE with min(61xx, Le).
         let (sent, out) = run(
             &[0, 0xA4, 4, 0, 1, 0xA0, 2],

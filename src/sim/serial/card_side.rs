@@ -43,11 +43,15 @@ impl T0Card {
     /// Powers the card up again: its ATR.
     pub(crate) fn reset(&mut self) -> Vec<u8> {
         self.pending.clear();
-        self.card.reset().unwrap_or_else(|_| self.card.atr().to_vec())
+        self.card
+            .reset()
+            .unwrap_or_else(|_| self.card.atr().to_vec())
     }
 
     fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
-        self.card.transmit(apdu).unwrap_or_else(|_| vec![0x6F, 0x00])
+        self.card
+            .transmit(apdu)
+            .unwrap_or_else(|_| vec![0x6F, 0x00])
     }
 
     /// An incoming transfer (P3 = Lc, `data` received): the status word.

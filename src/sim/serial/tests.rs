@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 use super::{MouseOptions, SerialKind, serve};
 use crate::reader::serial::line::memory::{MemoryLine, pair};
-use crate::reader::serial::line::{LineSettings, Line};
+use crate::reader::serial::line::{Line, LineSettings};
 use crate::reader::serial::phoenix::PhoenixReader;
 use crate::reader::serial::t0::Echo;
 use crate::reader::serial::tlp224::Tlp224Reader;
@@ -32,7 +32,11 @@ impl Line for Corrupting {
     fn recv(&mut self, timeout: Duration) -> io::Result<Option<u8>> {
         Ok(self.inner.recv(timeout)?.map(|b| {
             let n = self.received.fetch_add(1, Ordering::SeqCst);
-            if (self.corrupt)(n) && b != 0x03 { b ^ 0x01 } else { b }
+            if (self.corrupt)(n) && b != 0x03 {
+                b ^ 0x01
+            } else {
+                b
+            }
         }))
     }
     fn discard_input(&mut self) -> io::Result<()> {
@@ -74,13 +78,23 @@ fn start(kind: SerialKind, sim: &Simulator, options: MouseOptions) -> (MemoryLin
     )
 }
 
-fn connect(kind: SerialKind, line: Box<dyn Line>, echo: Echo) -> Result<Box<dyn Card + Send>, Error> {
+fn connect(
+    kind: SerialKind,
+    line: Box<dyn Line>,
+    echo: Echo,
+) -> Result<Box<dyn Card + Send>, Error> {
     match kind {
         SerialKind::Tlp224 => Tlp224Reader::new(line, "test".into()).connect(),
-        SerialKind::Phoenix => {
-            PhoenixReader::new(line, "test".into(), LineSettings { baud: 1_000_000, ..LineSettings::ISO_DEFAULT }, echo)
-                .connect()
-        }
+        SerialKind::Phoenix => PhoenixReader::new(
+            line,
+            "test".into(),
+            LineSettings {
+                baud: 1_000_000,
+                ..LineSettings::ISO_DEFAULT
+            },
+            echo,
+        )
+        .connect(),
     }
 }
 
@@ -125,7 +139,12 @@ fn reference(sim: &Simulator, apdu: &[u8]) -> crate::apdu::Response {
     sim.card().exchange(&command).unwrap()
 }
 
-fn check_same(kind: SerialKind, options: MouseOptions, echo: Echo, apdus: &[Vec<u8>]) -> Result<(), TestCaseError> {
+fn check_same(
+    kind: SerialKind,
+    options: MouseOptions,
+    echo: Echo,
+    apdus: &[Vec<u8>],
+) -> Result<(), TestCaseError> {
     let served_sim = Simulator::new(Kind::Iso7816T0, &Options::default());
     let reference_sim = Simulator::new(Kind::Iso7816T0, &Options::default());
     let (host, _served) = start(kind, &served_sim, options);
@@ -176,7 +195,10 @@ fn the_t1_card_behind_a_serial_reader_answers_like_on_t1() {
         let (host, _served) = start(kind, &served, MouseOptions::default());
         let mut card = connect(kind, Box::new(host), Echo::Auto).unwrap();
         assert_eq!(card.atr(), reference.card().atr());
-        for apdu in [&b"\x00\xA4\x04\x00\x07\xA0\x00\x00\x02\x47\x10\x01\x00"[..], b"\x00\xB0\x81\x00\x10"] {
+        for apdu in [
+            &b"\x00\xA4\x04\x00\x07\xA0\x00\x00\x02\x47\x10\x01\x00"[..],
+            b"\x00\xB0\x81\x00\x10",
+        ] {
             let command = crate::apdu::Command::parse(apdu).unwrap();
             let got = card.exchange(&command).unwrap();
             let want = reference.card().exchange(&command).unwrap();
@@ -211,14 +233,22 @@ fn a_line_that_stays_corrupt_fails_with_a_transport_error() {
         received: Arc::new(AtomicUsize::new(0)),
         corrupt: |n| n % 7 == 3,
     };
-    let e = connect(SerialKind::Tlp224, Box::new(line), Echo::Auto).err().unwrap();
-    assert!(e.to_string().contains("failed 3 times: corrupt response"), "{e}");
+    let e = connect(SerialKind::Tlp224, Box::new(line), Echo::Auto)
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string().contains("failed 3 times: corrupt response"),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_corrupt_echo_is_reported() {
     let sim = Simulator::new(Kind::Iso7816T0, &Options::default());
-    let options = MouseOptions { echo: true, inverse: false };
+    let options = MouseOptions {
+        echo: true,
+        inverse: false,
+    };
     let (host, _served) = start(SerialKind::Phoenix, &sim, options);
     let received = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&received);
@@ -231,7 +261,11 @@ fn a_corrupt_echo_is_reported() {
     let mut card = connect(SerialKind::Phoenix, Box::new(line), Echo::On).unwrap();
     let select = crate::apdu::Command::parse(&[0, 0xA4, 0, 0x0C, 2, 0x3F, 0]).unwrap();
     let e = card.exchange(&select).unwrap_err();
-    assert!(e.to_string().contains("echo"), "{e} after {}", counter.load(Ordering::SeqCst));
+    assert!(
+        e.to_string().contains("echo"),
+        "{e} after {}",
+        counter.load(Ordering::SeqCst)
+    );
 }
 
 #[test]
@@ -250,7 +284,9 @@ fn no_card_is_reported_as_absent() {
             }
         }
     });
-    let e = connect(SerialKind::Tlp224, Box::new(host), Echo::Auto).err().unwrap();
+    let e = connect(SerialKind::Tlp224, Box::new(host), Echo::Auto)
+        .err()
+        .unwrap();
     assert!(matches!(e, Error::NoCard { .. }), "{e}");
     stop.store(true, Ordering::SeqCst);
     thread.join().unwrap();
