@@ -142,6 +142,19 @@ pub struct SimServeArgs {
     /// Write each command's arrival time to PATH when the server stops (benches/stack.sh).
     #[arg(long, hide = true, value_name = "PATH")]
     pub timing: Option<PathBuf>,
+
+    /// Serve the card behind a simulated serial reader on a pseudo-terminal instead of vpcd:
+    /// `tlp224` (GCR400) or `phoenix` (raw "dumb mouse"). Prints the device to open.
+    #[arg(long, value_name = "READER", conflicts_with_all = ["count", "timing"])]
+    pub serial: Option<String>,
+
+    /// With --serial phoenix: the reader echoes every byte the host sends.
+    #[arg(long, requires = "serial")]
+    pub echo: bool,
+
+    /// With --serial phoenix: the card uses the inverse convention (TS 3F).
+    #[arg(long, requires = "serial")]
+    pub inverse: bool,
 }
 
 /// Options of `run`.
@@ -211,9 +224,15 @@ pub struct CardArgs {
     #[arg(long, value_name = "N", requires = "sim")]
     pub sim_seed: Option<u64>,
 
-    /// PC/SC reader: a name substring or an index from `apdu-run readers`.
+    /// PC/SC reader: a name substring or an index from `apdu-run readers`; or a serial
+    /// reader: `tlp224:PATH` (Gemplus GCR400) or `phoenix:PATH[,echo=auto|on|off]` (raw).
     #[arg(long, value_name = "PATTERN")]
     pub reader: Option<String>,
+
+    /// Serial line settings for a serial --reader: `9600,8E2` (baud, data bits, parity N/E/O,
+    /// stop bits) or a known card or reader (gcr400, cryptoflex, dx, gpk, foxtel, rg200, iso).
+    #[arg(long, value_name = "SETTINGS")]
+    pub serial: Option<String>,
 
     /// PC/SC protocol to connect with: any, t0 or t1.
     #[arg(long, value_name = "PROTOCOL", default_value = "any")]

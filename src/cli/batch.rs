@@ -18,6 +18,7 @@ use crate::batch::{self, Config, DataSet, Error, JournalError, Opener, Stop, Sum
 use crate::profile;
 use crate::reader::Reader;
 use crate::reader::pcsc::{PcscReader, Protocol};
+use crate::reader::serial::Spec;
 use crate::sim::{self, SimReader};
 
 /// Most simulated readers one batch runs (each is a thread).
@@ -47,9 +48,14 @@ pub struct BatchArgs {
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
 
-    /// PC/SC reader, by name substring or index (repeatable: one worker per reader).
+    /// PC/SC reader, by name substring or index, or a serial reader `tlp224:PATH` /
+    /// `phoenix:PATH` (repeatable: one worker per reader).
     #[arg(long = "reader", value_name = "PATTERN")]
     pub readers: Vec<String>,
+
+    /// Serial line settings for the serial readers (`9600,8E2`, or a known card or reader).
+    #[arg(long, value_name = "SETTINGS")]
+    pub serial: Option<String>,
 
     /// Present a stream of fresh simulated cards of this kind (iso7816, iso7816-t0).
     #[arg(long, value_name = "KIND", conflicts_with = "readers")]
@@ -133,12 +139,28 @@ fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure>
     } else {
         args.readers.clone()
     };
-    Ok(patterns
-        .into_iter()
-        .map(|pattern| -> Opener {
-            Box::new(move || Ok(Box::new(PcscReader::open(&pattern, protocol)?) as Box<dyn Reader>))
-        })
-        .collect())
+    if let Some(text) = &args.serial {
+        if !patterns.iter().any(|p| Spec::parse(p).is_some()) {
+            return Err(invalid(anyhow!(
+                "--serial `{text}` needs a serial reader: --reader tlp224:PATH or phoenix:PATH"
+            )));
+        }
+    }
+    let mut openers = Vec::with_capacity(patterns.len());
+    for pattern in patterns {
+        let settings = args
+            .serial
+            .as_deref()
+            .filter(|_| Spec::parse(&pattern).is_some());
+        let opener: Opener = match super::serial::choose(Some(&pattern), settings)? {
+            Some(chosen) => Box::new(move || Ok(super::serial::open(&chosen)?.boxed())),
+            None => Box::new(move || {
+                Ok(Box::new(PcscReader::open(&pattern, protocol)?) as Box<dyn Reader>)
+            }),
+        };
+        openers.push(opener);
+    }
+    Ok(openers)
 }
 
 /// `apdu-run batch PROFILE.yaml …`.

@@ -20,6 +20,7 @@ mod paths;
 mod profile_run;
 mod run;
 mod sim_kinds;
+mod serial;
 mod sim_serve;
 mod sim_timing;
 mod stdout;

@@ -63,6 +63,10 @@ pub(super) enum Source {
         protocol: Protocol,
         wait: Option<Duration>,
     },
+    Serial {
+        chosen: super::serial::Chosen,
+        wait: Option<Duration>,
+    },
 }
 
 /// The bytes of `--sim-uid`, when given (`run --sim` and `sim serve` both take it).
@@ -92,6 +96,12 @@ pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
         });
     }
     let protocol: Protocol = args.protocol.parse().map_err(invalid)?;
+    if let Some(chosen) = super::serial::choose(args.reader.as_deref(), args.serial.as_deref())? {
+        return Ok(Source::Serial {
+            chosen,
+            wait: args.wait.map(Duration::from_secs),
+        });
+    }
     Ok(Source::Pcsc {
         pattern: args.reader.clone(),
         protocol,
@@ -116,6 +126,31 @@ pub(super) fn connect(source: Source) -> Result<Connected, Failure> {
             Ok(Connected {
                 card: simulator.card(),
                 simulator: Some((simulator, state)),
+            })
+        }
+        Source::Serial { chosen, wait } => {
+            let transport = |e| Failure::new(Exit::Transport, e);
+            let mut reader = super::serial::open(&chosen).map_err(transport)?;
+            let card = match wait {
+                Some(timeout) => reader
+                    .as_reader()
+                    .next_card(Some(timeout))
+                    .map_err(transport)?
+                    .ok_or_else(|| {
+                        Failure::new(
+                            Exit::Transport,
+                            anyhow!(
+                                "no card inserted in reader `{}` within {}s",
+                                chosen.spec,
+                                timeout.as_secs()
+                            ),
+                        )
+                    })?,
+                None => reader.connect().map_err(transport)?,
+            };
+            Ok(Connected {
+                card,
+                simulator: None,
             })
         }
         Source::Pcsc {

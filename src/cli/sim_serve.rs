@@ -51,6 +51,30 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
         }
     }
     let uid = sim_uid(args.sim_uid.as_deref())?;
+    if let Some(serial) = &args.serial {
+        super::paths::output_opt("--state", args.state.as_deref())?;
+        let options = sim::Options {
+            uid,
+            position: None,
+            seed: args.sim_seed,
+        };
+        let simulator = Simulator::open(kind, &options, args.state.as_deref()).map_err(invalid)?;
+        let stop = super::interrupt_flag();
+        let mouse = sim::serial::MouseOptions {
+            echo: args.echo,
+            inverse: args.inverse,
+        };
+        let result = super::serial::serve(serial, &simulator, mouse, &stop);
+        if let Some(path) = &args.state {
+            simulator.save(path).map_err(|e| {
+                Failure::new(
+                    Exit::Failed,
+                    anyhow!(e).context("cannot save the simulated card"),
+                )
+            })?;
+        }
+        return result;
+    }
     check_address(&args.vpcd)?;
     super::paths::output_opt("--state", args.state.as_deref())?;
     super::paths::output_opt("--timing", args.timing.as_deref())?;

@@ -6,7 +6,8 @@
 //! than 9000 is data here, never an `Err`; `Err` means the transport failed.
 //!
 //! This module does not know which backends exist: the PC/SC one lives in [`pcsc`], the
-//! simulated ones in `crate::sim`, and the command line picks one. [`omnikey`] wraps raw
+//! simulated ones in `crate::sim`, the serial ones (TLP224, raw T=0) in [`serial`], and the
+//! command line picks one. [`omnikey`] wraps raw
 //! frames in the HID Omnikey generic session over any [`Card`].
 
 pub mod atr;
@@ -14,6 +15,7 @@ pub mod framing;
 pub mod guard;
 pub mod omnikey;
 pub mod pcsc;
+pub mod serial;
 pub mod trace;
 
 use std::time::Duration;

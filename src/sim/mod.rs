@@ -28,6 +28,7 @@ mod iso7816;
 mod kind;
 mod plus;
 mod serde_hex;
+pub mod serial;
 mod stream;
 pub mod ultralight;
 pub mod vpcd;

@@ -20,6 +20,7 @@ mod output;
 mod plus;
 mod scriptor;
 mod secrets;
+mod serial;
 mod shell;
 mod stack;
 mod ultralight;

@@ -1,0 +1,157 @@
+//! The serial backends end to end: `sim serve --serial tlp224|phoenix` on a
+//! pseudo-terminal, the binary opening the device it prints with `--reader tlp224:PATH` or
+//! `phoenix:PATH`. The output must be what `--sim` gives.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use super::{apdu_run, bin};
+
+/// A `sim serve --serial …` child, killed when dropped.
+struct Served {
+    child: Child,
+    path: String,
+}
+
+impl Served {
+    fn start(args: &[&str]) -> Served {
+        let mut child = bin()
+            .args(["sim", "serve"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let path = line.trim().to_string();
+        assert!(path.starts_with("/dev/"), "sim serve printed {line:?}");
+        Served { child, path }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const DEMO: &str = "scripts/iso7816_demo.rhai";
+
+#[test]
+fn the_demo_through_both_serial_readers_prints_what_the_simulator_prints() {
+    for card in ["iso7816", "iso7816-t0"] {
+        let direct = apdu_run(&["--sim", card, DEMO]);
+        assert_eq!(direct.code, 0, "{}", direct.stderr);
+        for (serve, prefix) in [
+            (vec!["--serial", "tlp224"], "tlp224"),
+            (vec!["--serial", "phoenix"], "phoenix"),
+            (vec!["--serial", "phoenix", "--echo"], "phoenix"),
+        ] {
+            let mut args = vec!["--card", card];
+            args.extend(&serve);
+            let served = Served::start(&args);
+            let reader = format!("{prefix}:{}", served.path);
+            let r = apdu_run(&["--reader", &reader, DEMO]);
+            assert_eq!(r.code, 0, "{card} {serve:?}: {}", r.stderr);
+            assert_eq!(r.stdout, direct.stdout, "{card} {serve:?}");
+            // A second run on the same device: the first released it.
+            let again = apdu_run(&["--reader", &reader, "--serial", "9600,8E2", DEMO]);
+            assert_eq!(again.code, 0, "{card} {serve:?}: {}", again.stderr);
+        }
+    }
+}
+
+#[test]
+fn an_inverse_convention_card_runs_through_the_raw_reader() {
+    let served = Served::start(&[
+        "--card",
+        "iso7816-t0",
+        "--serial",
+        "phoenix",
+        "--inverse",
+        "--echo",
+    ]);
+    let reader = format!("phoenix:{},echo=on", served.path);
+    let r = apdu_run(&["--reader", &reader, DEMO]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("ATR 3F0A"), "{}", r.stdout);
+    assert!(r.stdout.contains("reads back CAFEBABE"), "{}", r.stdout);
+}
+
+#[test]
+fn serial_arguments_are_checked_before_any_device_is_opened() {
+    for (args, message) in [
+        (
+            vec!["--reader", "tlp224:", DEMO],
+            "no device after `tlp224:`",
+        ),
+        (
+            vec!["--reader", "phoenix:/dev/null,speed=9", DEMO],
+            "unknown option `speed=9`",
+        ),
+        (
+            vec!["--reader", "tlp224:/dev/null", "--serial", "9600,8X1", DEMO],
+            "parity must be N, E or O",
+        ),
+        (
+            vec!["--reader", "Virtual", "--serial", "9600,8E2", DEMO],
+            "needs a serial reader",
+        ),
+    ] {
+        let r = apdu_run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(message), "{args:?}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn a_device_that_is_not_there_is_a_transport_error() {
+    let r = apdu_run(&["--reader", "tlp224:/dev/does-not-exist", DEMO]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot open /dev/does-not-exist"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_batch_through_a_serial_reader_skips_a_contact_card_it_cannot_identify() {
+    // Contact cards have no UID yet (issue 12): the batch refuses to issue them rather than
+    // risk issuing one twice, and writes no `begin`.
+    let served = Served::start(&["--card", "iso7816-t0", "--serial", "tlp224"]);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.jsonl");
+    let report = dir.path().join("r.jsonl");
+    let mut child = bin()
+        .args(["batch", "--reader"])
+        .arg(format!("tlp224:{}", served.path))
+        .args(["--data", "profiles/iso7816_perso.csv", "--journal"])
+        .arg(&journal)
+        .arg("--report")
+        .arg(&report)
+        .arg("profiles/iso7816_perso.yaml")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&report)
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(started.elapsed().as_secs() < 20, "no card reported");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let report = std::fs::read_to_string(&report).unwrap();
+    assert!(report.contains("\"skipped\""), "{report}");
+    assert!(report.contains("has no UID"), "{report}");
+    let journal = std::fs::read_to_string(&journal).unwrap_or_default();
+    assert!(!journal.contains("\"begin\""), "{journal}");
+}
