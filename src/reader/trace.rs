@@ -209,8 +209,14 @@ pub fn sensitive_data(command: &[u8]) -> Option<std::ops::Range<usize>> {
 /// Masks a command: its sensitive data by kind, the ranges secrets filled (provenance),
 /// and any run equal to a piece of 4 or more bytes of a known secret.
 pub fn mask_command(command: &[u8], redactor: &Redactor) -> Masked {
+    mask_command_and(command, redactor, None)
+}
+
+/// [`mask_command`], with `also` masked as well (the rest of a chain whose start the trace
+/// judged secret).
+fn mask_command_and(command: &[u8], redactor: &Redactor, also: Option<Range<usize>>) -> Masked {
     let mut masked = vec![false; command.len()];
-    if let Some(range) = sensitive_data(command) {
+    for range in [sensitive_data(command), also].into_iter().flatten() {
         masked[range].iter_mut().for_each(|m| *m = true);
     }
     redactor.mark_provenance(command, &mut masked);
@@ -318,6 +324,21 @@ pub struct Traced {
     sink: Sink,
     redactor: Redactor,
     show_secrets: bool,
+    /// A chained I-block carrying a WritePerso to a key address went by, and its chain has
+    /// not ended: every following part is key data, masked whole.
+    key_chain: bool,
+}
+
+/// An ISO 14443-4 I-block sent in a transceive: the range of its INF in the APDU, and
+/// whether the chaining bit says more parts follow.
+fn i_block_in_transceive(command: &[u8]) -> Option<(Range<usize>, bool)> {
+    let (start, frame) = super::omnikey::frame_of(command)?;
+    let pcb = *frame.first()?;
+    if pcb & 0xE2 != 0x02 {
+        return None;
+    }
+    let prologue = 1 + usize::from(pcb & 0x08 != 0) + usize::from(pcb & 0x04 != 0);
+    (frame.len() >= prologue).then(|| (start + prologue..start + frame.len(), pcb & 0x10 != 0))
 }
 
 impl Traced {
@@ -328,7 +349,22 @@ impl Traced {
             sink,
             redactor,
             show_secrets,
+            key_chain: false,
         }
+    }
+
+    /// What of `command` the chain state masks besides [`mask_command`]'s rules, and the
+    /// state after it: a chain that starts with a WritePerso to a key address has only key
+    /// data in its later parts, which no stateless rule can tell from other bytes.
+    fn chain_mask(&mut self, command: &[u8]) -> Option<Range<usize>> {
+        let (inf, more) = i_block_in_transceive(command)?;
+        let masked = self.key_chain.then(|| inf.clone());
+        self.key_chain = if self.key_chain {
+            more
+        } else {
+            more && perso::write_perso_key_data(command).is_some()
+        };
+        masked
     }
 }
 
@@ -342,10 +378,11 @@ impl Card for Traced {
     }
 
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
+        let also = self.chain_mask(command);
         let bytes = if self.show_secrets {
             Masked::plain(command)
         } else {
-            mask_command(command, &self.redactor)
+            mask_command_and(command, &self.redactor, also)
         };
         (self.sink)(&TraceEvent::Command {
             time: SystemTime::now(),
@@ -371,6 +408,7 @@ impl Card for Traced {
     }
 
     fn reset(&mut self) -> Result<Vec<u8>, Error> {
+        self.key_chain = false;
         let atr = self.inner.reset()?;
         (self.sink)(&TraceEvent::Reset {
             time: SystemTime::now(),
@@ -550,5 +588,47 @@ mod perso_tests {
             &format!("FF A0 00 05 1A 01 00 F3 00 00 64 02 A8 05 00 {KEY} 00"),
             &format!("FF A0 00 05 1A 01 00 F3 00 00 64 02 A8 05 00 {KEY} 00"),
         );
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::test_support::Fixed;
+
+    /// The later parts of a chained WritePerso to a key address carry only key bytes: the
+    /// trace masks them whole, and forgets the chain once it ends.
+    #[test]
+    fn every_part_of_a_chained_key_write_perso_is_masked() {
+        let lines: Rc<RefCell<Vec<String>>> = Rc::default();
+        let seen = lines.clone();
+        let sink: Sink = Box::new(move |event| {
+            if let TraceEvent::Command { bytes, .. } = event {
+                seen.borrow_mut().push(bytes.spaced.clone());
+            }
+        });
+        let card = Fixed::new(Some(vec![0x00, 0x00, 0xA2, 0x90, 0x00]));
+        let mut traced = Traced::new(Box::new(card), sink, Redactor::default(), false);
+        for apdu in [
+            // First part (PCB 12, chaining): WritePerso to key 9000 and 8 key bytes.
+            "FF A0 00 05 12 01 00 F3 00 00 64 12 A8 00 90 11 22 33 44 55 66 77 88 00",
+            // Last part (PCB 03): the other 8 key bytes.
+            "FF A0 00 05 0F 01 00 F3 00 00 64 03 99 AA BB CC DD EE F1 F2 00",
+            // After the chain: an ordinary unchained block, not masked.
+            "FF A0 00 05 0B 01 00 F3 00 00 64 02 A8 04 00 00",
+        ] {
+            let _ = traced.transmit(&hex::parse(apdu).unwrap());
+        }
+        let lines = lines.borrow();
+        assert!(!lines[0].contains("11 22"), "{}", lines[0]);
+        assert!(
+            !lines[1].contains("99 AA") && !lines[1].contains("F2"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].ends_with("02 A8 04 00 00"), "{}", lines[2]);
     }
 }
