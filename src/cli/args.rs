@@ -135,6 +135,12 @@ pub struct SimServeArgs {
     #[arg(long, value_name = "N")]
     pub sim_seed: Option<u64>,
 
+    /// The simulated reader the contactless card sits in: omnikey-5421 (default), acr122u or
+    /// acr1252u. Through vpcd pcscd names it `Virtual PCD`, so clients detect the family by
+    /// probing (the ACS firmware command, the PC/SC Part 3 version object).
+    #[arg(long, value_name = "MODEL")]
+    pub sim_reader: Option<String>,
+
     /// Do not re-arm TCP_QUICKACK before each read (only to measure what it saves).
     #[arg(long, hide = true)]
     pub no_quickack: bool,
@@ -223,6 +229,16 @@ pub struct CardArgs {
     /// without it they come from the operating system and differ on every fresh card.
     #[arg(long, value_name = "N", requires = "sim")]
     pub sim_seed: Option<u64>,
+
+    /// The simulated reader a contactless card sits in: omnikey-5421 (default), acr122u or
+    /// acr1252u, each speaking its own dialect.
+    #[arg(long, value_name = "MODEL", requires = "sim")]
+    pub sim_reader: Option<String>,
+
+    /// The reader family's dialect for `picc::`, `mfc::` values and `mfp::`: omnikey,
+    /// acs-pn532, pcsc-part3 or direct (default: picked from the reader name, else probed).
+    #[arg(long, value_name = "KIND")]
+    pub reader_kind: Option<String>,
 
     /// PC/SC reader: a name substring or an index from `apdu-run readers`; or a serial
     /// reader: `tlp224:PATH` (Gemplus GCR400) or `phoenix:PATH[,echo=auto|on|off]` (raw).

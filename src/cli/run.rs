@@ -69,6 +69,14 @@ pub(super) enum Source {
     },
 }
 
+/// The `--sim-reader` model, the default one when not given (`run --sim` and `sim serve`).
+pub(super) fn sim_reader(text: Option<&str>) -> Result<sim::ReaderModel, Failure> {
+    text.map_or(Ok(sim::ReaderModel::default()), |text| {
+        text.parse()
+            .map_err(|e: String| invalid(anyhow!("--sim-reader: {e}")))
+    })
+}
+
 /// The bytes of `--sim-uid`, when given (`run --sim` and `sim serve` both take it).
 pub(super) fn sim_uid(text: Option<&str>) -> Result<Option<Vec<u8>>, Failure> {
     text.map(|text| hex::parse(text).map_err(|e| invalid(anyhow!("--sim-uid `{text}`: {e}"))))
@@ -83,6 +91,7 @@ pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
             uid,
             position: None,
             seed: args.sim_seed,
+            reader: sim_reader(args.sim_reader.as_deref())?,
         };
         super::paths::output_opt("--sim-state", args.sim_state.as_deref())?;
         Simulator::check_options(kind, &options).map_err(|e| {

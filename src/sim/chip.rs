@@ -6,7 +6,7 @@
 use serde::{Serialize, Serializer};
 
 use super::classic::{self, Classic};
-use super::frontend::Frontend;
+use super::frontend::{Frontend, ReaderModel};
 use super::iso7816::{FileCard, Protocol, challenge};
 use super::plus::{self, Plus};
 use super::ultralight::{self, Tag, Ultralight};
@@ -82,6 +82,22 @@ impl Chip {
             Kind::Plus2K => Plus::from_image(Layout::TwoK, card).map(plus_chip),
             Kind::Plus4K => Plus::from_image(Layout::FourK, card).map(plus_chip),
         }
+    }
+
+    /// The same card in a reader of `model` (contact cards have no contactless reader: the
+    /// model is ignored).
+    pub(crate) fn with_model(self, model: ReaderModel) -> Chip {
+        match self {
+            Chip::File(card) => Chip::File(card),
+            Chip::Classic(reader) => Chip::Classic(reader.with_model(model)),
+            Chip::Ultralight(reader) => Chip::Ultralight(reader.with_model(model)),
+            Chip::Plus(reader) => Chip::Plus(reader.with_model(model)),
+        }
+    }
+
+    /// Whether the card sits behind a contactless reader (a [`ReaderModel`] applies).
+    pub(crate) fn is_contactless(&self) -> bool {
+        !matches!(self, Chip::File(_))
     }
 
     /// The answer-to-reset.
