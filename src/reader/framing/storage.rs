@@ -42,10 +42,14 @@ pub(super) fn decode(bytes: &[u8]) -> Decoded {
     let parsed = Command::parse(bytes);
     match parsed {
         // The ACS copy form writes a block the decoder does not model: a raw channel.
-        Ok(command) if command.ins == 0xD7 && command.data.len() == 3 => Decoded {
-            outcome: Err(Reject::NotSupported),
-            doubt: Some(Doubt::RawChannel),
-        },
+        Ok(command)
+            if command.ins == 0xD7 && command.data.len() == 2 && command.data[0] == 0x03 =>
+        {
+            Decoded {
+                outcome: Err(Reject::NotSupported),
+                doubt: Some(Doubt::RawChannel),
+            }
+        }
         Ok(command) if !command.extended => Decoded::certain(short(&command)),
         // The simulated reader takes short APDUs only; a lenient reader might still write
         // what follows the length byte of a storage write.
@@ -164,11 +168,7 @@ fn acs_value(command: &Command) -> Result<Native, Reject> {
     }
     let block = command.p2;
     let [op, a, b, c, d] = command.data[..] else {
-        return Err(if command.data.first() == Some(&0x03) {
-            Reject::NotSupported
-        } else {
-            Reject::WrongLength
-        });
+        return Err(Reject::WrongLength);
     };
     let value = u32::from_be_bytes([a, b, c, d]);
     let address = u16::from(block);
