@@ -23,6 +23,10 @@
 //!   S(DESELECT), a raw channel the decoder does not decode, a frame whose delivery would
 //!   change what later frames mean on a lenient reader — counts as every irreversible kind of
 //!   that card: refused unless armed.
+//! - After the RF field was switched off and on, or the chip activated afresh by a reader
+//!   command (PC/SC Part 3 `83`/`84`, PN532 InListPassiveTarget…), the chip may be another
+//!   one (a MIFARE Plus comes back in its new level) while the ATR the guard read is the
+//!   old one: until a reset, every write or frame counts as every irreversible kind.
 //!
 //! Refusal texts name the kind, the block or page and what the write would do, never the data
 //! bytes (they may be keys); a trailer's access bits are shown, its keys never.
@@ -155,6 +159,40 @@ impl Judgement {
         };
         Judgement { verdict, kinds }
     }
+}
+
+/// Whether a command (delivered, or delivered by a lenient reader) writes or sends a frame
+/// to the chip.
+fn reaches_chip(decoded: &Decoded) -> bool {
+    let writes = |native: &Native| {
+        matches!(
+            native,
+            Native::Update { .. } | Native::Apdu(_) | Native::Frame(_)
+        )
+    };
+    let lenient = match &decoded.doubt {
+        Some(Doubt::Lenient { native, .. }) => writes(native),
+        Some(Doubt::RawChannel) => true,
+        None => false,
+    };
+    lenient || decoded.outcome.as_ref().is_ok_and(writes)
+}
+
+/// After a field cycle the chip's family is unknown: every irreversible kind.
+fn after_field_cycle() -> Judgement {
+    Judgement::irreversible(
+        "the RF field was switched off and on (or the card activated afresh) by a reader \
+         command, so the card may now be in another state than its ATR says; call `reset()` \
+         to read it again"
+            .to_string(),
+        &[
+            Operation::ClassicTrailerLock,
+            Operation::ClassicFrozen,
+            Operation::UlLock,
+            Operation::UlOtp,
+            Operation::MfpCommit,
+        ],
+    )
 }
 
 /// Classifies one command for a card of `family`, as the first command to a fresh card: a
@@ -466,6 +504,8 @@ pub struct Guarded {
     allowed: Option<Vec<Operation>>,
     /// The framing state of the card, as far as commands let through took it.
     decoder: Decoder,
+    /// The field was cycled by a reader command since the last reset.
+    cycled: bool,
 }
 
 impl Guarded {
@@ -479,6 +519,7 @@ impl Guarded {
             armed,
             allowed: None,
             decoder,
+            cycled: false,
         }
     }
 
@@ -534,14 +575,22 @@ impl Card for Guarded {
         // the state either.
         let mut next = self.decoder.clone();
         let decoded = next.feed(command);
-        self.check(judge(self.family, &decoded))?;
+        let mut judgement = judge(self.family, &decoded);
+        if self.cycled && reaches_chip(&decoded) {
+            judgement = judgement.worst(after_field_cycle());
+        }
+        self.check(judgement)?;
         self.decoder = next;
+        if let Ok(Native::Reader(reader)) = &decoded.outcome {
+            self.cycled |= reader.cycles_field();
+        }
         self.inner.transmit(command)
     }
 
     fn reset(&mut self) -> Result<Vec<u8>, Error> {
         // Whatever happens, the old framing state is gone with the field.
         self.decoder = Decoder::for_atr(self.inner.atr());
+        self.cycled = false;
         let atr = self.inner.reset()?;
         // A MIFARE Plus switched to SL1 comes back as a Classic: re-read the family.
         self.family = Family::from_atr(&atr);

@@ -4,13 +4,16 @@
 //! irreversible change: no Ultralight lock or OTP bit, no MIFARE Plus commit, no Classic
 //! trailer (or WritePerso trailer) that is frozen or dead.
 //!
+//! Every sequence runs on each simulated reader model (`--sim-reader`), with the PC/SC Part 3
+//! session, ACR122U direct transmit, field cycles and ACS value commands among the wrappings.
+//!
 //! The quick run is part of `cargo test`; `make fuzz-guard` runs the ignored long one, with
 //! `GUARD_FUZZ_SEQUENCES` sequences per kind (default 20000) and `GUARD_FUZZ_SEED`. A control
 //! runs the same generator armed and checks that the image does show changes, so the check
 //! can fail. Also here: one test per guard bypass class of issue 11, through `Guarded` to the
 //! simulator.
 
-use super::{Kind, Options, Simulator};
+use super::{Kind, Options, ReaderModel, Simulator};
 use crate::apdu::hex;
 use crate::mifare::access;
 use crate::reader::Card;
@@ -172,16 +175,52 @@ fn step(rng: &mut Rng, kind: Kind) -> Vec<Option<Vec<u8>>> {
             apdu(out)
         }
         10 => {
-            // Other raw channels: PC/SC Part 3 transparent exchange, ACR122U direct transmit.
-            let mut out = if rng.chance(50) {
-                vec![0xFF, 0xC2, 0x00, 0x01]
+            // Other raw channels: PC/SC Part 3 transparent exchange (after a session start,
+            // with a field cycle now and then), ACR122U direct transmit, framed or not.
+            let frame = if rng.chance(50) {
+                i_block(rng, false, &command)
             } else {
-                vec![0xFF, 0x00, 0x00, 0x00]
+                command
             };
-            out.push((command.len() + 2).min(255) as u8);
-            out.extend([0xD4, 0x42]);
-            out.extend(command);
-            apdu(out)
+            let frame = &frame[..frame.len().min(120)];
+            match rng.below(4) {
+                0 => {
+                    let mut out = vec![0xFF, 0xC2, 0x00, 0x01, (frame.len() + 2) as u8, 0x95];
+                    out.push(frame.len() as u8);
+                    out.extend_from_slice(frame);
+                    let mut steps = vec![Some(hex::parse("FF C2 00 00 02 81 00").unwrap())];
+                    if rng.chance(30) {
+                        steps.push(Some(hex::parse("FF C2 00 00 04 83 00 84 00").unwrap()));
+                    }
+                    steps.push(Some(out));
+                    steps
+                }
+                1 | 2 => {
+                    let (ins, target) = if rng.chance(50) {
+                        (0x40, vec![0x01])
+                    } else {
+                        (0x42, vec![])
+                    };
+                    let mut out = vec![0xFF, 0x00, 0x00, 0x00];
+                    out.push((frame.len() + 2 + target.len()) as u8);
+                    out.extend([0xD4, ins]);
+                    out.extend(target);
+                    out.extend_from_slice(frame);
+                    let mut steps = Vec::new();
+                    if rng.chance(30) {
+                        steps.push(Some(hex::parse("FF 00 00 00 04 D4 4A 01 00").unwrap()));
+                    }
+                    steps.push(Some(out));
+                    steps
+                }
+                _ => {
+                    // ACS value store to a likely block (a trailer gets a value-block layout).
+                    let block = rng.pick(&[3u8, 4, 7, 63]);
+                    let mut out = vec![0xFF, 0xD7, 0x00, block, 0x05, rng.pick(&[0u8, 1, 2])];
+                    out.extend(rng.bytes(4));
+                    apdu(out)
+                }
+            }
         }
         11 => {
             // Key, authentication and a trailer write for the Classic, harmless elsewhere.
@@ -288,12 +327,22 @@ fn irreversible_change(kind: Kind, image: &serde_json::Value) -> Option<String> 
 
 /// Runs `sequences` random sequences on fresh cards of `kind`; returns the first irreversible
 /// change found (with its seed), and how many commands went through and were refused.
-fn run(kind: Kind, seed: u64, sequences: usize, armed: bool) -> (Option<String>, usize, usize) {
+fn run(
+    kind: Kind,
+    model: ReaderModel,
+    seed: u64,
+    sequences: usize,
+    armed: bool,
+) -> (Option<String>, usize, usize) {
     let (mut sent, mut refused) = (0, 0);
     for n in 0..sequences {
         let seq_seed = seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         let mut rng = Rng(seq_seed);
-        let sim = Simulator::new(kind, &Options::default());
+        let options = Options {
+            reader: model,
+            ..Options::default()
+        };
+        let sim = Simulator::new(kind, &options);
         let mut card = Guarded::new(sim.card(), armed);
         if armed && matches!(kind, Kind::Plus2K | Kind::Plus4K) {
             // The control: the keys CommitPerso needs, so that a commit can happen.
@@ -320,7 +369,7 @@ fn run(kind: Kind, seed: u64, sequences: usize, armed: bool) -> (Option<String>,
         if let Some(change) = irreversible_change(kind, &image(&sim)) {
             return (
                 Some(format!(
-                    "{kind}: sequence {n} (seed {seq_seed:#x}): {change}"
+                    "{kind} in {model}: sequence {n} (seed {seq_seed:#x}): {change}"
                 )),
                 sent,
                 refused,
@@ -341,13 +390,15 @@ const KINDS: [Kind; 7] = [
 ];
 
 fn fuzz(sequences: usize, seed: u64) {
-    for kind in KINDS {
-        let (change, sent, refused) = run(kind, seed, sequences, false);
-        assert_eq!(change, None, "unarmed");
-        assert!(
-            sent > 0 && refused > 0 || kind.name().starts_with("iso"),
-            "{kind}: {sent} sent, {refused} refused"
-        );
+    for &model in ReaderModel::all() {
+        for kind in KINDS {
+            let (change, sent, refused) = run(kind, model, seed, sequences, false);
+            assert_eq!(change, None, "unarmed");
+            assert!(
+                sent > 0 && refused > 0 || kind.name().starts_with("iso"),
+                "{kind} in {model}: {sent} sent, {refused} refused"
+            );
+        }
     }
 }
 
@@ -371,8 +422,9 @@ fn unarmed_random_sequences_change_nothing_irreversible_long() {
     let started = std::time::Instant::now();
     fuzz(count, seed);
     eprintln!(
-        "fuzz-guard: {count} sequences per kind, {} kinds, seed {seed:#x}, {:.1} s",
+        "fuzz-guard: {count} sequences per kind and reader model, {} kinds, {} models, seed {seed:#x}, {:.1} s",
         KINDS.len(),
+        ReaderModel::all().len(),
         started.elapsed().as_secs_f64()
     );
 }
@@ -380,12 +432,14 @@ fn unarmed_random_sequences_change_nothing_irreversible_long() {
 /// The check can fail: armed, the same generator does make irreversible changes.
 #[test]
 fn armed_the_same_sequences_are_caught_by_the_check() {
-    for kind in [Kind::Classic1K, Kind::Ultralight, Kind::Plus2K] {
-        let (change, _, _) = run(kind, 0x5EED_0011, 300, true);
-        assert!(
-            change.is_some(),
-            "{kind}: nothing irreversible happened armed"
-        );
+    for &model in ReaderModel::all() {
+        for kind in [Kind::Classic1K, Kind::Ultralight, Kind::Plus2K] {
+            let (change, _, _) = run(kind, model, 0x5EED_0011, 300, true);
+            assert!(
+                change.is_some(),
+                "{kind} in {model}: nothing irreversible happened armed"
+            );
+        }
     }
 }
 
