@@ -105,6 +105,7 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
         settings: Settings {
             armed: args.arm_irreversible,
             rules: rules(args.no_auto_response),
+            reader_kind: super::run::reader_kind(&args.card)?,
         },
         redactor,
         output: Rc::new(|line: &str| outln!("{line}")),

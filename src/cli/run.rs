@@ -16,6 +16,7 @@ use super::args::{CardArgs, RunArgs};
 use super::exit::invalid;
 use super::{Exit, Failure, outln, trace_out};
 use crate::apdu::hex;
+use crate::reader::driver::ReaderKind;
 use crate::reader::guard::Guarded;
 use crate::reader::pcsc::{self, CardState, PcscReader, Protocol};
 use crate::reader::trace::{Redactor, Traced};
@@ -83,7 +84,19 @@ pub(super) fn sim_uid(text: Option<&str>) -> Result<Option<Vec<u8>>, Failure> {
         .transpose()
 }
 
+/// The `--reader-kind` family, when given.
+pub(super) fn reader_kind(args: &CardArgs) -> Result<Option<ReaderKind>, Failure> {
+    args.reader_kind
+        .as_deref()
+        .map(|text| {
+            text.parse()
+                .map_err(|e: String| invalid(anyhow!("--reader-kind: {e}")))
+        })
+        .transpose()
+}
+
 pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
+    reader_kind(args)?;
     if let Some(kind) = &args.sim {
         let kind: sim::Kind = kind.parse().map_err(invalid)?;
         let uid = sim_uid(args.sim_uid.as_deref())?;
@@ -324,6 +337,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
                 settings: Settings {
                     armed: args.arm_irreversible,
                     rules,
+                    reader_kind: reader_kind(&args.card)?,
                 },
                 vars,
                 redactor,

@@ -88,7 +88,8 @@ impl ReaderKind {
             .any(|model| name.contains(model))
         {
             Some(ReaderKind::PcscPart3)
-        } else if name.contains("OMNIKEY") {
+        } else if name.contains("OMNIKEY") || name.starts_with("SIMULATED READER (") {
+            // The simulator's default reader is an Omnikey 5421 (`sim/frontend`).
             Some(ReaderKind::Omnikey)
         } else {
             None

@@ -5,7 +5,10 @@
 //! guard judges the native command the chip receives — and, where a real reader might be
 //! more lenient than the simulated one, what it would deliver. [`Guarded`] keeps a decoder per
 //! card (generic session open or not, a COMPATIBILITY WRITE announced, a chain in progress),
-//! advances it only for commands it lets through, and starts afresh on reset.
+//! advances it only for commands it lets through, and starts afresh on reset. When the
+//! reader's answer does not show that it carried a command which changes how later frames
+//! are read (a reader of another family refuses `FF A0`, `FF C2` or `FF 00` commands), the
+//! guard follows both states and judges every command in each.
 //!
 //! Rules (design.md "Safety", README "What the guard decodes"):
 //! - MIFARE Classic: a write to a sector trailer whose access bits are malformed (always
@@ -178,13 +181,16 @@ fn reaches_chip(decoded: &Decoded) -> bool {
     lenient || decoded.outcome.as_ref().is_ok_and(writes)
 }
 
-/// After a field cycle the chip's family is unknown: every irreversible kind.
-fn after_field_cycle() -> Judgement {
+const FIELD_CYCLED: &str = "the RF field was switched off and on (or the card activated \
+     afresh) by a reader command, so the card may now be in another state than its ATR says; \
+     call `reset()` to read it again";
+const TOO_MANY_STATES: &str = "readers' answers left too many framing states possible (commands \
+     of other reader families refused or not); call `reset()` to start afresh";
+
+/// When the guard is unsure of the card's state: every irreversible kind.
+fn unsure(why: &str) -> Judgement {
     Judgement::irreversible(
-        "the RF field was switched off and on (or the card activated afresh) by a reader \
-         command, so the card may now be in another state than its ATR says; call `reset()` \
-         to read it again"
-            .to_string(),
+        format!("a write or frame after {why}"),
         &[
             Operation::ClassicTrailerLock,
             Operation::ClassicFrozen,
@@ -502,10 +508,28 @@ pub struct Guarded {
     armed: bool,
     /// When set, an armed run still refuses the irreversible kinds not listed.
     allowed: Option<Vec<Operation>>,
-    /// The framing state of the card, as far as commands let through took it.
-    decoder: Decoder,
-    /// The field was cycled by a reader command since the last reset.
-    cycled: bool,
+    /// The framing states the card may be in, as far as commands let through took it: more
+    /// than one when a reader's answer did not show whether it carried a command that
+    /// changes how later frames are read (a reader of another family refuses it).
+    decoders: Vec<Decoder>,
+    /// Why every later write or frame counts as irreversible until a reset: the field was
+    /// cycled by a reader command, or too many framing states are possible.
+    unsure: Option<&'static str>,
+}
+
+/// The most framing states the guard follows at once; beyond, it is unsure.
+const MAX_STATES: usize = 8;
+
+/// Whether the answer shows the reader carried the command out: `90 00` at the end, no
+/// error inside a PC/SC Part 3 `C0` object or a PN532 status byte. Anything else may be a
+/// reader that refused a command of another family's dialect.
+fn carried(answer: &[u8]) -> bool {
+    match answer {
+        [0xC0, 0x03, _, sw1, sw2, ..] => [*sw1, *sw2] == [0x90, 0x00],
+        [0xD5, _, status, .., 0x90, 0x00] => status & 0x3F == 0,
+        [.., 0x90, 0x00] => true,
+        _ => false,
+    }
 }
 
 impl Guarded {
@@ -518,8 +542,8 @@ impl Guarded {
             family,
             armed,
             allowed: None,
-            decoder,
-            cycled: false,
+            decoders: vec![decoder],
+            unsure: None,
         }
     }
 
@@ -573,28 +597,56 @@ impl Card for Guarded {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
         // Decode on a copy: a refused command never reaches the card, so it must not move
         // the state either.
-        let mut next = self.decoder.clone();
-        let decoded = next.feed(command);
-        let mut judgement = judge(self.family, &decoded);
-        if self.cycled && reaches_chip(&decoded) {
-            judgement = judgement.worst(after_field_cycle());
+        // Decode on copies: a refused command never reaches the card, so it must not move
+        // the state either. Every state the card may be in is judged.
+        let mut judgement = Judgement::ALLOW;
+        let mut nexts = Vec::with_capacity(self.decoders.len());
+        let mut cycles = false;
+        for decoder in &self.decoders {
+            let mut next = decoder.clone();
+            let decoded = next.feed(command);
+            judgement = judgement.worst(judge(self.family, &decoded));
+            if let Some(why) = self.unsure {
+                if reaches_chip(&decoded) {
+                    judgement = judgement.worst(unsure(why));
+                }
+            }
+            if let Ok(Native::Reader(reader)) = &decoded.outcome {
+                cycles |= reader.cycles_field();
+            }
+            nexts.push(next);
         }
         self.check(judgement)?;
-        self.decoder = next;
-        if let Ok(Native::Reader(reader)) = &decoded.outcome {
-            self.cycled |= reader.cycles_field();
+        let answer = self.inner.transmit(command);
+        let sure = matches!(&answer, Ok(bytes) if carried(bytes));
+        let mut states: Vec<Decoder> = Vec::with_capacity(nexts.len() * 2);
+        for (old, next) in self.decoders.drain(..).zip(nexts) {
+            if !sure && old != next && !states.contains(&old) {
+                states.push(old);
+            }
+            if !states.contains(&next) {
+                states.push(next);
+            }
         }
-        self.inner.transmit(command)
+        if states.len() > MAX_STATES {
+            states.truncate(MAX_STATES);
+            self.unsure.get_or_insert(TOO_MANY_STATES);
+        }
+        self.decoders = states;
+        if cycles {
+            self.unsure = Some(FIELD_CYCLED);
+        }
+        answer
     }
 
     fn reset(&mut self) -> Result<Vec<u8>, Error> {
         // Whatever happens, the old framing state is gone with the field.
-        self.decoder = Decoder::for_atr(self.inner.atr());
-        self.cycled = false;
+        self.decoders = vec![Decoder::for_atr(self.inner.atr())];
+        self.unsure = None;
         let atr = self.inner.reset()?;
         // A MIFARE Plus switched to SL1 comes back as a Classic: re-read the family.
         self.family = Family::from_atr(&atr);
-        self.decoder = Decoder::for_atr(&atr);
+        self.decoders = vec![Decoder::for_atr(&atr)];
         Ok(atr)
     }
 }

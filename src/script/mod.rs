@@ -3,7 +3,8 @@
 //! [`Script::compile`] reads and compiles a file without touching any card, so syntax
 //! errors stop a run before its first APDU. [`Script::run`] builds an engine around a
 //! [`Card`], registers the script API (one file per module: `card_api`, `bytes_api`,
-//! `iso_api`, `crypto_api`, `mfc_api`, `ul_api`, `mfp_api`, `omnikey_api`, `iso14443_api`)
+//! `iso_api`, `crypto_api`, `mfc_api`, `ul_api`, `mfp_api`, `omnikey_api`, `picc_api`,
+//! `iso14443_api`)
 //! and evaluates the script. Output from `print`/`debug` goes to a caller-given
 //! [`Output`]; Ctrl-C is honoured through an interrupt flag polled by the engine.
 //!
@@ -22,6 +23,7 @@ mod mfc_api;
 mod mfp_api;
 mod omnikey_api;
 mod parse_cache;
+mod picc_api;
 mod session;
 mod ul_api;
 mod value;
@@ -137,6 +139,7 @@ impl Script {
             card,
             settings: options.settings.clone(),
             redactor: options.redactor.clone(),
+            reader_kind: None,
         }));
         let result = self.eval(&session, &options, values);
         let card = std::mem::replace(&mut session.borrow_mut().card, Box::new(session::Detached));
@@ -178,6 +181,7 @@ impl Script {
         ul_api::register(&mut engine, session);
         mfp_api::register(&mut engine, session);
         omnikey_api::register(&mut engine, session);
+        picc_api::register(&mut engine, session);
         iso14443_api::register(&mut engine);
         error::register(&mut engine);
         limits::check_reads(&mut engine);
