@@ -70,6 +70,11 @@ pub struct BatchArgs {
     #[arg(long, value_name = "N", requires = "sim")]
     pub sim_seed: Option<u64>,
 
+    /// The simulated reader the contactless cards sit in: omnikey-5421 (default), acr122u or
+    /// acr1252u.
+    #[arg(long, value_name = "MODEL", requires = "sim")]
+    pub sim_reader: Option<String>,
+
     /// PC/SC protocol to connect with: any, t0 or t1.
     #[arg(long, value_name = "PROTOCOL", default_value = "any")]
     pub protocol: String,
@@ -113,10 +118,13 @@ fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure>
         }
         let n = args.sim_readers;
         let seed = args.sim_seed;
+        let model = super::run::sim_reader(args.sim_reader.as_deref())?;
         return Ok((0..n)
             .map(|i| -> Opener {
                 Box::new(move || {
-                    let reader = SimReader::new(kind, i, n, count).with_seed(seed);
+                    let reader = SimReader::new(kind, i, n, count)
+                        .with_seed(seed)
+                        .with_model(model);
                     Ok(Box::new(reader) as Box<dyn Reader>)
                 })
             })

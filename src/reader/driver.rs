@@ -88,8 +88,7 @@ impl ReaderKind {
             .any(|model| name.contains(model))
         {
             Some(ReaderKind::PcscPart3)
-        } else if name.contains("OMNIKEY") || name.starts_with("SIMULATED READER (") {
-            // The simulator's default reader is an Omnikey 5421 (`sim/frontend`).
+        } else if name.contains("OMNIKEY") {
             Some(ReaderKind::Omnikey)
         } else {
             None

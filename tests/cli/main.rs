@@ -18,6 +18,7 @@ mod iso;
 mod keys;
 mod output;
 mod plus;
+mod readers;
 mod scriptor;
 mod secrets;
 mod serial;
