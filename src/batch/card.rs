@@ -150,7 +150,7 @@ pub(super) fn one_card(
         row: begin.row,
         seq: begin.seq,
     };
-    let (_card, outcome) = profile::run(profile, card, &inputs, env);
+    let (mut card, outcome) = profile::run(profile, card, &inputs, env);
     let end = end_record(&begin, &outcome);
     let verdict = end.verdict;
     let stop = {
@@ -187,6 +187,13 @@ pub(super) fn one_card(
             }
         }
     };
+    // The verdict on the reader, once it is journalled; a reader that cannot show it costs a
+    // note, never the card's verdict.
+    if config.feedback && matches!(verdict, Verdict::Ok | Verdict::Failed) {
+        if let Err(e) = crate::reader::driver::signal(card.as_mut(), verdict == Verdict::Ok) {
+            shared.progress.note(&format!("reader feedback: {e}"));
+        }
+    }
     let mut report = presented.report(verdict, end.message.clone());
     report.seq = Some(begin.seq);
     report.row = begin.row;

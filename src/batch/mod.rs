@@ -70,6 +70,9 @@ pub struct Config {
     pub armed: bool,
     /// How `61xx`/`6Cxx` are followed.
     pub rules: Exchange,
+    /// `--reader-feedback`: show each card's verdict on the reader (LED and buzzer where the
+    /// reader family has them, `reader/driver.rs`).
+    pub feedback: bool,
 }
 
 /// Why a batch cannot start or had to stop.

@@ -101,6 +101,7 @@ fn a_card_pulled_mid_run_keeps_its_row_and_is_finished_when_presented_again() {
             max_failures: 3,
             armed: false,
             rules: Exchange::AUTO,
+            feedback: false,
         };
         let presented = Arc::new(AtomicUsize::new(if flaky { 0 } else { 1 }));
         let opener: Opener = Box::new(move || {

@@ -91,6 +91,11 @@ pub struct BatchArgs {
     #[arg(long)]
     pub no_auto_response: bool,
 
+    /// Show each card's verdict on the reader: green, or red and a beep, on ACS readers
+    /// (ACR122U, ACR1252U); Omnikey readers offer the host nothing to drive, so nothing.
+    #[arg(long)]
+    pub reader_feedback: bool,
+
     /// Define a variable NAME (repeatable); overrides the profile's `vars`.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
@@ -234,6 +239,7 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
         max_failures: args.max_failures,
         armed: args.arm_irreversible,
         rules: rules(args.no_auto_response),
+        feedback: args.reader_feedback,
     };
     let interrupt = super::interrupt_flag();
 

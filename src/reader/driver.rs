@@ -198,6 +198,14 @@ pub enum Error {
     Reader(#[from] ReaderError),
 }
 
+/// Shows a card's verdict on its reader (a batch's `--reader-feedback`): the family is
+/// detected as for scripts, then its feedback command sent; `Ok(false)` when the family has
+/// nothing to show it with.
+pub fn signal(card: &mut dyn Card, ok: bool) -> Result<bool, Error> {
+    let kind = ReaderKind::detect(card, None)?;
+    kind.driver().feedback(card, ok)
+}
+
 /// Sends `command` raw (no 61xx/6Cxx following: raw-channel answers are not ISO answers).
 pub(super) fn send(card: &mut dyn Card, command: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(card.transmit(command)?)

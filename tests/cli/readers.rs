@@ -139,3 +139,33 @@ fn unknown_models_and_kinds_are_invalid_input() {
         r.stderr
     );
 }
+
+#[test]
+fn reader_feedback_shows_each_verdict_without_a_note_on_every_reader() {
+    for model in MODELS {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("journal.jsonl");
+        let r = apdu_run(&[
+            "batch",
+            "--sim",
+            "classic-1k",
+            "--sim-reader",
+            model,
+            "--reader-feedback",
+            "--count",
+            "2",
+            "--data",
+            "profiles/classic_wallet.csv",
+            "--journal",
+            journal.to_str().unwrap(),
+            "profiles/classic_wallet.yaml",
+        ]);
+        assert_eq!(r.code, 0, "{model}: {}", r.stderr);
+        assert!(r.stdout.contains("2 ok, 0 failed"), "{model}: {}", r.stdout);
+        assert!(
+            !r.stderr.contains("reader feedback"),
+            "{model}: {}",
+            r.stderr
+        );
+    }
+}
