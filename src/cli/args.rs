@@ -138,8 +138,8 @@ pub struct SimServeArgs {
     /// The simulated reader the contactless card sits in: omnikey-5421 (default), acr122u or
     /// acr1252u. Through vpcd pcscd names it `Virtual PCD`, so clients detect the family by
     /// probing (the ACS firmware command, the PC/SC Part 3 version object).
-    #[arg(long, value_name = "MODEL")]
-    pub sim_reader: Option<String>,
+    #[arg(long, value_name = "MODEL", value_parser = parse_model, default_value = "omnikey-5421")]
+    pub sim_reader: crate::sim::ReaderModel,
 
     /// Do not re-arm TCP_QUICKACK before each read (only to measure what it saves).
     #[arg(long, hide = true)]
@@ -161,6 +161,11 @@ pub struct SimServeArgs {
     /// With --serial phoenix: the card uses the inverse convention (TS 3F).
     #[arg(long, requires = "serial")]
     pub inverse: bool,
+}
+
+/// A `--sim-reader` name.
+fn parse_model(text: &str) -> Result<crate::sim::ReaderModel, String> {
+    text.parse()
 }
 
 /// Options of `run`.

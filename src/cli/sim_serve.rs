@@ -51,7 +51,7 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
         }
     }
     let uid = sim_uid(args.sim_uid.as_deref())?;
-    let model = super::run::sim_reader(args.sim_reader.as_deref())?;
+    let model = args.sim_reader;
     if let Some(serial) = &args.serial {
         super::paths::output_opt("--state", args.state.as_deref())?;
         let options = sim::Options {
