@@ -666,3 +666,52 @@ fn raw_frames_the_guard_cannot_classify_need_arming() {
     );
     assert_eq!(refusals, Vec::<String>::new());
 }
+
+/// A reader that opens an Omnikey generic session but refuses its transceive (`6A 81`), in
+/// front of a simulated ACR122U: the guard cannot tell whether the frame was carried.
+struct HalfOmnikey(Box<dyn Card + Send>);
+
+impl Card for HalfOmnikey {
+    fn atr(&self) -> &[u8] {
+        self.0.atr()
+    }
+    fn reader_name(&self) -> &str {
+        self.0.reader_name()
+    }
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, crate::reader::Error> {
+        match command {
+            [0xFF, 0xA0, 0x00, 0x07, ..] => Ok(vec![0x90, 0x00]),
+            [0xFF, 0xA0, ..] => Ok(vec![0x6A, 0x81]),
+            _ => self.0.transmit(command),
+        }
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, crate::reader::Error> {
+        self.0.reset()
+    }
+}
+
+/// A frame-state change the reader did not confirm must not make the guard read later
+/// frames in a state the card may not be in: the COMPATIBILITY WRITE announcement is refused,
+/// so the next raw frame is the card's own WRITE — to the lock page here — and is judged as
+/// such, besides as the data of the announced write.
+#[test]
+fn an_unconfirmed_frame_state_leaves_both_states_judged() {
+    let options = Options {
+        reader: ReaderModel::Acr122u,
+        ..Options::default()
+    };
+    let sim = Simulator::new(Kind::Ultralight, &options);
+    let mut card = Guarded::new(Box::new(HalfOmnikey(sim.card())), false);
+    let send = |card: &mut Guarded, apdu: &str| card.transmit(&hex::parse(apdu).unwrap());
+    send(&mut card, OPEN_HEX).unwrap();
+    assert_eq!(
+        send(&mut card, "FF A0 00 05 08 01 00 F3 00 00 64 A0 04 00").unwrap(),
+        [0x6A, 0x81]
+    );
+    let refused = send(&mut card, "FF 00 00 00 08 D4 42 A2 02 00 00 FF FF");
+    assert!(
+        matches!(refused, Err(crate::reader::Error::Refused { ref reason }) if reason.contains("lock bits")),
+        "{refused:?}"
+    );
+    assert_eq!(irreversible_change(Kind::Ultralight, &image(&sim)), None);
+}
