@@ -11,6 +11,7 @@
 
 mod batch;
 mod bounds;
+mod child;
 mod classic;
 mod core;
 mod guard;
