@@ -9,6 +9,8 @@
 #           disk-full test's tmpfs), grep. The tests read /proc rather than run `ps`; procps is
 #           installed anyway, for whoever looks at a stuck run.
 #   keys:   softhsm2 opensc  (the PKCS#11 key tests: a SoftHSM2 token, pkcs11-tool)
+#   pages:  chromium fonts-dejavu-core  (the lot page of `apdu-run report --html`, rendered
+#           and checked in headless Chromium)
 #   stack:  pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc, python3 with pycryptodome for
 #           vicc, opensc (PC/SC tests through the real daemon; opensc-explorer and scriptor as
 #           third-party clients)
@@ -16,11 +18,12 @@
 BUILD_PACKAGES := build-essential pkgconf libpcsclite-dev
 TOOL_PACKAGES := coreutils util-linux mount grep procps
 KEY_PACKAGES := softhsm2 opensc
+PAGE_PACKAGES := chromium fonts-dejavu-core
 STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3 python3-pycryptodome opensc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps key-deps fuzz-guard fresh-machine-check
+.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps key-deps page-deps fuzz-guard fresh-machine-check
 
 all: build
 
@@ -40,6 +43,10 @@ deps:
 # SoftHSM2 for the PKCS#11 tests (tests/cli/keys.rs fail without it when CI=true).
 key-deps: deps
 	$(call apt_install,$(KEY_PACKAGES))
+
+# Headless Chromium for the report page test (tests/cli/report.rs fails without it when CI=true).
+page-deps: deps
+	$(call apt_install,$(PAGE_PACKAGES))
 
 stack-deps: deps
 	$(call apt_install,$(STACK_PACKAGES))
@@ -66,7 +73,7 @@ lint: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-unit: key-deps
+unit: key-deps page-deps
 	$(CARGO) test
 
 # Against pcscd + vpcd, with pcscd started and stopped around the tests: the PC/SC backend

@@ -19,6 +19,7 @@ mod iso;
 mod keys;
 mod output;
 mod plus;
+mod report;
 mod scriptor;
 mod secrets;
 mod serial;
