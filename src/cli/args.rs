@@ -67,6 +67,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Summarise batch journals, or make a lot's HTML page: `report J.jsonl --html lot.html`.
+    Report(super::report::ReportArgs),
     /// Simulated cards outside a run.
     #[command(subcommand)]
     Sim(SimCommand),

@@ -11,6 +11,7 @@
 
 mod batch;
 mod bounds;
+mod child;
 mod classic;
 mod core;
 mod guard;
@@ -19,6 +20,7 @@ mod keys;
 mod output;
 mod plus;
 mod readers;
+mod report;
 mod scriptor;
 mod secrets;
 mod serial;
