@@ -1,5 +1,5 @@
 //! Host side of the PC/SC 2.0 Part 3 transparent session (readers-and-keys.md §1a): start
-//! and end the session, RF off/on, transceive a frame with `95`, and read the answer's data
+//! and end the session, RF off/on, transceive a frame with `95` after a timer `5F 46`, and read the answer's data
 //! objects — the status in `C0`, the RX status in `96`, the chip's bytes in `97` — never
 //! trusting the outer status word, which such readers set to `90 00` even on failure.
 //!
@@ -16,8 +16,11 @@ const START: [u8; 7] = [0xFF, 0xC2, 0x00, 0x00, 0x02, 0x81, 0x00];
 const END: [u8; 7] = [0xFF, 0xC2, 0x00, 0x00, 0x02, 0x82, 0x00];
 const RF_OFF: [u8; 7] = [0xFF, 0xC2, 0x00, 0x00, 0x02, 0x83, 0x00];
 const RF_ON: [u8; 7] = [0xFF, 0xC2, 0x00, 0x00, 0x02, 0x84, 0x00];
-/// The longest frame one short transparent exchange carries: `95 81 <len>` in Lc ≤ 255.
-pub const MAX_FRAME: usize = 252;
+/// The response timeout sent before each frame: `5F 46 04` and 100,000 µs, LSB first.
+const TIMER: [u8; 7] = [0x5F, 0x46, 0x04, 0xA0, 0x86, 0x01, 0x00];
+/// The longest frame one short transparent exchange carries: the timer and `95 81 <len>`
+/// in Lc ≤ 255.
+pub const MAX_FRAME: usize = 255 - TIMER.len() - 3;
 const FAMILY: &str = "PC/SC Part 3 transparent session";
 
 /// What a Part 3 answer says went wrong.
@@ -112,7 +115,8 @@ pub fn parse_answer(answer: &[u8]) -> Result<Vec<u8>, AnswerError> {
         .unwrap_or_default())
 }
 
-/// The transparent exchange `FF C2 00 01 <Lc> 95 <len> <frame> 00`.
+/// The transparent exchange `FF C2 00 01 <Lc> 5F 46 04 <100 ms> 95 <len> <frame> 00`: a
+/// response timeout, then the frame.
 pub fn transceive_command(frame: &[u8]) -> Result<Vec<u8>, Error> {
     let too = |why| Error::Frame {
         family: FAMILY,
@@ -124,10 +128,11 @@ pub fn transceive_command(frame: &[u8]) -> Result<Vec<u8>, Error> {
     }
     if frame.len() > MAX_FRAME {
         return Err(too(
-            "more than the 252 bytes one transparent exchange carries",
+            "more than the 245 bytes one transparent exchange carries",
         ));
     }
-    let mut object = vec![0x95];
+    let mut object = TIMER.to_vec();
+    object.push(0x95);
     if frame.len() > 0x7F {
         object.push(0x81);
     }

@@ -52,10 +52,11 @@ fn rx_errors_and_missing_c0_are_errors() {
 fn transceive_commands_use_long_lengths_past_127() {
     assert_eq!(
         hex::format(&transceive_command(&[0x30, 0x04]).unwrap()),
-        "FF C2 00 01 04 95 02 30 04 00"
+        "FF C2 00 01 0B 5F 46 04 A0 86 01 00 95 02 30 04 00"
     );
     let long = transceive_command(&[0xAB; 200]).unwrap();
-    assert_eq!(&long[..8], &[0xFF, 0xC2, 0x00, 0x01, 203, 0x95, 0x81, 200]);
+    assert_eq!(&long[..5], &[0xFF, 0xC2, 0x00, 0x01, 210]);
+    assert_eq!(&long[12..15], &[0x95, 0x81, 200]);
     assert!(transceive_command(&[]).is_err());
     assert!(transceive_command(&[0; MAX_FRAME + 1]).is_err());
     assert!(transceive_command(&[0; MAX_FRAME]).is_ok());
