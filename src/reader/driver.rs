@@ -232,6 +232,17 @@ pub trait ReaderDriver {
     /// in the reader's own command and byte order.
     fn value_command(&self, op: ValueOp, block: u8, n: u32) -> Result<Command, Error>;
 
+    /// Switches the reader's protocol to `standard` (`00` ISO 14443 A, …) at `layer` (`03`,
+    /// `04`, …); only PC/SC Part 3 readers have the command.
+    fn switch_protocol(&self, card: &mut dyn Card, standard: u8, layer: u8) -> Result<(), Error> {
+        let _ = (card, standard, layer);
+        Err(Error::Unsupported {
+            family: self.kind().family(),
+            what: "protocol switch",
+            hint: " (PC/SC Part 3 readers only)",
+        })
+    }
+
     /// Signals a card's verdict on the reader (LED, buzzer); `false` when the family has
     /// nothing to signal with.
     fn feedback(&self, card: &mut dyn Card, ok: bool) -> Result<bool, Error> {

@@ -1,5 +1,6 @@
 //! Host side of the PC/SC 2.0 Part 3 transparent session (readers-and-keys.md §1a): start
-//! and end the session, RF off/on, transceive a frame with `95` after a timer `5F 46`, and read the answer's data
+//! and end the session, RF off/on, switch protocol `8F`, transceive a frame with `95` after a
+//! timer `5F 46`, and read the answer's data
 //! objects — the status in `C0`, the RX status in `96`, the chip's bytes in `97` — never
 //! trusting the outer status word, which such readers set to `90 00` even on failure.
 //!
@@ -188,6 +189,11 @@ impl ReaderDriver for Driver {
             (&RF_OFF, "RF off")
         };
         checked(card, command, what).map(drop)
+    }
+
+    fn switch_protocol(&self, card: &mut dyn Card, standard: u8, layer: u8) -> Result<(), Error> {
+        let command = [0xFF, 0xC2, 0x00, 0x02, 0x04, 0x8F, 0x02, standard, layer];
+        checked(card, &command, "switch protocol").map(drop)
     }
 
     /// The readers known to run Part 3 sessions (ACS ACR1252U, ACR1552U) take ACS `FF D7`.

@@ -7,6 +7,7 @@
 //!
 //! | function | does |
 //! |---|---|
+//! | `picc::switch_protocol(standard, layer)` | PC/SC Part 3 `FF C2 00 02 04 8F 02 <standard> <layer>`; other families throw |
 //! | `picc::kind()` | the reader family: `omnikey`, `acs-pn532`, `pcsc-part3` or `direct` |
 //! | `picc::open()`, `picc::close()` | the family's raw session (Omnikey `FF A0`, Part 3 `81`/`82`; nothing on ACS and direct) |
 //! | `picc::transceive(frame)` | sends the frame (CRC added by the reader, no ISO 14443-4 framing added) and returns the chip's bytes |
@@ -18,7 +19,7 @@
 //! in messages as the trace masks them. The wrappings live in `reader/` (one file per
 //! family); this file adapts arguments and errors.
 
-use rhai::{Blob, Dynamic, Engine, EvalAltResult, FnPtr, Module, NativeCallContext};
+use rhai::{Blob, Dynamic, Engine, EvalAltResult, FnPtr, INT, Module, NativeCallContext};
 
 use super::bytes_api::{bytes_of, scope_of};
 use super::error::{Fault, at, located_fn};
@@ -61,6 +62,22 @@ fn transceive(session: &Shared, frame: &Dynamic) -> Fallible<Blob> {
     })
 }
 
+fn switch_protocol(session: &Shared, standard: INT, layer: INT) -> Fallible<()> {
+    let what = "picc::switch_protocol";
+    let byte = |value: INT, name: &str| {
+        u8::try_from(value).map_err(|_| {
+            Fault::failed(format!(
+                "{what}: {name} {value} does not fit a byte (0 to 255)"
+            ))
+        })
+    };
+    let (standard, layer) = (byte(standard, "standard")?, byte(layer, "layer")?);
+    let driver = driver(session)?;
+    driver
+        .switch_protocol(session.borrow_mut().card.as_mut(), standard, layer)
+        .map_err(|e| fault(what, e))
+}
+
 fn session_call(session: &Shared, ctx: &NativeCallContext, body: &FnPtr) -> Fallible<Dynamic> {
     simple(session, |d, c| d.open(c), "picc::session: open")?;
     // No borrow of the session is held here: the closure's own calls need it.
@@ -95,6 +112,10 @@ pub(crate) fn module(session: &Shared) -> Module {
         |d, c| d.field(c, true),
         "picc::rf_on"
     ));
+    let s = session.clone();
+    located_fn!(m, "switch_protocol", |standard: INT, layer: INT| {
+        switch_protocol(&s, standard, layer)
+    });
     let s = session.clone();
     located_fn!(m, "transceive", |frame: Dynamic| transceive(&s, &frame));
     let s = session.clone();

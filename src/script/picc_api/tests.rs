@@ -103,3 +103,33 @@ fn after_a_field_cycle_writes_need_arming_until_reset() {
         assert_eq!(run.printed, ["refused"], "{model}");
     }
 }
+
+#[test]
+fn protocol_switches_are_a_part3_command() {
+    // To the layer the card is already read in: accepted; to another: the guard cannot vouch
+    // for how later frames are read, so it needs arming (the simulated reader would refuse
+    // it inside C0).
+    let source = r#"
+        picc::session(|| {
+            picc::switch_protocol(0, 3);
+            try { picc::switch_protocol(0, 4); } catch (e) { print(e); }
+        });
+    "#;
+    let run = run_in(ReaderModel::Acr1252u, Kind::Ultralight, source);
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert!(
+        run.printed[0].starts_with("refused: a reader instruction that carries raw frames"),
+        "{:?}",
+        run.printed
+    );
+    let run = run_in(
+        ReaderModel::Acr122u,
+        Kind::Ultralight,
+        "picc::switch_protocol(0, 3);",
+    );
+    let err = run.result.expect_err("no such command on an ACR122U");
+    assert!(
+        err.to_string().contains("PC/SC Part 3 readers only"),
+        "{err}"
+    );
+}
