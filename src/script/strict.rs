@@ -66,6 +66,11 @@ pub(super) struct Survey {
     imports: HashSet<String>,
     /// Functions the script defines, by name, with their parameter counts.
     defined: BTreeMap<String, BTreeSet<usize>>,
+    /// Where function bodies (closures included) start and end, as (line, column).
+    bodies: Vec<((usize, usize), (usize, usize))>,
+    /// Variables a function body reads that it neither has as a parameter nor defines: a
+    /// Rhai function cannot see the caller's variables, so these fail at run time.
+    hidden: Vec<(String, Option<(usize, usize)>)>,
 }
 
 fn position(pos: rhai::Position) -> Option<(usize, usize)> {
@@ -86,6 +91,12 @@ impl Survey {
                 .callable
                 .extend(f.params.iter().map(|p| p.to_string()));
         }
+        for (.., def) in ast.shared_lib().iter_script_fn_info() {
+            let (start, end) = (def.body.start_position(), def.body.end_position());
+            if let (Some(start), Some(end)) = (position(start), position(end)) {
+                survey.bodies.push((start, end));
+            }
+        }
         ast.walk(&mut |path: &[ASTNode]| {
             if let Some(node) = path.last() {
                 survey.visit(node);
@@ -97,12 +108,22 @@ impl Survey {
 
     fn visit(&mut self, node: &ASTNode) {
         match node {
-            ASTNode::Expr(Expr::Variable(x, short, _)) => {
+            ASTNode::Expr(Expr::Variable(x, short, pos)) => {
                 let (long, name, namespace, _) = &**x;
                 // Resolved at parse time to a local (`let`, parameter) or not: only the
-                // latter comes from outside.
+                // latter comes from outside, and never into a function body.
                 if namespace.is_empty() && long.is_none() && short.is_none() {
-                    self.reads.insert(name.to_string());
+                    let at = position(*pos);
+                    let inside = at.is_some_and(|at| {
+                        self.bodies
+                            .iter()
+                            .any(|(start, end)| *start <= at && at <= *end)
+                    });
+                    if inside {
+                        self.hidden.push((name.to_string(), at));
+                    } else {
+                        self.reads.insert(name.to_string());
+                    }
                 }
             }
             ASTNode::Expr(Expr::FnCall(call, pos)) | ASTNode::Stmt(Stmt::FnCall(call, pos)) => {
@@ -234,8 +255,21 @@ fn counts(set: &BTreeSet<usize>) -> String {
     format!("{text} argument{plural}")
 }
 
-/// Checks that every function `survey` saw called exists with that many arguments.
+/// Checks that every function `survey` saw called exists with that many arguments, and
+/// that no function body reads a variable it cannot see.
 pub(super) fn check_calls(file: &str, survey: &Survey) -> Result<(), ScriptError> {
+    if let Some((name, at)) = survey.hidden.first() {
+        return Err(ScriptError {
+            file: file.to_string(),
+            position: *at,
+            kind: ErrorKind::Invalid,
+            data_free: true,
+            message: format!(
+                "undefined variable `{name}` in a function: a function sees only its \
+                 parameters and its own variables (pass `{name}` as an argument)"
+            ),
+        });
+    }
     let registry = registry();
     for call in &survey.calls {
         if let Some(message) = judge(registry, survey, call) {
@@ -405,4 +439,128 @@ pub(super) fn check_names(
 
 fn compile(engine: &Engine, scope: &Scope, source: &str) -> Result<AST, rhai::ParseError> {
     engine.compile_with_scope(scope, source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Script;
+    use proptest::prelude::*;
+
+    /// The message of compiling `source` and checking it with `provided`, or `ok`.
+    fn verdict(source: &str, provided: &[&str]) -> String {
+        match Script::compile_source("t.rhai", source).and_then(|s| s.check_names(provided)) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn misspelt_and_miscounted_functions_are_caught_where_they_are_called() {
+        for (source, expected) in [
+            (
+                "let x = 1;\nlet r = iso::read_bianry_sfi(1, 0, 4);",
+                "t.rhai:2:9: unknown function `iso::read_bianry_sfi`; did you mean `iso::read_binary_sfi`?",
+            ),
+            (
+                "iso::read_binary(1, 0, 4);",
+                "t.rhai:1:1: `iso::read_binary` takes 2 arguments, not 3",
+            ),
+            (
+                "iso::read_record();",
+                "t.rhai:1:1: `iso::read_record` takes 1 or 2 arguments, not 0",
+            ),
+            (
+                "sendd(\"00A4\");",
+                "t.rhai:1:1: unknown function `sendd`; did you mean `send`?",
+            ),
+            (
+                "fn f(a) { a }\nf(1, 2);",
+                "t.rhai:2:1: `f` takes 1 argument, not 2",
+            ),
+            (
+                "let r = send(\"00 B0 00 00 01\");\nr.expct(\"9000\");",
+                "t.rhai:2:3: unknown method `expct`; did you mean `expect`?",
+            ),
+            ("nosuch::f();", "t.rhai:1:1: unknown function `nosuch::f`"),
+            (
+                "fn g() { hexx(1) }",
+                "t.rhai:1:10: unknown function `hexx`; did you mean `hex`?",
+            ),
+        ] {
+            assert_eq!(verdict(source, &[]), expected, "{source}");
+        }
+    }
+
+    #[test]
+    fn undefined_variables_are_caught_with_the_names_the_run_provides() {
+        assert_eq!(
+            verdict("let x = 1;\niso::verify(1, pn);", &["pin", "seq"]),
+            "t.rhai:2:16: undefined variable `pn`; did you mean `pin`? (the run provides: pin, seq)"
+        );
+        assert_eq!(
+            verdict("print(holder);", &[]),
+            "t.rhai:1:7: undefined variable `holder` (the run provides: none)"
+        );
+        // A function cannot see the run's names: Rhai functions have no outer scope.
+        assert_eq!(
+            verdict("fn f() { pin }", &["pin"]),
+            "t.rhai:1:10: undefined variable `pin` in a function: a function sees only its \
+             parameters and its own variables (pass `pin` as an argument)"
+        );
+        // A closure captures only what exists where it is written.
+        assert!(verdict("let f = || pinn;", &["pin"]).contains("undefined variable `pinn`"));
+    }
+
+    #[test]
+    fn what_real_scripts_do_is_not_flagged() {
+        let source = r#"
+            let pin = if is_def_var("pin") { pin } else { "1234" };
+            fn twice(f, x) { f.call(f.call(x)) }
+            fn add(a, b) { a + b }
+            fn bump() { this += 1; }
+            let n = 1;
+            n.bump();
+            let counter = #{ step: |x| x + 1, total: 0 };
+            counter.total = counter.step(1);
+            let inc = |x| x + n;
+            let k = twice(inc, 1) + add(1, 2) + inc(3);
+            for (item, i) in [1, 2, 3] { if item > 1 { let late = item; print(late + i); } }
+            let s = "abc";
+            print(s.len() + s.to_upper().len() + `${s}`.len());
+            switch n { 1 => print("one"), _ => {} }
+            try { throw "x"; } catch (e) { print(e); }
+            let f = Fn("add");
+            print(f.call(1, 2) + call(f, 1, 2) + type_of(f).len());
+            print(today() + now() + hex(blob(2, 0)) + iso::cla());
+            do { n -= 1; } while n > 0;
+            print(seq + row);
+        "#;
+        assert_eq!(verdict(source, &["seq", "row"]), "ok");
+    }
+
+    #[test]
+    fn reads_lists_the_outside_names_a_script_uses() {
+        let script = Script::compile_source(
+            "t.rhai",
+            r#"let a = 1; let k = if is_def_var("key") { key } else { 0 };
+               fn f(x) { let y = x; y }
+               print(f(a) + issuer + today());"#,
+        )
+        .unwrap();
+        let reads: Vec<&str> = script.reads().collect();
+        assert_eq!(reads, ["issuer", "key", "today"]);
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_judged_without_panicking(source in "[a-z:;(){}=\" .,0-9|]{0,40}") {
+            let _ = verdict(&source, &["pin"]);
+        }
+
+        #[test]
+        fn misspelt_names_are_suggested(word in "[a-z]{3,10}") {
+            let _ = super::closest(&word, &["send", "hex", "read_binary"]);
+            prop_assert!(super::distance(&word, &word) == 0);
+        }
+    }
 }

@@ -12,6 +12,7 @@
 mod batch;
 mod bounds;
 mod classic;
+mod clock;
 mod core;
 mod guard;
 mod iso;
@@ -23,6 +24,7 @@ mod secrets;
 mod serial;
 mod shell;
 mod stack;
+mod strict;
 mod ultralight;
 
 use std::path::{Path, PathBuf};
