@@ -25,6 +25,7 @@ mod serial;
 mod shell;
 mod stack;
 mod strict;
+mod sw_context;
 mod ultralight;
 
 use std::path::{Path, PathBuf};
