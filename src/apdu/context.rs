@@ -33,30 +33,23 @@ pub enum Context {
     Gsm,
 }
 
-/// PC/SC Part 3 storage-card commands (protocols.md §1.3, §2.2), sorted.
+/// PC/SC Part 3 storage-card commands where they differ from ISO 7816-4 (protocols.md §1.3,
+/// §2.2), sorted.
 const PCSC: &[(u16, &str)] = &[
-    (0x6282, "end of data before Le bytes"),
     (
         0x6300,
         "operation failed (PC/SC Part 3: e.g. authentication failed, or the card did not answer)",
     ),
     (0x6400, "no response from the card (timeout)"),
     (0x6581, "illegal block number (outside the card's memory)"),
-    (0x6700, "wrong length (Lc/Le)"),
     (
         0x6981,
         "command incompatible with the block (e.g. not a value block)",
     ),
-    (
-        0x6982,
-        "security status not satisfied (block not authenticated, or access conditions refuse it)",
-    ),
     (0x6984, "key structure incorrect"),
-    (0x6985, "conditions of use not satisfied"),
     (0x6986, "wrong key type"),
     (0x6988, "key number not valid (empty or unknown key slot)"),
     (0x6989, "key length incorrect"),
-    (0x6A81, "function not supported by the reader or the card"),
     (0x6A82, "illegal block number (file not found)"),
     (0x6B00, "wrong P1-P2"),
 ];
@@ -69,7 +62,7 @@ const OMNIKEY: &[(u16, &str)] = &[
     ),
     (
         0x6985,
-        "no generic session open (`FF A0 00 07 03 01 00 01` first)",
+        "conditions of use not satisfied: no generic session open",
     ),
 ];
 

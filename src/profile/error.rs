@@ -159,10 +159,12 @@ pub enum Problem {
     #[error("`apdu` is not a valid command: {0}")]
     Command(#[source] CommandError),
     /// `${name}` names nothing known at this step.
-    #[error("unknown variable `{name}` in `${{{name}}}`")]
+    #[error("unknown variable `{name}` in `${{{name}}}`{hint}")]
     UnknownVariable {
         /// The name.
         name: String,
+        /// `; did you mean `x`?` for a known name close to it, or empty.
+        hint: String,
     },
     /// A `--var` that no step uses and the profile does not declare: most likely misspelt.
     #[error(

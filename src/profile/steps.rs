@@ -231,9 +231,17 @@ fn check_reference(name: &str, scope: &Scope<'_>) -> Option<Problem> {
                 name: name.to_string(),
                 line,
             },
-            _ => Problem::UnknownVariable {
-                name: name.to_string(),
-            },
+            _ => {
+                let mut names: Vec<&str> = scope.known.iter().copied().collect();
+                names.sort_unstable();
+                let hint = crate::script::closest_name(name, &names)
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                Problem::UnknownVariable {
+                    name: name.to_string(),
+                    hint,
+                }
+            }
         });
     }
     // A data column or an earlier capture replaces the default at run time; `today` is a

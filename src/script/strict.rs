@@ -397,15 +397,21 @@ pub(super) fn check_names(
     survey: &Survey,
     provided: &[&str],
 ) -> Result<(), ScriptError> {
-    let mut engine = super::detached_engine();
-    engine.set_strict_variables(true);
+    thread_local! {
+        // Built once per thread: a profile may hold thousands of script steps.
+        static STRICT: Engine = {
+            let mut engine = super::detached_engine();
+            engine.set_strict_variables(true);
+            engine
+        };
+    }
     let mut scope = Scope::new();
     let mut known: BTreeSet<&str> = provided.iter().copied().collect();
     known.extend(survey.optional.iter().map(String::as_str));
     for name in &known {
         scope.push_dynamic(*name, rhai::Dynamic::UNIT);
     }
-    let Err(e) = compile(&engine, &scope, source) else {
+    let Err(e) = STRICT.with(|engine| engine.compile_with_scope(&scope, source)) else {
         return Ok(());
     };
     let message = match e.err_type() {
@@ -435,10 +441,6 @@ pub(super) fn check_names(
         data_free: true,
         message,
     })
-}
-
-fn compile(engine: &Engine, scope: &Scope, source: &str) -> Result<AST, rhai::ParseError> {
-    engine.compile_with_scope(scope, source)
 }
 
 #[cfg(test)]

@@ -203,3 +203,23 @@ fn every_shipped_script_and_profile_passes_check() {
         assert_eq!(r.code, 0, "{profile}: {}", r.stderr);
     }
 }
+
+#[test]
+fn a_misspelt_placeholder_gets_the_name_it_was_meant_to_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = script(
+        dir.path(),
+        "p.yaml",
+        "name: t\nsteps:\n  - apdu: 00 D6 00 00 04 ${serail}\n",
+    );
+    let profile = profile.to_str().unwrap();
+    let data = script(dir.path(), "d.csv", "serial\n01020304\n");
+    let r = apdu_run(&["check", "--data", data.to_str().unwrap(), profile]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: {profile}:3:26: unknown variable `serail` in `${{serail}}`; did you mean `serial`?\n"
+        )
+    );
+}
