@@ -60,7 +60,8 @@ pub(super) struct Survey {
     /// Variables, parameters and loop variables: any may hold a function pointer called
     /// like a function.
     callable: HashSet<String>,
-    /// Keys of object-map literals: `obj.key(…)` may call a closure kept there.
+    /// Keys of object-map literals and properties the script names: `obj.key(…)` may call
+    /// a closure kept there.
     map_keys: HashSet<String>,
     /// Modules the script imports: their functions are not known before the run.
     imports: HashSet<String>,
@@ -140,6 +141,9 @@ impl Survey {
                 if let Some(map) = value.read_lock::<rhai::Map>() {
                     self.map_keys.extend(map.keys().map(|k| k.to_string()));
                 }
+            }
+            ASTNode::Expr(Expr::Property(property, _)) => {
+                self.map_keys.insert(property.2.to_string());
             }
             ASTNode::Stmt(Stmt::Var(var, ..)) => {
                 self.callable.insert(var.0.name.to_string());
@@ -524,6 +528,9 @@ mod tests {
             n.bump();
             let counter = #{ step: |x| x + 1, total: 0 };
             counter.total = counter.step(1);
+            let obj = #{};
+            obj.handler = |x| x * 2;
+            print(obj.handler(2));
             let inc = |x| x + n;
             let k = twice(inc, 1) + add(1, 2) + inc(3);
             for (item, i) in [1, 2, 3] { if item > 1 { let late = item; print(late + i); } }
