@@ -245,6 +245,12 @@ fn load_flow(file: &Path, vars: &[(String, String)]) -> Result<Flow, Failure> {
         })?;
         let items =
             scriptor::parse(&text).map_err(|e| invalid(anyhow!("{}:{e}", file.display())))?;
+        if let Some((name, _)) = vars.first() {
+            return Err(invalid(anyhow!(
+                "--var `{name}`: {} is a scriptor file, which uses no variables",
+                file.display()
+            )));
+        }
         return Ok(Flow::Scriptor(items));
     }
     let script = Script::compile(file).map_err(invalid)?;

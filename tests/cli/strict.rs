@@ -223,3 +223,25 @@ fn a_misspelt_placeholder_gets_the_name_it_was_meant_to_be() {
         )
     );
 }
+
+#[test]
+fn a_var_for_a_scriptor_file_is_refused() {
+    for args in [
+        vec!["check", "--var", "pin=1234", "scripts/iso7816_read.apdu"],
+        vec![
+            "--sim",
+            "iso7816",
+            "--var",
+            "pin=1234",
+            "scripts/iso7816_read.apdu",
+        ],
+    ] {
+        let r = apdu_run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert_eq!(
+            r.stderr,
+            "error: --var `pin`: scripts/iso7816_read.apdu is a scriptor file, which uses no variables\n"
+        );
+        assert_eq!(r.stdout, "");
+    }
+}
