@@ -8,9 +8,13 @@
 //! provided by the run — `--var`, a profile's variables, columns, captures, secrets and
 //! built-ins ([`check_names`], Rhai's strict variables mode). A name the script tests
 //! with `is_def_var("name")` counts as provided: the script handles its absence itself.
+//! A function body that reads a variable it neither has as a parameter nor defines is an
+//! error whatever the run provides (Rhai functions do not see the caller's scope; strict
+//! mode alone would let a provided name through there).
 //!
 //! [`Survey`] also tells which outside names a script reads, so that a `--var` nothing uses
-//! is refused. This module neither runs scripts nor decides exit codes.
+//! is refused. This is the one file that uses Rhai's `internals` feature (the AST walk, the
+//! registered functions' list). It neither runs scripts nor decides exit codes.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::OnceLock;
