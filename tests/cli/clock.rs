@@ -165,3 +165,35 @@ fn the_ticket_profile_issues_tickets_dated_today() {
         r.stdout
     );
 }
+
+#[test]
+fn today_has_four_bytes_before_any_card_and_is_no_profile_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = script(
+        dir.path(),
+        "len.yaml",
+        "name: t\nsteps:\n  - apdu: 00 D6 00 00 03 ${today}\n",
+    );
+    let r = apdu_run(&["check", short.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("len.yaml:3:26: step 1: Lc says 3 data bytes")
+            && r.stderr.contains("(`${today}` gives 4 byte(s))"),
+        "{}",
+        r.stderr
+    );
+    let clash = script(
+        dir.path(),
+        "var.yaml",
+        "name: t\nvars: { today: \"2026-03-14\" }\nsteps:\n  - apdu: 00 D6 00 00 04 ${today}\n",
+    );
+    let r = apdu_run(&["check", clash.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .ends_with("var.yaml:2:9: variable `today` clashes with the built-in `today`\n"),
+        "{}",
+        r.stderr
+    );
+}
