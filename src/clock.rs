@@ -71,11 +71,11 @@ impl Date {
         if !(1..=12).contains(&month) || civil_from_days(days) != (year, month, day) {
             return Err(format!("`{text}` is not a date: no such day"));
         }
-        Ok(Date::from_days(days))
+        Ok(Date::from_unix_days(days))
     }
 
     /// The date `days` days after 1970-01-01 (clamped to years 0000-9999).
-    fn from_days(days: i64) -> Date {
+    pub fn from_unix_days(days: i64) -> Date {
         let days = days.clamp(days_from_civil(0, 1, 1), days_from_civil(9999, 12, 31));
         let (year, month, day) = civil_from_days(days);
         // In range by the clamp above.
@@ -113,7 +113,7 @@ fn unix_seconds() -> i64 {
 
 /// Today's date in UTC.
 pub fn today() -> Date {
-    Date::from_days(unix_seconds().div_euclid(86_400))
+    Date::from_unix_days(unix_seconds().div_euclid(86_400))
 }
 
 /// The current instant in UTC as RFC 3339 with whole seconds: `2026-03-14T09:26:53Z`.
@@ -123,7 +123,7 @@ pub fn now() -> String {
 
 /// RFC 3339 (UTC, whole seconds) of a Unix time.
 fn format_instant(seconds: i64) -> String {
-    let date = Date::from_days(seconds.div_euclid(86_400));
+    let date = Date::from_unix_days(seconds.div_euclid(86_400));
     let second_of_day = seconds.rem_euclid(86_400);
     format!(
         "{date}T{:02}:{:02}:{:02}Z",
@@ -173,7 +173,7 @@ mod tests {
         let before = unix_seconds();
         let (date, instant) = (today(), now());
         let after = unix_seconds();
-        let dates = [before, after].map(|s| Date::from_days(s.div_euclid(86_400)));
+        let dates = [before, after].map(|s| Date::from_unix_days(s.div_euclid(86_400)));
         assert!(dates.contains(&date), "{date} {dates:?}");
         // Fixed-width text: string order is time order.
         assert!(
@@ -194,7 +194,7 @@ mod tests {
         fn days_round_trip(days in -719_528i64..2_932_896) {
             let (y, m, d) = civil_from_days(days);
             prop_assert_eq!(days_from_civil(y, m, d), days);
-            let date = Date::from_days(days);
+            let date = Date::from_unix_days(days);
             prop_assert_eq!(Date::parse(&date.to_string()), Ok(date));
         }
     }
