@@ -12,6 +12,7 @@ pub mod input;
 pub mod iso14443;
 pub mod iso7816;
 pub mod keys;
+pub mod lot;
 pub mod mifare;
 pub mod profile;
 pub mod reader;

@@ -74,6 +74,8 @@ pub enum Command {
         #[arg(long, value_name = "CONTEXT", value_parser = ["iso7816", "pcsc", "omnikey", "gsm"])]
         context: Option<String>,
     },
+    /// Summarise batch journals, or make a lot's HTML page: `report J.jsonl --html lot.html`.
+    Report(super::report::ReportArgs),
     /// Simulated cards outside a run.
     #[command(subcommand)]
     Sim(SimCommand),

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::rc::Rc;
 
 use crate::apdu::{Context, StatusWord};
-use crate::batch::time::rfc3339;
+use crate::batch::audit::json_line;
 use crate::reader::trace::{Sink, TraceEvent};
 
 /// Formats a response line: `<< 6A 82  0.05 ms  file or application not found`, the
@@ -33,30 +33,6 @@ fn text_line(event: &TraceEvent) -> String {
             ..
         } => response_line(&bytes.spaced, *sw, *micros, *context),
         TraceEvent::Reset { atr, .. } => format!("-- reset, ATR {}", atr.spaced),
-    }
-}
-
-fn json_line(event: &TraceEvent) -> serde_json::Value {
-    match event {
-        TraceEvent::Command { time, bytes } => serde_json::json!({
-            "time": rfc3339(*time), "dir": ">>", "hex": bytes.compact,
-        }),
-        TraceEvent::Response {
-            time,
-            bytes,
-            sw,
-            micros,
-            context,
-        } => serde_json::json!({
-            "time": rfc3339(*time), "dir": "<<", "hex": bytes.compact,
-            "sw": sw.map(|sw| sw.to_string()),
-            "meaning": sw.map(|sw| sw.describe_in(*context).into_owned()),
-            "context": context.name(),
-            "micros": micros,
-        }),
-        TraceEvent::Reset { time, atr } => serde_json::json!({
-            "time": rfc3339(*time), "dir": "reset", "hex": atr.compact,
-        }),
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod batch;
 mod bounds;
+mod child;
 mod classic;
 mod clock;
 mod core;
@@ -19,6 +20,7 @@ mod iso;
 mod keys;
 mod output;
 mod plus;
+mod report;
 mod scriptor;
 mod secrets;
 mod serial;
