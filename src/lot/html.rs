@@ -160,20 +160,21 @@ pub fn page(lot: &mut Lot, title: &str) -> String {
     } else {
         out.push_str(
             "<table><tr><th>Card</th><th>Identity</th><th>Reader</th>\
-                      <th>Station</th><th>Verdict</th><th>Took</th><th>Ended (UTC)</th></tr>",
+                      <th>Station</th><th>Verdict</th><th>Took</th><th>Ended (UTC)</th><th>Trace</th></tr>",
         );
         for s in &slowest {
             let _ = write!(
                 out,
                 "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-                 <td class=\"n\">{} ms</td><td>{}</td></tr>",
+                 <td class=\"n\">{} ms</td><td>{}</td><td>{}</td></tr>",
                 s.seq,
                 escape(&s.identity),
                 escape(&s.reader),
                 escape(&s.station),
                 escape(&s.verdict),
                 millis(s.micros),
-                second_text(s.time)
+                second_text(s.time),
+                escape(s.trace.as_deref().unwrap_or("—"))
             );
         }
         out.push_str("</table>");

@@ -75,6 +75,8 @@ pub struct CardEvent {
     pub sw: Option<String>,
     /// Time the steps took (ends only).
     pub micros: u64,
+    /// Its trace file in the batch's `--trace-file` directory (ends only).
+    pub trace: Option<String>,
 }
 
 /// One step of a reported card.
@@ -194,6 +196,7 @@ fn card_event(o: &Map<String, Value>, end: bool) -> Result<CardEvent, String> {
         step: optional_text(o, "step")?,
         sw: optional_text(o, "sw")?,
         micros: if end { number(o, "micros")? } else { 0 },
+        trace: optional_text(o, "trace")?,
     })
 }
 

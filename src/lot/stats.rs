@@ -70,6 +70,8 @@ pub struct Slow {
     pub station: String,
     /// How it ended.
     pub verdict: String,
+    /// Its trace file, when the batch kept one.
+    pub trace: Option<String>,
 }
 
 /// Time of one step over every reported card.
@@ -259,6 +261,7 @@ impl Lot {
             reader: end.reader,
             station,
             verdict,
+            trace: end.trace,
         }));
         if self.slowest.len() > SLOWEST {
             self.slowest.pop();
@@ -350,6 +353,7 @@ mod tests {
                 .filter(|v| *v == "failed")
                 .map(|_| "6982".to_string()),
             micros,
+            trace: None,
         }
     }
 

@@ -13,6 +13,7 @@ mod batch;
 mod bounds;
 mod child;
 mod classic;
+mod clock;
 mod core;
 mod guard;
 mod iso;
@@ -26,6 +27,8 @@ mod secrets;
 mod serial;
 mod shell;
 mod stack;
+mod strict;
+mod sw_context;
 mod ultralight;
 
 use std::path::{Path, PathBuf};

@@ -226,6 +226,8 @@ fn a_real_batch_reports_what_the_batch_said() {
         &p("j.jsonl"),
         "--report",
         &p("r.jsonl"),
+        "--trace-file",
+        &p("traces"),
         &p("t.yaml"),
     ]);
     assert_eq!(r.code, 1, "a batch with failed cards exits 1: {}", r.stderr);
@@ -239,6 +241,9 @@ fn a_real_batch_reports_what_the_batch_said() {
     );
     assert_eq!(v["by_step"][0]["name"], "verify PIN");
     assert_eq!(v["journals"][0]["profile"], "t");
+    // The slowest cards name their audit trail.
+    let trace = v["slowest"][0]["trace"].as_str().unwrap();
+    assert!(dir.path().join("traces").join(trace).is_file(), "{trace}");
 }
 
 #[test]

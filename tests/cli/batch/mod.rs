@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::child::Running;
 use super::{Ran, bin, ran};
 
+mod audit;
 mod crashes;
 mod disk;
 mod lengths;
