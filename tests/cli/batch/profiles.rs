@@ -91,7 +91,7 @@ fn check_and_run_a_profile_once() {
     let prefix = format!("{}/", dir.dir.path().display());
     assert_eq!(
         r.stderr.replace(&prefix, ""),
-        "error: t.yaml:15: step 5 `spin`: script threw: read back CAFEBABE (t.yaml:20)\n"
+        "error: t.yaml:16: step 5 `spin`: script threw: read back CAFEBABE (t.yaml:21)\n"
     );
 }
 
