@@ -50,12 +50,19 @@ pub fn check_kind(kind: CardKind, atr: &[u8]) -> Result<(), String> {
     }
 }
 
-/// The card's identity by the profile's `identify:` command: the chosen response bytes, or
-/// why the card gives none (refused, too short). Only a transport failure is an error.
+/// The card's identity by the profile's `identify:` commands: the chosen response bytes of
+/// the last, or why the card gives none (a command refused, too short an answer); after a
+/// refusal nothing more is sent. Only a transport failure is an error.
 pub fn read_identity(
     card: &mut dyn Card,
     identify: &Identify,
 ) -> Result<Result<Vec<u8>, Unidentified>, Error> {
+    for command in &identify.before {
+        let response = card.exchange(command)?;
+        if !response.sw.is_ok() {
+            return Ok(Err(Unidentified::refused(command, response.sw)));
+        }
+    }
     let response = card.exchange(&identify.command)?;
     Ok(identify.identity(&response))
 }

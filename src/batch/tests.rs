@@ -301,3 +301,24 @@ steps:
         assert!(identity.ends_with(&format!("1000000{n}0001")), "{identity}");
     }
 }
+
+#[test]
+fn identify_may_select_before_the_command_that_gives_the_identity() {
+    let profile = "name: t
+card: iso7816
+identify:
+  apdu: [00 A4 00 0C 02 3F 00, 80 CA 9F 7F 00]
+  bytes: 15-18
+steps:
+  - apdu: 00 A4 00 0C 02 3F 00
+";
+    let (summary, journal) = sim_batch(profile, Kind::Iso7816, 2, 3);
+    assert_eq!(summary.unwrap().tally.ok, 2);
+    assert!(journal.contains("\"identity\":\"10000001\""), "{journal}");
+    // A SELECT the card refuses leaves the card unidentified: a failure, nothing begun.
+    let refused = profile.replace("02 3F 00, 80", "02 2F 99, 80");
+    let (summary, journal) = sim_batch(&refused, Kind::Iso7816, 2, 3);
+    let summary = summary.unwrap();
+    assert_eq!((summary.tally.failed, summary.tally.ok), (2, 0));
+    assert!(!journal.contains("\"begin\""), "{journal}");
+}

@@ -4,8 +4,12 @@
 //! ```yaml
 //! identify:
 //!   apdu: 80 CA 9F 7F 00     # GET DATA CPLC
-//!   bytes: 13-20             # optional: 0-based, inclusive; default all the data
+//!   bytes: 3-20              # optional: 0-based, inclusive; default all the data
 //! ```
+//!
+//! `apdu:` may also be a list, for an identity that needs a SELECT first (a GSM SIM's EF
+//! ICCID): every command but the last must answer `90 00`, the last one's data is the
+//! identity.
 //!
 //! This file validates the profile's text into an [`Identify`] (located errors, exit 2 at
 //! the command line) and cuts a card's identity out of a response ([`Identify::identity`]).
@@ -22,7 +26,7 @@ use super::error::{Problem, ProfileError};
 use super::model::Located;
 use super::position::inside;
 use super::validate::Source;
-use crate::apdu::{Case, Command, Response, hex};
+use crate::apdu::{Case, Command, Response, StatusWord, hex};
 
 /// The most data bytes a response can carry (an extended Le of `0000`), and so the highest
 /// byte index `bytes:` may name plus one.
@@ -32,11 +36,44 @@ const MAX_DATA: usize = 65_536;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentifyModel {
-    /// The command, literal hex (no `${name}`: it runs before the card has a row).
-    pub apdu: Located<String>,
+    /// The command, or commands, literal hex (no `${name}`: they run before the card has a
+    /// row).
+    pub apdu: Located<Commands>,
     /// Which response data bytes: `A-B` or `A`, 0-based and inclusive.
     #[serde(default)]
     pub bytes: Option<Located<ByteText>>,
+}
+
+/// `apdu:` of `identify:`: one command, or a list whose last command gives the identity.
+#[derive(Debug)]
+pub enum Commands {
+    /// One command text.
+    One(String),
+    /// Several, each with its place.
+    List(Vec<Located<String>>),
+}
+
+impl<'de> Deserialize<'de> for Commands {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CommandsVisitor;
+        impl<'de> Visitor<'de> for CommandsVisitor {
+            type Value = Commands;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a command in hex or a list of them")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Commands, E> {
+                Ok(Commands::One(v.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Commands, A::Error> {
+                let mut list = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    list.push(item);
+                }
+                Ok(Commands::List(list))
+            }
+        }
+        deserializer.deserialize_any(CommandsVisitor)
+    }
 }
 
 /// The text of `bytes:`, whether YAML read it as a string (`13-20`) or a number (`5`).
@@ -68,7 +105,9 @@ impl<'de> Deserialize<'de> for ByteText {
 /// A validated `identify:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identify {
-    /// The command to send.
+    /// Commands sent first, each of which must answer `90 00` (a SELECT); often none.
+    pub before: Vec<Command>,
+    /// The command whose response data holds the identity.
     pub command: Command,
     /// The response data bytes that are the identity (`None`: all of them).
     pub bytes: Option<RangeInclusive<usize>>,
@@ -109,18 +148,25 @@ pub enum Unidentified {
     },
 }
 
+impl Unidentified {
+    /// A command of `identify:` the card refused with `sw`.
+    pub fn refused(command: &Command, sw: StatusWord) -> Unidentified {
+        Unidentified::Status {
+            command: hex::format(&command.to_bytes()),
+            sw: sw.to_string(),
+            meaning: sw.describe().to_string(),
+        }
+    }
+}
+
 impl Identify {
     /// The card's identity from the response to [`Identify::command`]: the chosen data
     /// bytes of a `90 00` answer.
     pub fn identity(&self, response: &Response) -> Result<Vec<u8>, Unidentified> {
-        let command = hex::format(&self.command.to_bytes());
         if !response.sw.is_ok() {
-            return Err(Unidentified::Status {
-                command,
-                sw: response.sw.to_string(),
-                meaning: response.sw.describe().to_string(),
-            });
+            return Err(Unidentified::refused(&self.command, response.sw));
         }
+        let command = hex::format(&self.command.to_bytes());
         let data = &response.data;
         let chosen = match &self.bytes {
             None => data.as_slice(),
@@ -144,24 +190,31 @@ pub(super) fn validate(
     at: &Located<IdentifyModel>,
 ) -> Result<Identify, ProfileError> {
     let model = &at.value;
-    let apdu = &model.apdu;
-    let error_inside = |column, message: String| {
-        let (line, column) = inside(&source.text, apdu, &apdu.value, 1, column);
-        source.error(line, column, Problem::Identify(message))
+    let mut commands = match &model.apdu.value {
+        Commands::One(text) => vec![command(source, &model.apdu, text)?],
+        Commands::List(list) => list
+            .iter()
+            .map(|item| command(source, item, &item.value))
+            .collect::<Result<Vec<_>, _>>()?,
     };
-    let bytes = hex::parse(&apdu.value)
-        .map_err(|e| error_inside(e.column(), format!("bad hex in `apdu`: {}", e.reason())))?;
-    let command = Command::parse(&bytes).map_err(|e| {
-        source.error_at(
-            apdu,
-            Problem::Identify(format!("`apdu` is not a valid command: {e}")),
-        )
-    })?;
-    if matches!(command.case(), Case::One | Case::Three) {
+    let Some(command) = commands.pop() else {
         return Err(source.error_at(
-            apdu,
+            &model.apdu,
+            Problem::Identify("`apdu` lists no command".to_string()),
+        ));
+    };
+    if matches!(command.case(), Case::One | Case::Three) {
+        let last = match &model.apdu.value {
+            Commands::List(list) => list
+                .last()
+                .map_or((at.line, at.column), |l| (l.line, l.column)),
+            Commands::One(_) => (model.apdu.line, model.apdu.column),
+        };
+        return Err(source.error(
+            last.0,
+            last.1,
             Problem::Identify(
-                "`apdu` has no Le, so the card answers no data to tell it by (end it with `00`)"
+                "the `apdu` that gives the identity has no Le, so the card answers no data to tell it by (end it with `00`)"
                     .to_string(),
             ),
         ));
@@ -194,7 +247,29 @@ pub(super) fn validate(
             ));
         }
     }
-    Ok(Identify { command, bytes })
+    Ok(Identify {
+        before: commands,
+        command,
+        bytes,
+    })
+}
+
+/// One command of `apdu:`, written at `at` with the text `text`.
+fn command<T>(source: &Source, at: &Located<T>, text: &str) -> Result<Command, ProfileError> {
+    let bytes = hex::parse(text).map_err(|e| {
+        let (line, column) = inside(&source.text, at, text, 1, e.column());
+        source.error(
+            line,
+            column,
+            Problem::Identify(format!("bad hex in `apdu`: {}", e.reason())),
+        )
+    })?;
+    Command::parse(&bytes).map_err(|e| {
+        source.error_at(
+            at,
+            Problem::Identify(format!("`apdu` is not a valid command: {e}")),
+        )
+    })
 }
 
 /// Parses `A-B` or `A` (0-based, inclusive, `A <= B`); an error carries the 1-based column
@@ -242,7 +317,6 @@ pub fn parse_range(text: &str) -> Result<RangeInclusive<usize>, (usize, String)>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apdu::StatusWord;
     use proptest::prelude::*;
 
     #[test]
@@ -282,6 +356,7 @@ mod tests {
 
     fn cplc(bytes: Option<RangeInclusive<usize>>) -> Identify {
         Identify {
+            before: Vec::new(),
             command: Command::parse(&[0x80, 0xCA, 0x9F, 0x7F, 0x00]).unwrap(),
             bytes,
         }

@@ -406,7 +406,24 @@ fn identify_errors_are_located() {
         (
             "no Le",
             format!("name: x\nidentify:\n  apdu: 00 B0 00 00\n{STEPS}"),
-            "p.yaml:3:9: `identify`: `apdu` has no Le, so the card answers no data to tell it by (end it with `00`)",
+            "p.yaml:3:9: `identify`: the `apdu` that gives the identity has no Le, so the card answers no data to tell it by (end it with `00`)",
+        ),
+        (
+            "bad hex in a list",
+            format!(
+                "name: x\nidentify:\n  apdu:\n    - 00 A4 00 0C 02 2F E2\n    - 00 B0 00 00 0X\n{STEPS}"
+            ),
+            "p.yaml:5:20: `identify`: bad hex in `apdu`: `X` is not a hex digit",
+        ),
+        (
+            "a list whose last command has no Le",
+            format!("name: x\nidentify:\n  apdu: [80 CA 9F 7F 00, 00 A4 00 0C 02 2F E2]\n{STEPS}"),
+            "p.yaml:3:26: `identify`: the `apdu` that gives the identity has no Le, so the card answers no data to tell it by (end it with `00`)",
+        ),
+        (
+            "an empty list",
+            format!("name: x\nidentify:\n  apdu: []\n{STEPS}"),
+            "p.yaml:3:9: `identify`: `apdu` lists no command",
         ),
         (
             "bad range",
@@ -479,4 +496,18 @@ fn identify_is_read() {
     )
     .unwrap();
     assert_eq!(single.identify.unwrap().bytes, Some(7..=7));
+    let listed = load_in(
+        &[],
+        "name: x\nidentify:\n  apdu:\n    - A0 A4 00 00 02 2F E2\n    - A0 B0 00 00 0A\nsteps: [{apdu: 00 A4 00 0C 02 3F 00}]\n",
+    )
+    .unwrap()
+    .identify
+    .unwrap();
+    assert_eq!(listed.before.len(), 1);
+    assert_eq!(
+        listed.before[0].to_bytes(),
+        [0xA0, 0xA4, 0, 0, 2, 0x2F, 0xE2]
+    );
+    assert_eq!(listed.command.to_bytes(), [0xA0, 0xB0, 0, 0, 0x0A]);
+    assert_eq!(listed.bytes, None);
 }
