@@ -59,7 +59,7 @@ pub fn read_identity(
 ) -> Result<Result<Vec<u8>, Unidentified>, Error> {
     for command in &identify.before {
         let response = card.exchange(command)?;
-        if !response.sw.is_ok() {
+        if !Identify::before_done(response.sw) {
             return Ok(Err(Unidentified::refused(command, response.sw)));
         }
     }

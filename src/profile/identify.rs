@@ -8,8 +8,8 @@
 //! ```
 //!
 //! `apdu:` may also be a list, for an identity that needs a SELECT first (a GSM SIM's EF
-//! ICCID): every command but the last must answer `90 00`, the last one's data is the
-//! identity.
+//! ICCID): every command but the last must do its work ([`Identify::before_done`]), the
+//! last one's data is the identity.
 //!
 //! This file validates the profile's text into an [`Identify`] (located errors, exit 2 at
 //! the command line) and cuts a card's identity out of a response ([`Identify::identity`]).
@@ -160,6 +160,13 @@ impl Unidentified {
 }
 
 impl Identify {
+    /// Whether a command sent before the last one (a SELECT) did its work: `90 00`, or
+    /// response bytes waiting that nobody needs (`61 xx`; GSM 11.11's `9F xx`, which a
+    /// class `A0` SELECT answers).
+    pub fn before_done(sw: StatusWord) -> bool {
+        sw.is_ok() || matches!(sw.sw1(), 0x61 | 0x9F)
+    }
+
     /// The card's identity from the response to [`Identify::command`]: the chosen data
     /// bytes of a `90 00` answer.
     pub fn identity(&self, response: &Response) -> Result<Vec<u8>, Unidentified> {
@@ -369,6 +376,16 @@ mod tests {
         assert_eq!(cplc(None).identity(&ok), Ok(data));
         assert_eq!(cplc(Some(15..=18)).identity(&ok), Ok(vec![15, 16, 17, 18]));
         assert_eq!(cplc(Some(44..=44)).identity(&ok), Ok(vec![44]));
+    }
+
+    #[test]
+    fn a_select_before_is_done_on_9000_61xx_and_gsm_9fxx() {
+        for sw in [0x9000, 0x6110, 0x9F1A] {
+            assert!(Identify::before_done(StatusWord(sw)), "{sw:04X}");
+        }
+        for sw in [0x6A82, 0x6283, 0x9100, 0x6D00] {
+            assert!(!Identify::before_done(StatusWord(sw)), "{sw:04X}");
+        }
     }
 
     #[test]
