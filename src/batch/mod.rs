@@ -160,7 +160,8 @@ pub enum Stop {
 pub struct Summary {
     /// Cards by verdict, in this run.
     pub tally: Tally,
-    /// Skipped cards that were not simply done before (wrong kind, no UID, no row left).
+    /// Skipped cards that were not simply done before (wrong kind, failed before, no row
+    /// left).
     pub rejected: u64,
     /// Why the batch ended.
     pub stop: Stop,
