@@ -99,6 +99,7 @@ fn a_card_pulled_mid_run_keeps_its_row_and_is_finished_when_presented_again() {
             count: Some(3),
             journal: journal.clone(),
             report: None,
+            trace_dir: None,
             max_failures: 3,
             armed: false,
             rules: Exchange::AUTO,
@@ -177,6 +178,7 @@ fn sim_batch(
         max_failures,
         armed: false,
         rules: Exchange::AUTO,
+        trace_dir: None,
     };
     let opener: Opener =
         Box::new(move || Ok(Box::new(SimReader::new(kind, 0, 1, Some(cards))) as Box<dyn Reader>));
@@ -247,6 +249,7 @@ fn a_card_without_uid_or_identify_is_a_failure_not_a_skip() {
         max_failures: 3,
         armed: false,
         rules: Exchange::AUTO,
+        trace_dir: None,
     };
     let opener: Opener = Box::new(|| {
         Ok(Box::new(Nameless(SimReader::new(Kind::Iso7816, 0, 1, Some(4)))) as Box<dyn Reader>)

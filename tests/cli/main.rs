@@ -11,18 +11,23 @@
 
 mod batch;
 mod bounds;
+mod child;
 mod classic;
+mod clock;
 mod core;
 mod guard;
 mod iso;
 mod keys;
 mod output;
 mod plus;
+mod report;
 mod scriptor;
 mod secrets;
 mod serial;
 mod shell;
 mod stack;
+mod strict;
+mod sw_context;
 mod ultralight;
 
 use std::path::{Path, PathBuf};
