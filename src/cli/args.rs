@@ -192,6 +192,14 @@ pub struct RunArgs {
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
 
+    /// YAML profiles: CSV data to take one row from (`--row N`), as a batch would.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: Option<PathBuf>,
+
+    /// The data row of --data to run on the card (1-based, as a batch journal counts rows).
+    #[arg(long, value_name = "N", requires = "data")]
+    pub row: Option<u64>,
+
     /// Allow irreversible operations (locks, OTP bits, commits, frozen access bits).
     #[arg(long)]
     pub arm_irreversible: bool,

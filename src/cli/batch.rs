@@ -203,14 +203,11 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     let columns = data.as_ref().map(|d| d.columns.clone()).unwrap_or_default();
     let profile = profile::load(&args.profile, &vars, &columns).map_err(invalid)?;
     if let Some(data) = &data {
-        data.check_hex(batch::apdu_columns(&profile, data))
-            .map_err(invalid)?;
-        if let Some((name, _)) = profile.secrets.iter().find(|(n, _)| columns.contains(n)) {
-            return Err(invalid(anyhow!(
-                "{}: column `{name}` has the name of a secret of the profile",
-                data.path.display()
-            )));
-        }
+        super::profile_run::check_data(&profile, data)?;
+    }
+    if let Some(kind) = &args.sim {
+        let kind: sim::Kind = kind.parse().map_err(invalid)?;
+        super::profile_run::check_sim_kind(&profile, &args.profile, kind)?;
     }
     // A profile that declares irreversible steps would fail every card of an unarmed batch
     // and use up a data row each time; refuse before the first card instead.

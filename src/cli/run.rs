@@ -332,6 +332,11 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     if super::profile_run::is_profile(&file) {
         return super::profile_run::run(&args, &file);
     }
+    if args.data.is_some() {
+        return Err(invalid(anyhow!(
+            "--data and --row apply to YAML profiles only; a script reads its values from --var"
+        )));
+    }
     let vars = parse_vars(&args.vars)?;
     let source = source(&args.card)?;
     let flow = load_flow(&file, &vars)?;
