@@ -180,6 +180,7 @@ fn sim_batch(
         armed: false,
         rules: Exchange::AUTO,
         trace_dir: None,
+        feedback: false,
     };
     let opener: Opener =
         Box::new(move || Ok(Box::new(SimReader::new(kind, 0, 1, Some(cards))) as Box<dyn Reader>));
@@ -251,6 +252,7 @@ fn a_card_without_uid_or_identify_is_a_failure_not_a_skip() {
         armed: false,
         rules: Exchange::AUTO,
         trace_dir: None,
+        feedback: false,
     };
     let opener: Opener = Box::new(|| {
         Ok(Box::new(Nameless(SimReader::new(Kind::Iso7816, 0, 1, Some(4)))) as Box<dyn Reader>)
