@@ -111,6 +111,7 @@ fn main() {
         armed: false,
         rules: Exchange::AUTO,
         feedback: false,
+        reader_kind: None,
     };
     let clock = Arc::new(Clock::default());
     let reader_clock = clock.clone();

@@ -172,7 +172,9 @@ pub(super) fn one_card(
     // written); a reader that cannot show it costs a note, never the card's verdict.
     let shown = end_record(&begin, &outcome).verdict;
     if config.feedback && matches!(shown, Verdict::Ok | Verdict::Failed) {
-        if let Err(e) = crate::reader::driver::signal(card.as_mut(), shown == Verdict::Ok) {
+        if let Err(e) =
+            crate::reader::driver::signal(card.as_mut(), shown == Verdict::Ok, config.reader_kind)
+        {
             shared.progress.note(&format!("reader feedback: {e}"));
         }
     }

@@ -76,6 +76,8 @@ pub struct Config {
     /// `--reader-feedback`: show each card's verdict on the reader (LED and buzzer where the
     /// reader family has them, `reader/driver.rs`).
     pub feedback: bool,
+    /// `--reader-kind`: the reader family's dialect, instead of detecting it per reader.
+    pub reader_kind: Option<crate::reader::driver::ReaderKind>,
 }
 
 /// Why a batch cannot start or had to stop.

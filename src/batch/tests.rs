@@ -104,6 +104,7 @@ fn a_card_pulled_mid_run_keeps_its_row_and_is_finished_when_presented_again() {
             armed: false,
             rules: Exchange::AUTO,
             feedback: false,
+            reader_kind: None,
         };
         let presented = Arc::new(AtomicUsize::new(if flaky { 0 } else { 1 }));
         let opener: Opener = Box::new(move || {
@@ -181,6 +182,7 @@ fn sim_batch(
         rules: Exchange::AUTO,
         trace_dir: None,
         feedback: false,
+        reader_kind: None,
     };
     let opener: Opener =
         Box::new(move || Ok(Box::new(SimReader::new(kind, 0, 1, Some(cards))) as Box<dyn Reader>));
@@ -253,6 +255,7 @@ fn a_card_without_uid_or_identify_is_a_failure_not_a_skip() {
         rules: Exchange::AUTO,
         trace_dir: None,
         feedback: false,
+        reader_kind: None,
     };
     let opener: Opener = Box::new(|| {
         Ok(Box::new(Nameless(SimReader::new(Kind::Iso7816, 0, 1, Some(4)))) as Box<dyn Reader>)

@@ -165,7 +165,7 @@ fn work_inner(shared: &Shared<'_>, opener: Opener) -> Result<(), Error> {
         settings: Settings {
             armed: config.armed,
             rules: config.rules,
-            ..Settings::default()
+            reader_kind: config.reader_kind,
         },
         redactor: shared.redactor.clone(),
         output: Rc::new(move |line: &str| progress.output(line)),

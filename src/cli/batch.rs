@@ -102,6 +102,12 @@ pub struct BatchArgs {
     #[arg(long)]
     pub reader_feedback: bool,
 
+    /// The reader family's dialect for `picc::`, `mfc::` values, `mfp::` and the verdict
+    /// feedback: omnikey, acs-pn532, pcsc-part3 or direct (default: picked from each
+    /// reader's name, else probed).
+    #[arg(long, value_name = "KIND")]
+    pub reader_kind: Option<String>,
+
     /// Define a variable NAME (repeatable); overrides the profile's `vars`.
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
@@ -247,6 +253,14 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
         armed: args.arm_irreversible,
         rules: rules(args.no_auto_response),
         feedback: args.reader_feedback,
+        reader_kind: args
+            .reader_kind
+            .as_deref()
+            .map(|text| {
+                text.parse()
+                    .map_err(|e: String| invalid(anyhow!("--reader-kind: {e}")))
+            })
+            .transpose()?,
     };
     let interrupt = super::interrupt_flag();
 

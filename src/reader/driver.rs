@@ -201,8 +201,8 @@ pub enum Error {
 /// Shows a card's verdict on its reader (a batch's `--reader-feedback`): the family is
 /// detected as for scripts, then its feedback command sent; `Ok(false)` when the family has
 /// nothing to show it with.
-pub fn signal(card: &mut dyn Card, ok: bool) -> Result<bool, Error> {
-    let kind = ReaderKind::detect(card, None)?;
+pub fn signal(card: &mut dyn Card, ok: bool, chosen: Option<ReaderKind>) -> Result<bool, Error> {
+    let kind = ReaderKind::detect(card, chosen)?;
     kind.driver().feedback(card, ok)
 }
 

@@ -169,3 +169,47 @@ fn reader_feedback_shows_each_verdict_without_a_note_on_every_reader() {
         );
     }
 }
+
+#[test]
+fn batch_takes_the_reader_kind_instead_of_probing() {
+    let wallet = |model: &str, kind: &str, dir: &std::path::Path| {
+        apdu_run(&[
+            "batch",
+            "--sim",
+            "classic-1k",
+            "--sim-reader",
+            model,
+            "--reader-kind",
+            kind,
+            "--reader-feedback",
+            "--count",
+            "1",
+            "--data",
+            "profiles/classic_wallet.csv",
+            "--journal",
+            dir.join("journal.jsonl").to_str().unwrap(),
+            "--trace-file",
+            dir.join("traces").to_str().unwrap(),
+            "profiles/classic_wallet.yaml",
+        ])
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let r = wallet("acr122u", "acs-pn532", dir.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let traces: String = std::fs::read_dir(dir.path().join("traces"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    // The values went in the family's own command (ACS `FF D7`).
+    assert!(traces.contains("\"hex\":\"FFD7"), "{traces}");
+    // Told the wrong family, the batch speaks its dialect, which the reader refuses: the
+    // card fails (without the option the same batch passes, above).
+    let dir = tempfile::tempdir().unwrap();
+    let r = wallet("acr122u", "omnikey", dir.path());
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let r = wallet("acr122u", "spring", dir.path());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--reader-kind"), "{}", r.stderr);
+    assert!(!dir.path().join("journal.jsonl").exists());
+}
