@@ -18,12 +18,14 @@
 
 mod card;
 pub mod data;
+pub mod file_store;
 pub mod identify;
 pub mod journal;
 pub mod ledger;
 pub mod progress;
 pub mod record;
 pub mod report;
+pub mod store;
 pub mod time;
 mod worker;
 
@@ -41,8 +43,9 @@ pub use data::{DataError, DataSet};
 pub use journal::JournalError;
 pub use progress::Tally;
 pub use record::Verdict;
+pub use store::Store;
 
-use journal::Journal;
+use file_store::FileStore;
 use progress::Progress;
 use record::Header;
 use report::Report;
@@ -155,12 +158,12 @@ pub struct Summary {
     pub stop: Stop,
     /// The error that stopped it, for [`Stop::Fatal`].
     pub fatal: Option<Error>,
-    /// Cards finished in the journal, this run and earlier ones.
+    /// Cards finished in the ledger, this run and earlier ones.
     pub finished: u64,
     /// How long the batch ran.
     pub elapsed: Duration,
-    /// The journal.
-    pub journal: PathBuf,
+    /// The ledger, in words (`journal `PATH``, a lot in a database).
+    pub ledger: String,
 }
 
 impl Summary {
@@ -217,28 +220,22 @@ pub fn apdu_columns<'a>(profile: &'a Profile, data: &'a DataSet) -> Vec<&'a str>
     used
 }
 
-/// Runs the batch: `profile` is the validated profile (for its hash and secrets), one
-/// worker per opener. `interrupt` is set by Ctrl-C.
-pub fn run(
-    config: &Config,
-    profile: &Profile,
-    openers: Vec<Opener>,
-    interrupt: Arc<AtomicBool>,
-) -> Result<Summary, Error> {
-    let started = Instant::now();
+/// Checks every data row, variable and secret length against every APDU, and loads the
+/// secrets, before any ledger or card is touched: a bad length found on a card would use
+/// up its row.
+fn prepare(config: &Config, profile: &Profile) -> Result<Vec<(String, Secret)>, Error> {
     let secrets = load_secrets(profile)?;
-    // Every row's values, the variables and the secrets' lengths against every APDU, before
-    // the journal is touched: a bad length found on a card would use up its row.
     check_lengths(
         profile,
         Some(&secret_lengths(&secrets)),
         &mut data_rows(config.data.as_ref()),
     )?;
-    let redactor = Redactor::default();
-    for (_, secret) in &secrets {
-        redactor.add(secret.expose());
-    }
-    let header = Header {
+    Ok(secrets)
+}
+
+/// The journal header for `config` and `profile`.
+pub fn header(config: &Config, profile: &Profile) -> Header {
+    Header {
         version: record::VERSION,
         profile: profile.name.clone(),
         file: config.profile.display().to_string(),
@@ -246,9 +243,59 @@ pub fn run(
         data: config.data.as_ref().map(|d| d.path.display().to_string()),
         data_hash: config.data.as_ref().map(|d| d.hash.clone()),
         time: time::now(),
-    };
-    let rows = config.data.as_ref().map(DataSet::len);
-    let opened = Journal::open(&config.journal, &header, rows)?;
+    }
+}
+
+/// Runs the batch on the journal file `config.journal`: `profile` is the validated profile
+/// (for its hash and secrets), one worker per opener. `interrupt` is set by Ctrl-C.
+pub fn run(
+    config: &Config,
+    profile: &Profile,
+    openers: Vec<Opener>,
+    interrupt: Arc<AtomicBool>,
+) -> Result<Summary, Error> {
+    let secrets = prepare(config, profile)?;
+    let store = FileStore::open(
+        &config.journal,
+        &header(config, profile),
+        config.data.as_ref(),
+    )?;
+    run_on(
+        config,
+        profile,
+        Box::new(store),
+        secrets,
+        openers,
+        interrupt,
+    )
+}
+
+/// Runs the batch on any ledger back end (`store`), which the caller opened for this
+/// profile; otherwise as [`run`].
+pub fn run_with<'a>(
+    config: &'a Config,
+    profile: &Profile,
+    store: Box<dyn Store + 'a>,
+    openers: Vec<Opener>,
+    interrupt: Arc<AtomicBool>,
+) -> Result<Summary, Error> {
+    let secrets = prepare(config, profile)?;
+    run_on(config, profile, store, secrets, openers, interrupt)
+}
+
+fn run_on<'a>(
+    config: &'a Config,
+    profile: &Profile,
+    mut store: Box<dyn Store + 'a>,
+    secrets: Vec<(String, Secret)>,
+    openers: Vec<Opener>,
+    interrupt: Arc<AtomicBool>,
+) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let redactor = Redactor::default();
+    for (_, secret) in &secrets {
+        redactor.add(secret.expose());
+    }
     let report = match &config.report {
         Some(path) => Some(Mutex::new(Report::open(path).map_err(|source| {
             Error::Report {
@@ -258,41 +305,23 @@ pub fn run(
         })?)),
         None => None,
     };
-    let finished = opened.ledger.finished();
+    let finished = store.finished()?;
+    let rows = config.data.as_ref().map(DataSet::len);
     let total = match (config.count, rows) {
         (Some(count), _) => Some(count.saturating_sub(finished)),
         (None, Some(rows)) => Some(rows.saturating_sub(finished)),
         (None, None) => None,
     };
     let progress = Arc::new(Progress::new(total, interrupt.clone()));
-    if let Some(repair) = opened.repaired.as_ref().filter(|r| r.kept) {
-        progress.note(&format!(
-            "journal `{}`: line {} is a complete record that lacked its newline (the last run stopped between the two); kept it, added the newline and went on",
-            config.journal.display(),
-            repair.line
-        ));
-    } else if let Some(repair) = &opened.repaired {
-        progress.note(&format!(
-            "journal `{}`: line {} was cut off ({} bytes, the last run stopped while writing it); removed it and went on",
-            config.journal.display(),
-            repair.line,
-            repair.bytes
-        ));
+    for note in store.notes() {
+        progress.note(&note);
     }
-    if !opened.created {
-        progress.note(&format!(
-            "journal `{}`: resuming, {} card(s) finished before, {} left open",
-            config.journal.display(),
-            finished,
-            opened.ledger.open()
-        ));
-    }
+    let ledger = store.describe();
     let shared = worker::Shared {
         config,
         expected_hash: profile.hash(),
         book: Mutex::new(worker::Book {
-            journal: opened.journal,
-            ledger: opened.ledger,
+            store,
             consecutive_failures: 0,
         }),
         report,
@@ -320,29 +349,34 @@ pub fn run(
         }
     });
     progress.finish();
-    let ending = shared
+    let mut ending = shared
         .outcome
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let book = shared
+    let mut book = shared
         .book
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let stop = if shared.stop.load(Ordering::Relaxed) || ending.fatal.is_some() {
-        ending.stop.unwrap_or(Stop::Fatal)
-    } else if book.ledger.exhausted(rows, config.count) == Some(ledger::Full::Count) {
+        ending.stop.take().unwrap_or(Stop::Fatal)
+    } else if matches!(
+        book.store.exhausted(config.count),
+        Ok(Some(ledger::Full::Count))
+    ) {
         Stop::Count
     } else {
-        ending.stop.unwrap_or(Stop::StreamEnd)
+        ending.stop.take().unwrap_or(Stop::StreamEnd)
     };
+    // A ledger that cannot be asked any more (a lost database) counts what this run saw.
+    let finished = book.store.finished().unwrap_or(finished);
     Ok(Summary {
         tally: progress.tally(),
         rejected: ending.rejected,
         stop,
         fatal: ending.fatal,
-        finished: book.ledger.finished(),
+        finished,
         elapsed: started.elapsed(),
-        journal: config.journal.clone(),
+        ledger,
     })
 }
 

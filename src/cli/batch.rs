@@ -296,12 +296,12 @@ fn print_summary(summary: &Summary) {
         0.0
     };
     outln!(
-        "batch ended: {why}\n{} ok, {} failed, {} interrupted, {} skipped in {secs:.2} s ({rate:.0} cards/min); journal `{}` holds {} finished cards",
+        "batch ended: {why}\n{} ok, {} failed, {} interrupted, {} skipped in {secs:.2} s ({rate:.0} cards/min); {} holds {} finished cards",
         t.ok,
         t.failed,
         t.interrupted,
         t.skipped,
-        summary.journal.display(),
+        summary.ledger,
         summary.finished
     );
 }
