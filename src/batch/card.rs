@@ -153,7 +153,22 @@ pub(super) fn one_card(
     let verdict = end.verdict;
     let stop = {
         let mut book = lock(&shared.book);
-        book.store.end(&end)?;
+        if let Err(e) = book.store.end(&end) {
+            drop(book);
+            // The end is not recorded: whatever the steps did, the card stays open in the
+            // ledger with its row, and is finished with it when presented again.
+            let mut report = presented.report(
+                Verdict::Interrupted,
+                Some(format!(
+                    "its end could not be recorded ({e}); it stays open with its row and is finished when presented again"
+                )),
+            );
+            report.seq = Some(begin.seq);
+            report.row = begin.row;
+            report.resumed = resumed;
+            shared.report(&report, true);
+            return Err(e);
+        }
         match verdict {
             Verdict::Ok => book.consecutive_failures = 0,
             Verdict::Failed => book.consecutive_failures += 1,

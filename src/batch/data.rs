@@ -121,6 +121,23 @@ impl DataSet {
         })
     }
 
+    /// A data set of rows kept elsewhere (a lot in the ledger database), for the checks
+    /// made before the first card; `path` names it in messages, `rows` are (row number,
+    /// values) with as many values as `columns`.
+    pub fn from_rows(
+        path: PathBuf,
+        columns: Vec<String>,
+        rows: Vec<(u64, Vec<String>)>,
+        hash: String,
+    ) -> DataSet {
+        DataSet {
+            path,
+            columns,
+            rows,
+            hash,
+        }
+    }
+
     /// How many rows there are.
     pub fn len(&self) -> u64 {
         self.rows.len() as u64

@@ -22,6 +22,7 @@ pub mod file_store;
 pub mod identify;
 pub mod journal;
 pub mod ledger;
+pub mod postgres;
 pub mod progress;
 pub mod record;
 pub mod report;
@@ -89,6 +90,9 @@ pub enum Error {
     /// The journal cannot be used.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// The PostgreSQL ledger cannot be used, or was lost.
+    #[error(transparent)]
+    Ledger(#[from] postgres::DbError),
     /// The report file cannot be written.
     #[error("report `{}`: {source}", path.display())]
     Report {

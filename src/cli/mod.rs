@@ -15,6 +15,7 @@ mod error_out;
 mod exit;
 mod info;
 mod key;
+mod ledger;
 mod man;
 mod paths;
 mod profile_run;
@@ -183,6 +184,7 @@ fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Some(args::Command::Sw { hex, json }) => info::sw(&hex, json),
         Some(args::Command::AccessBits(args)) => access_bits::run(args),
         Some(args::Command::Key(args)) => key::run(args),
+        Some(args::Command::Ledger(args)) => ledger::run(args),
         Some(args::Command::Sim(args::SimCommand::Serve(serve_args))) => {
             sim_serve::serve(serve_args)
         }
