@@ -3,15 +3,18 @@
 # System packages are installed here (not by hand) so a fresh Debian 12 machine works:
 #   build:  pkgconf libpcsclite-dev  (the pcsc crate links libpcsclite)
 #   keys:   softhsm2 opensc  (the PKCS#11 key tests: a SoftHSM2 token, pkcs11-tool)
+#   ledger: postgresql  (the PostgreSQL ledger tests: initdb + pg_ctl start a throwaway
+#           cluster on a private port, as the unprivileged user `nobody` when run as root)
 #   stack:  pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc opensc  (PC/SC tests through the real daemon; opensc-explorer as a third-party client)
 
 BUILD_PACKAGES := pkgconf libpcsclite-dev
 KEY_PACKAGES := softhsm2 opensc
+DB_PACKAGES := postgresql
 STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3-pycryptodome opensc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps key-deps fuzz-guard
+.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps key-deps db-deps fuzz-guard
 
 all: build
 
@@ -31,6 +34,10 @@ deps:
 # SoftHSM2 for the PKCS#11 tests (tests/cli/keys.rs fail without it when CI=true).
 key-deps: deps
 	$(call apt_install,$(KEY_PACKAGES))
+
+# PostgreSQL for the ledger tests (tests/cli/ledger.rs fail without it when CI=true).
+db-deps: deps
+	$(call apt_install,$(DB_PACKAGES))
 
 stack-deps: deps
 	$(call apt_install,$(STACK_PACKAGES))
@@ -57,7 +64,7 @@ lint: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-unit: key-deps
+unit: key-deps db-deps
 	$(CARGO) test
 
 # Against pcscd + vpcd, with pcscd started and stopped around the tests: the PC/SC backend

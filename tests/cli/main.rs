@@ -16,6 +16,7 @@ mod core;
 mod guard;
 mod iso;
 mod keys;
+mod ledger;
 mod output;
 mod plus;
 mod scriptor;
