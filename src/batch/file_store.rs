@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use super::data::DataSet;
-use super::journal::{Journal, JournalError};
+use super::journal::{Continue, Journal, JournalError};
 use super::ledger::{Decision, Ledger};
 use super::record::{Begin, End, Header, Record};
 use super::store::{Arrival, Begun, Known, Lease, Store};
@@ -24,14 +24,16 @@ pub struct FileStore<'a> {
 }
 
 impl<'a> FileStore<'a> {
-    /// Opens (or creates) the journal at `path` for the profile and data in `header`.
+    /// Opens (or creates) the journal at `path` for the profile and data in `header`, going
+    /// on with another profile version or data lot as `allow` says.
     pub fn open(
         path: &Path,
         header: &Header,
         data: Option<&'a DataSet>,
+        allow: Continue,
     ) -> Result<FileStore<'a>, Error> {
-        let opened = Journal::open(path, header, data.map(DataSet::len))?;
-        let mut notes = Vec::new();
+        let opened = Journal::open_with(path, header, data.map(DataSet::len), allow)?;
+        let mut notes = opened.continued.clone();
         if let Some(repair) = opened.repaired.as_ref().filter(|r| r.kept) {
             notes.push(format!(
                 "journal `{}`: line {} is a complete record that lacked its newline (the last run stopped between the two); kept it, added the newline and went on",

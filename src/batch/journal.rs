@@ -10,6 +10,12 @@
 //! records before it or the data, is an error with its line, because guessing could issue
 //! a card twice.
 //!
+//! One journal keeps one issuance history across profile versions and data lots: with
+//! [`Continue::profile_changed`] a journal whose profile hash differs goes on, after a
+//! `profile` record, and with [`Continue::new_lot`] one whose data differs goes on with the
+//! new data as a lot of its own, after a `lot` record (a data file seen before goes back to
+//! its lot). Without them such a journal is refused, saying which flag continues it.
+//!
 //! The journal is locked (advisory, released when the process ends) while a batch has it
 //! open, so a second batch on the same journal is refused instead of racing the first.
 //! Within the batch, the one [`Journal`] sits behind the workers' lock, so records never
@@ -26,7 +32,7 @@ use std::path::{Path, PathBuf};
 use fs4::{FileExt, TryLockError};
 
 use super::ledger::{Inconsistent, Ledger};
-use super::record::{Header, Record};
+use super::record::{Header, Lot, ProfileVersion, Record};
 
 /// Why a journal cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +47,7 @@ pub enum JournalError {
     },
     /// The journal was written for another profile (or another version of it).
     #[error(
-        "journal `{}` belongs to another profile: it was written for `{file}` with hash {journal}, this profile's hash is {profile}; use another --journal path, or run the profile the journal was written for",
+        "journal `{}` belongs to another profile: it was written for `{file}` with hash {journal}, this profile's hash is {profile}; if it is a new version of that profile, go on with --profile-changed (cards issued before are never issued again), else run the profile the journal was written for",
         path.display()
     )]
     OtherProfile {
@@ -56,7 +62,7 @@ pub enum JournalError {
     },
     /// The journal was written with other data (or none).
     #[error(
-        "journal `{}` was written with other data ({journal}), this run has {given}; rows would not mean the same",
+        "journal `{}` was written with other data ({journal}), this run has {given}; rows would not mean the same; go on with --new-lot to use this data as a new lot of the same journal",
         path.display()
     )]
     OtherData {
@@ -144,6 +150,15 @@ pub struct Journal {
     broken: bool,
 }
 
+/// What a journal may go on with when it differs from this run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Continue {
+    /// `--profile-changed`: another profile version.
+    pub profile_changed: bool,
+    /// `--new-lot`: another data file, as a new lot.
+    pub new_lot: bool,
+}
+
 /// What opening a journal found.
 #[derive(Debug)]
 pub struct Opened {
@@ -155,6 +170,8 @@ pub struct Opened {
     pub created: bool,
     /// The cut-off last line, if one was removed.
     pub repaired: Option<Repair>,
+    /// What the journal went on with now (a profile version, a lot), in words.
+    pub continued: Vec<String>,
 }
 
 impl Journal {
@@ -163,6 +180,17 @@ impl Journal {
     /// is how many data rows the batch has (`None` without data): a record with a row
     /// outside them is refused.
     pub fn open(path: &Path, header: &Header, rows: Option<u64>) -> Result<Opened, JournalError> {
+        Journal::open_with(path, header, rows, Continue::default())
+    }
+
+    /// As [`Journal::open`], going on with another profile version or data lot as
+    /// `allow` says.
+    pub fn open_with(
+        path: &Path,
+        header: &Header,
+        rows: Option<u64>,
+        allow: Continue,
+    ) -> Result<Opened, JournalError> {
         let io = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
@@ -224,14 +252,69 @@ impl Journal {
                 ledger: Ledger::new(rows),
                 created: true,
                 repaired,
+                continued: Vec::new(),
             });
         }
-        let ledger = replay(path, &bytes, header, rows)?;
+        let mut replayed = replay(path, &bytes, header, rows)?;
+        let mut continued = Vec::new();
+        if replayed.hash != header.hash {
+            if !allow.profile_changed {
+                return Err(JournalError::OtherProfile {
+                    path: path.to_path_buf(),
+                    file: replayed.file,
+                    journal: replayed.hash,
+                    profile: header.hash.clone(),
+                });
+            }
+            journal.append(&Record::Profile(ProfileVersion {
+                time: header.time.clone(),
+                profile: header.profile.clone(),
+                file: header.file.clone(),
+                hash: header.hash.clone(),
+            }))?;
+            continued.push(format!(
+                "journal `{}`: goes on with profile hash {} (was {}); cards issued before stay issued",
+                path.display(),
+                header.hash,
+                replayed.hash
+            ));
+        }
+        let current = &replayed.lots[replayed.ledger.current_lot()];
+        if *current != header.data_hash {
+            if !allow.new_lot {
+                let last = replayed.data.clone();
+                return Err(other_data(path, &last, current, header));
+            }
+            let index = replayed
+                .lots
+                .iter()
+                .position(|lot| *lot == header.data_hash)
+                .unwrap_or(replayed.lots.len());
+            journal.append(&Record::Lot(Lot {
+                time: header.time.clone(),
+                data: header.data.clone(),
+                data_hash: header.data_hash.clone(),
+                rows,
+            }))?;
+            replayed.ledger.switch_lot(index, Some(rows));
+            let seen = if index < replayed.lots.len() {
+                "a lot seen before"
+            } else {
+                "a new lot"
+            };
+            continued.push(format!(
+                "journal `{}`: goes on with data {} as lot {} ({seen}); rows and cards of other lots stay used",
+                path.display(),
+                describe_data(&header.data, &header.data_hash),
+                index + 1
+            ));
+        }
         Ok(Opened {
             journal,
-            ledger,
+            ledger: replayed.ledger,
             created: false,
             repaired,
+            continued,
         })
     }
 
@@ -307,6 +390,14 @@ impl Journal {
 fn lost(record: &Record) -> (String, String) {
     match record {
         Record::Header(_) => ("header".to_string(), "no card was touched".to_string()),
+        Record::Profile(_) => (
+            "`profile` record".to_string(),
+            "no card was touched; the restarted batch writes it again".to_string(),
+        ),
+        Record::Lot(_) => (
+            "`lot` record".to_string(),
+            "no card was touched; the restarted batch writes it again".to_string(),
+        ),
         Record::Begin(begin) => (
             format!("`begin` record of card `{}`", begin.identity),
             "nothing was sent to the card, which is new to the restarted batch".to_string(),
@@ -331,19 +422,34 @@ fn sync_directory(path: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Checks the header and replays every record into a ledger.
+/// What replaying a journal found.
+struct Replayed {
+    ledger: Ledger,
+    /// The profile hash it goes on with (the header's, or the last `profile` record's).
+    hash: String,
+    /// The profile file that hash belongs to.
+    file: String,
+    /// The data hash of each lot, the header's first.
+    lots: Vec<Option<String>>,
+    /// The data file of the current lot.
+    data: Option<String>,
+}
+
+/// Replays every record into a ledger; `header` is this run's, `rows` its data's rows (the
+/// row count of a lot with other data is known from its `lot` record, or not at all for
+/// the header's).
 fn replay(
     path: &Path,
     bytes: &[u8],
     header: &Header,
     rows: Option<u64>,
-) -> Result<Ledger, JournalError> {
+) -> Result<Replayed, JournalError> {
     let corrupt = |line: usize, message: String| JournalError::Corrupt {
         path: path.to_path_buf(),
         line,
         message,
     };
-    let mut ledger = Ledger::new(rows);
+    let mut state: Option<Replayed> = None;
     for (i, text) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = i + 1;
         if text.is_empty() {
@@ -351,49 +457,81 @@ fn replay(
         }
         let record: Record = serde_json::from_slice(text)
             .map_err(|e| corrupt(line, format!("not a journal record: {e}")))?;
-        let applied: Result<(), Inconsistent> = match (&record, line) {
-            (Record::Header(found), 1) => {
-                check_header(path, found, header)?;
-                Ok(())
-            }
-            (Record::Header(_), _) => Err(Inconsistent("a second header".to_string())),
-            (_, 1) => {
+        let Some(state) = state.as_mut() else {
+            let Record::Header(found) = record else {
                 return Err(corrupt(
                     line,
                     "the first line is not a journal header".to_string(),
                 ));
+            };
+            let ledger = if found.data_hash == header.data_hash {
+                Ledger::new(rows)
+            } else if found.data_hash.is_none() {
+                Ledger::new(None)
+            } else {
+                Ledger::with_unknown_rows()
+            };
+            state = Some(Replayed {
+                ledger,
+                hash: found.hash,
+                file: found.file,
+                lots: vec![found.data_hash],
+                data: found.data,
+            });
+            continue;
+        };
+        let applied: Result<(), Inconsistent> = match &record {
+            Record::Header(_) => Err(Inconsistent("a second header".to_string())),
+            Record::Begin(begin) => state.ledger.begin(begin),
+            Record::End(end) => state.ledger.end(end),
+            Record::Profile(version) => {
+                state.hash.clone_from(&version.hash);
+                state.file.clone_from(&version.file);
+                Ok(())
             }
-            (Record::Begin(begin), _) => ledger.begin(begin),
-            (Record::End(end), _) => ledger.end(end),
+            Record::Lot(lot) => {
+                let index = match state.lots.iter().position(|l| *l == lot.data_hash) {
+                    Some(index) => index,
+                    None => {
+                        state.lots.push(lot.data_hash.clone());
+                        state.lots.len() - 1
+                    }
+                };
+                let known = if lot.data_hash == header.data_hash {
+                    Some(rows)
+                } else {
+                    Some(lot.rows)
+                };
+                state.ledger.switch_lot(index, known);
+                state.data.clone_from(&lot.data);
+                Ok(())
+            }
         };
         applied.map_err(|e| corrupt(line, e.0))?;
     }
-    Ok(ledger)
+    state.ok_or_else(|| corrupt(1, "the first line is not a journal header".to_string()))
 }
 
-fn check_header(path: &Path, found: &Header, expected: &Header) -> Result<(), JournalError> {
-    if found.hash != expected.hash {
-        return Err(JournalError::OtherProfile {
-            path: path.to_path_buf(),
-            file: found.file.clone(),
-            journal: found.hash.clone(),
-            profile: expected.hash.clone(),
-        });
+fn describe_data(data: &Option<String>, hash: &Option<String>) -> String {
+    match (data, hash) {
+        (Some(data), Some(hash)) => {
+            format!("`{data}`, SHA-256 {}", &hash[..hash.len().min(16)])
+        }
+        _ => "no data file".to_string(),
     }
-    if found.data_hash != expected.data_hash {
-        let describe = |data: &Option<String>, hash: &Option<String>| match (data, hash) {
-            (Some(data), Some(hash)) => {
-                format!("`{data}`, SHA-256 {}", &hash[..hash.len().min(16)])
-            }
-            _ => "no data file".to_string(),
-        };
-        return Err(JournalError::OtherData {
-            path: path.to_path_buf(),
-            journal: describe(&found.data, &found.data_hash),
-            given: describe(&expected.data, &expected.data_hash),
-        });
+}
+
+fn other_data(
+    path: &Path,
+    data: &Option<String>,
+    data_hash: &Option<String>,
+    expected: &Header,
+) -> JournalError {
+    JournalError::OtherData {
+        path: path.to_path_buf(),
+        journal: describe_data(data, data_hash),
+        given: describe_data(&expected.data, &expected.data_hash),
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -15,6 +15,10 @@
 //! is not the card's identity. A journal that says any of these is refused rather than
 //! guessed at, and a live record that would say one is never written.
 //!
+//! A journal may go on with another data file as a new lot (`--new-lot`): rows are then
+//! numbered within their lot, each lot's rows handed out once, and a card left open in an
+//! earlier lot is not resumed with the rows of this one (it waits for its own lot's data).
+//!
 //! This file does no I/O: the journal writes, the ledger only counts.
 
 use std::collections::{HashMap, HashSet};
@@ -29,6 +33,7 @@ enum Entry {
         seq: u64,
         row: Option<u64>,
         uid: Option<String>,
+        lot: usize,
     },
     /// Finished: `ok` or `failed`.
     Done {
@@ -67,18 +72,30 @@ pub enum Full {
     Data,
 }
 
+/// One data lot of the journal.
+#[derive(Debug, Clone, Copy, Default)]
+struct Lot {
+    /// How many data rows it has (`None`: no data file), when known: the rows of a lot
+    /// whose data is not at hand (an earlier lot) are not.
+    rows: Option<Option<u64>>,
+    /// The highest row handed out.
+    rows_used: u64,
+    /// Cards begun with a row of this lot and not finished.
+    open: usize,
+}
+
 /// The state of a batch, as far as the journal tells it.
 #[derive(Debug, Default)]
 pub struct Ledger {
-    /// How many data rows there are (`None`: the batch has no data file).
-    data_rows: Option<u64>,
+    /// Every lot, the first one the journal's header names; `lot` is the current one.
+    lots: Vec<Lot>,
+    lot: usize,
     cards: HashMap<String, Entry>,
-    /// Identity of the card that used each row.
-    rows: HashMap<u64, String>,
+    /// Identity of the card that used each row of each lot.
+    rows: HashMap<(usize, u64), String>,
     /// Identity of the card that has each sequence number.
     seqs: HashMap<u64, String>,
     next_seq: u64,
-    rows_used: u64,
     finished: u64,
     open: usize,
     /// Cards being personalised right now, in this process.
@@ -95,10 +112,45 @@ impl Ledger {
     /// seen, row 1 next.
     pub fn new(rows: Option<u64>) -> Ledger {
         Ledger {
-            data_rows: rows,
+            lots: vec![Lot {
+                rows: Some(rows),
+                ..Lot::default()
+            }],
             next_seq: 1,
             ..Ledger::default()
         }
+    }
+
+    /// A ledger whose first lot's row count is not known (its data is not at hand): its
+    /// records are checked for everything but the range of their rows.
+    pub fn with_unknown_rows() -> Ledger {
+        Ledger {
+            lots: vec![Lot::default()],
+            next_seq: 1,
+            ..Ledger::default()
+        }
+    }
+
+    /// Goes on with lot `index` (0: the header's; one past the last: a new lot), which has
+    /// `rows` data rows when known.
+    pub fn switch_lot(&mut self, index: usize, rows: Option<Option<u64>>) {
+        if index >= self.lots.len() {
+            self.lots.push(Lot::default());
+        }
+        let index = index.min(self.lots.len() - 1);
+        if rows.is_some() {
+            self.lots[index].rows = rows;
+        }
+        self.lot = index;
+    }
+
+    /// The current lot.
+    pub fn current_lot(&self) -> usize {
+        self.lot
+    }
+
+    fn current(&self) -> &Lot {
+        &self.lots[self.lot]
     }
 
     /// Whether `begin` agrees with the data and with every record before it.
@@ -113,7 +165,11 @@ impl Ledger {
         }
         check_uid(card, begin.uid.as_deref())?;
         if let Some(row) = begin.row {
-            if let Some(owner) = self.rows.get(&row).filter(|owner| *owner != card) {
+            if let Some(owner) = self
+                .rows
+                .get(&(self.lot, row))
+                .filter(|owner| *owner != card)
+            {
                 return fail(format!(
                     "row {row} is used by card `{card}` and card `{owner}`"
                 ));
@@ -129,7 +185,12 @@ impl Ledger {
             Some(Entry::Done { .. }) => {
                 fail(format!("card `{card}` begins again after it was finished"))
             }
-            Some(Entry::Open { seq, row, uid })
+            Some(Entry::Open { lot, .. }) if *lot != self.lot => fail(format!(
+                "card `{card}` begins again in lot {}, but it began in lot {}",
+                self.lot + 1,
+                lot + 1
+            )),
+            Some(Entry::Open { seq, row, uid, .. })
                 if (*seq, *row, uid.as_deref()) != (begin.seq, begin.row, begin.uid.as_deref()) =>
             {
                 fail(format!(
@@ -146,13 +207,16 @@ impl Ledger {
     /// is refused.
     pub fn begin(&mut self, begin: &Begin) -> Result<(), Inconsistent> {
         self.check_begin(begin)?;
+        let lot = self.lot;
         if let Some(row) = begin.row {
-            self.rows.insert(row, begin.identity.clone());
-            self.rows_used = self.rows_used.max(row);
+            self.rows.insert((lot, row), begin.identity.clone());
+            let used = &mut self.lots[lot].rows_used;
+            *used = (*used).max(row);
         }
         self.seqs.insert(begin.seq, begin.identity.clone());
         if !self.cards.contains_key(&begin.identity) {
             self.open += 1;
+            self.lots[lot].open += 1;
         }
         self.cards.insert(
             begin.identity.clone(),
@@ -160,6 +224,7 @@ impl Ledger {
                 seq: begin.seq,
                 row: begin.row,
                 uid: begin.uid.clone(),
+                lot,
             },
         );
         self.next_seq = self.next_seq.max(begin.seq + 1);
@@ -176,7 +241,12 @@ impl Ledger {
             )));
         }
         match self.cards.get(card) {
-            Some(Entry::Open { seq, row, uid }) => {
+            Some(Entry::Open { lot, .. }) if *lot != self.lot => Err(Inconsistent(format!(
+                "card `{card}` ends in lot {}, but it began in lot {}",
+                self.lot + 1,
+                lot + 1
+            ))),
+            Some(Entry::Open { seq, row, uid, .. }) => {
                 if (*seq, *row) != (end.seq, end.row) {
                     return Err(Inconsistent(format!(
                         "card `{card}` ends with {}, but it began with {}",
@@ -201,6 +271,7 @@ impl Ledger {
         self.check_end(end)?;
         if matches!(end.verdict, Verdict::Ok | Verdict::Failed) {
             self.open -= 1;
+            self.lots[self.lot].open -= 1;
             self.finished += 1;
             self.cards.insert(
                 end.identity.clone(),
@@ -219,7 +290,14 @@ impl Ledger {
     /// Whether `row` can belong to a card of this batch: a row in `1..=rows` with data, none
     /// without.
     fn check_row(&self, card: &str, row: Option<u64>) -> Result<(), Inconsistent> {
-        let message = match (row, self.data_rows) {
+        let Some(rows) = self.current().rows else {
+            // An earlier lot whose data is not at hand: any row goes, but a row it is.
+            return match row {
+                Some(0) => Err(Inconsistent(format!("card `{card}` has row 0"))),
+                _ => Ok(()),
+            };
+        };
+        let message = match (row, rows) {
             (Some(row), Some(rows)) if row == 0 || row > rows => {
                 format!("card `{card}` has row {row}, outside the data's rows 1..={rows}")
             }
@@ -245,6 +323,11 @@ impl Ledger {
             Some(Entry::Open { .. }) if self.in_flight.contains(identity) => {
                 Decision::Skip("the card is being personalised in another reader".to_string())
             }
+            Some(Entry::Open { row, lot, .. }) if *lot != self.lot => Decision::Skip(format!(
+                "it was begun with {} of data lot {} and is open; it is finished when the batch runs with that lot's data again (--new-lot names a lot seen before too)",
+                row_text(row),
+                lot + 1
+            )),
             Some(Entry::Open { seq, row, .. }) => Decision::Resume {
                 seq: *seq,
                 row: *row,
@@ -283,9 +366,10 @@ impl Ledger {
         if count.is_some_and(|count| self.finished + self.in_flight.len() as u64 >= count) {
             return Err(Full::Count);
         }
+        let used = self.current().rows_used;
         let row = match rows {
-            Some(rows) if self.rows_used >= rows => return Err(Full::Data),
-            Some(_) => Some(self.rows_used + 1),
+            Some(rows) if used >= rows => return Err(Full::Data),
+            Some(_) => Some(used + 1),
             None => None,
         };
         Ok((self.next_seq, row))
@@ -297,9 +381,9 @@ impl Ledger {
         if count.is_some_and(|count| self.finished >= count) {
             return Some(Full::Count);
         }
-        let waiting = self.open - self.in_flight.len();
+        let waiting = self.current().open.saturating_sub(self.in_flight.len());
         match rows {
-            Some(rows) if self.rows_used >= rows && waiting == 0 => Some(Full::Data),
+            Some(rows) if self.current().rows_used >= rows && waiting == 0 => Some(Full::Data),
             _ => None,
         }
     }

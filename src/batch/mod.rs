@@ -66,6 +66,8 @@ pub struct Config {
     pub count: Option<u64>,
     /// `--journal`.
     pub journal: PathBuf,
+    /// `--profile-changed` and `--new-lot`: what the journal may go on with.
+    pub allow: journal::Continue,
     /// `--report`.
     pub report: Option<PathBuf>,
     /// `--max-failures` consecutive failed cards stop the batch (0: never).
@@ -263,6 +265,7 @@ pub fn run(
         &config.journal,
         &header(config, profile),
         config.data.as_ref(),
+        config.allow,
     )?;
     run_on(
         config,

@@ -97,6 +97,7 @@ fn a_card_pulled_mid_run_keeps_its_row_and_is_finished_when_presented_again() {
             data: Some(data),
             count: Some(3),
             journal: journal.clone(),
+            allow: Default::default(),
             report: None,
             max_failures: 3,
             armed: false,

@@ -52,10 +52,15 @@ pub struct BatchArgs {
     #[arg(long, value_name = "NAME", requires = "lot")]
     pub station: Option<String>,
 
-    /// Continue the ledger with a profile that differs from the one it ran last; cards
-    /// issued under earlier versions stay issued and are never run again.
-    #[arg(long, requires = "lot")]
+    /// Continue the journal or ledger with a profile that differs from the one it ran
+    /// last; cards issued under earlier versions stay issued and are never run again.
+    #[arg(long)]
     pub profile_changed: bool,
+
+    /// Continue the journal with another data file as a new lot: rows and cards of earlier
+    /// lots stay used.
+    #[arg(long, conflicts_with = "lot")]
+    pub new_lot: bool,
 
     /// End once the journal holds N finished cards (this run and earlier ones); with
     /// --sim, the simulated stream has N cards (default: one per data row).
@@ -267,6 +272,10 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     super::paths::output_opt("--report", args.report.as_deref())?;
     let config = Config {
         journal,
+        allow: batch::journal::Continue {
+            profile_changed: args.profile_changed,
+            new_lot: args.new_lot,
+        },
         profile: args.profile.clone(),
         vars,
         data,
