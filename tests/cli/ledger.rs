@@ -314,6 +314,52 @@ fn init_import_status_export_keep_their_contract_and_never_show_a_value() {
         r.stdout
     );
     assert!(r.stdout.contains("station `s1`"), "{}", r.stdout);
+
+    // A second lot continues the same ledger; a changed profile only with the flag, and
+    // the cards issued from lot L1 under the first version are never issued again.
+    let second = w.join("second.csv");
+    std::fs::write(&second, "serial\n000000B1\n000000B2\n000000B3\n").unwrap();
+    let r = db.run(
+        w,
+        &["ledger", "import", "--lot", "L2", second.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let first_version =
+        lines(&db.run(w, &["ledger", "export", "--lot", "L1"]).stdout)[0]["profile"].clone();
+    std::fs::write(w.join("t.yaml"), PROFILE.replace("verify PIN", "check PIN")).unwrap();
+    let lot2 = [
+        "batch",
+        "--lot",
+        "L2",
+        "--station",
+        "s3",
+        "--sim",
+        "iso7816",
+        "--count",
+        "9",
+        profile,
+    ];
+    let r = db.run(w, &lot2);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--profile-changed"), "{}", r.stderr);
+    let r = db.run(w, &[&lot2[..], &["--profile-changed"]].concat());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout.matches("already issued ok").count(),
+        6,
+        "{}",
+        r.stdout
+    );
+    let cards = lines(&db.run(w, &["ledger", "export", "--lot", "L2"]).stdout);
+    let identities: Vec<&str> = cards
+        .iter()
+        .map(|c| c["identity"].as_str().unwrap())
+        .collect();
+    assert_eq!(identities, ["SIM-000007", "SIM-000008", "SIM-000009"]);
+    assert!(
+        cards.iter().all(|c| c["profile"] != first_version),
+        "{cards:?}"
+    );
 }
 
 #[test]
