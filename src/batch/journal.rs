@@ -26,7 +26,7 @@
 //! the caller must stop. This file knows nothing of cards or readers beyond the records.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use fs4::{FileExt, TryLockError};
@@ -213,38 +213,45 @@ impl Journal {
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
-        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let mut repaired = None;
-        if complete < bytes.len() {
-            let line = bytes[..complete].iter().filter(|&&b| b == b'\n').count() + 1;
+        // The file is read as a stream, never whole: a journal of a million cards is
+        // hundreds of megabytes, and the ledger keeps only a compact index of it.
+        let size = file.metadata().map_err(io)?.len();
+        let complete = last_newline(&mut file, size).map_err(io)?;
+        let mut len = size;
+        let mut cut = None;
+        if complete < size {
+            let mut tail = Vec::new();
+            file.seek(SeekFrom::Start(complete)).map_err(io)?;
+            (&mut file)
+                .take(size - complete)
+                .read_to_end(&mut tail)
+                .map_err(io)?;
             // Records are flat JSON objects: a line cut anywhere before its closing brace
             // does not parse, so a last line that parses is whole and only its newline is
             // missing (the process died between the two, or a tool removed it).
-            let whole = serde_json::from_slice::<Record>(&bytes[complete..]).is_ok();
-            let removed = if whole { 0 } else { bytes.len() - complete };
+            let whole = serde_json::from_slice::<Record>(&tail).is_ok();
             if whole {
                 file.write_all(b"\n").map_err(io)?;
-                bytes.push(b'\n');
+                len = size + 1;
             } else {
-                file.set_len(complete as u64).map_err(io)?;
-                bytes.truncate(complete);
+                file.set_len(complete).map_err(io)?;
+                len = complete;
             }
             file.sync_all().map_err(io)?;
-            repaired = Some(Repair {
-                line,
-                bytes: removed,
-                kept: whole,
-            });
+            cut = Some((whole, tail.len()));
         }
         let mut journal = Journal {
             file,
             path: path.to_path_buf(),
-            len: bytes.len() as u64,
+            len,
             broken: false,
         };
-        if bytes.is_empty() {
+        if len == 0 {
+            let repaired = cut.map(|(kept, bytes)| Repair {
+                line: 1,
+                bytes: if kept { 0 } else { bytes },
+                kept,
+            });
             journal.append(&Record::Header(header.clone()))?;
             sync_directory(path).map_err(io)?;
             return Ok(Opened {
@@ -255,7 +262,18 @@ impl Journal {
                 continued: Vec::new(),
             });
         }
-        let mut replayed = replay(path, &bytes, header, rows)?;
+        journal.file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut replayed = replay(path, &mut (&journal.file).take(len), header, rows)?;
+        let repaired = cut.map(|(kept, bytes)| Repair {
+            // A kept line is the last one replayed; a cut one would have come after it.
+            line: if kept {
+                replayed.lines
+            } else {
+                replayed.lines + 1
+            },
+            bytes: if kept { 0 } else { bytes },
+            kept,
+        });
         let mut continued = Vec::new();
         if replayed.hash != header.hash {
             if !allow.profile_changed {
@@ -413,6 +431,27 @@ fn lost(record: &Record) -> (String, String) {
     }
 }
 
+/// Where the last complete line of the first `size` bytes of `file` ends (0: none), read
+/// backwards from the end in blocks.
+fn last_newline(file: &mut File, size: u64) -> std::io::Result<u64> {
+    const BLOCK: u64 = 64 * 1024;
+    let mut end = size;
+    let mut block = Vec::new();
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK);
+        block.clear();
+        file.seek(SeekFrom::Start(start))?;
+        Read::by_ref(file)
+            .take(end - start)
+            .read_to_end(&mut block)?;
+        if let Some(i) = block.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
 /// Makes a new file's directory entry durable, so the journal itself survives a power cut.
 fn sync_directory(path: &Path) -> std::io::Result<()> {
     let dir = match path.parent() {
@@ -433,6 +472,8 @@ struct Replayed {
     lots: Vec<Option<String>>,
     /// The data file of the current lot.
     data: Option<String>,
+    /// Lines read.
+    lines: usize,
 }
 
 /// Replays every record into a ledger; `header` is this run's, `rows` its data's rows (the
@@ -440,7 +481,7 @@ struct Replayed {
 /// the header's).
 fn replay(
     path: &Path,
-    bytes: &[u8],
+    input: &mut dyn Read,
     header: &Header,
     rows: Option<u64>,
 ) -> Result<Replayed, JournalError> {
@@ -449,9 +490,24 @@ fn replay(
         line,
         message,
     };
+    let io = |source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut state: Option<Replayed> = None;
-    for (i, text) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = i + 1;
+    let mut reader = BufReader::with_capacity(1 << 20, input);
+    let mut buffer = Vec::new();
+    let mut line = 0;
+    loop {
+        buffer.clear();
+        if reader.read_until(b'\n', &mut buffer).map_err(io)? == 0 {
+            break;
+        }
+        line += 1;
+        if let Some(state) = state.as_mut() {
+            state.lines = line;
+        }
+        let text = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
         if text.is_empty() {
             continue;
         }
@@ -477,6 +533,7 @@ fn replay(
                 file: found.file,
                 lots: vec![found.data_hash],
                 data: found.data,
+                lines: line,
             });
             continue;
         };

@@ -19,30 +19,49 @@
 //! numbered within their lot, each lot's rows handed out once, and a card left open in an
 //! earlier lot is not resumed with the rows of this one (it waits for its own lot's data).
 //!
-//! This file does no I/O: the journal writes, the ledger only counts.
+//! The state is kept compact (`index.rs`): identities in one arena, 32 bytes per card,
+//! rows and sequence numbers as dense vectors, so that a journal of a million cards
+//! replays in a few tens of megabytes. This file does no I/O: the journal writes, the
+//! ledger only counts.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
+use super::index::{self, Identities, Owners};
 use super::record::{Begin, End, Verdict};
 
-/// Where one card stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Entry {
+/// No step, no row (rows start at 1).
+const NONE: u32 = u32::MAX;
+
+/// Where one card stands, in 32 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Card {
+    seq: u64,
+    /// Its row, 0 for none.
+    row: u64,
+    /// When it finished: microseconds since 1970, or `-(i + 1)` for text `i` of
+    /// [`Ledger::texts`] (a time not in the usual form).
+    time: i64,
+    /// The failed step's name, an index into [`Ledger::texts`], or [`NONE`].
+    step: u32,
+    /// The lot its row is from.
+    lot: u16,
+    state: State,
+    /// Whether it has a UID (which then is its identity).
+    uid: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
     /// Begun, not finished (running now, interrupted, or cut off by a crash).
-    Open {
-        seq: u64,
-        row: Option<u64>,
-        uid: Option<String>,
-        lot: usize,
-    },
-    /// Finished: `ok` or `failed`.
-    Done {
-        seq: u64,
-        row: Option<u64>,
-        verdict: Verdict,
-        time: String,
-        step: Option<String>,
-    },
+    Open,
+    /// Finished `ok`.
+    Ok,
+    /// Finished `failed`.
+    Failed,
+}
+
+fn row_of(row: u64) -> Option<u64> {
+    (row != 0).then_some(row)
 }
 
 /// What to do with a card that was presented.
@@ -73,7 +92,7 @@ pub enum Full {
 }
 
 /// One data lot of the journal.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Default)]
 struct Lot {
     /// How many data rows it has (`None`: no data file), when known: the rows of a lot
     /// whose data is not at hand (an earlier lot) are not.
@@ -82,6 +101,8 @@ struct Lot {
     rows_used: u64,
     /// Cards begun with a row of this lot and not finished.
     open: usize,
+    /// The card that used each row.
+    owners: Owners,
 }
 
 /// The state of a batch, as far as the journal tells it.
@@ -90,11 +111,13 @@ pub struct Ledger {
     /// Every lot, the first one the journal's header names; `lot` is the current one.
     lots: Vec<Lot>,
     lot: usize,
-    cards: HashMap<String, Entry>,
-    /// Identity of the card that used each row of each lot.
-    rows: HashMap<(usize, u64), String>,
-    /// Identity of the card that has each sequence number.
-    seqs: HashMap<u64, String>,
+    /// Card identities, numbered; `cards[i]` is where card `i` stands.
+    ids: Identities,
+    cards: Vec<Card>,
+    /// Step names and unusual times, referred to from [`Card`].
+    texts: Vec<Box<str>>,
+    /// The card that has each sequence number.
+    seqs: Owners,
     next_seq: u64,
     finished: u64,
     open: usize,
@@ -153,6 +176,33 @@ impl Ledger {
         &self.lots[self.lot]
     }
 
+    fn card(&self, identity: &str) -> Option<Card> {
+        self.ids.find(identity).map(|i| self.cards[i as usize])
+    }
+
+    fn text(&self, index: u32) -> &str {
+        self.texts.get(index as usize).map_or("?", |t| t)
+    }
+
+    fn time(&self, card: &Card) -> String {
+        if card.time >= 0 {
+            index::format_micros(card.time)
+        } else {
+            self.text((-(card.time + 1)) as u32).to_string()
+        }
+    }
+
+    /// Keeps `text` aside; its index, or [`NONE`] when there are too many.
+    fn keep(&mut self, text: &str) -> u32 {
+        match u32::try_from(self.texts.len()) {
+            Ok(i) if i != NONE => {
+                self.texts.push(text.into());
+                i
+            }
+            _ => NONE,
+        }
+    }
+
     /// Whether `begin` agrees with the data and with every record before it.
     pub fn check_begin(&self, begin: &Begin) -> Result<(), Inconsistent> {
         let card = &begin.identity;
@@ -164,39 +214,38 @@ impl Ledger {
             ));
         }
         check_uid(card, begin.uid.as_deref())?;
+        let me = self.ids.find(card);
         if let Some(row) = begin.row {
-            if let Some(owner) = self
-                .rows
-                .get(&(self.lot, row))
-                .filter(|owner| *owner != card)
-            {
+            if let Some(owner) = self.current().owners.get(row).filter(|o| Some(*o) != me) {
                 return fail(format!(
-                    "row {row} is used by card `{card}` and card `{owner}`"
+                    "row {row} is used by card `{card}` and card `{}`",
+                    self.ids.text(owner)
                 ));
             }
         }
-        if let Some(owner) = self.seqs.get(&begin.seq).filter(|owner| *owner != card) {
+        if let Some(owner) = self.seqs.get(begin.seq).filter(|o| Some(*o) != me) {
             return fail(format!(
-                "seq {} is used by card `{card}` and card `{owner}`",
-                begin.seq
+                "seq {} is used by card `{card}` and card `{}`",
+                begin.seq,
+                self.ids.text(owner)
             ));
         }
-        match self.cards.get(card) {
-            Some(Entry::Done { .. }) => {
+        match me.map(|i| self.cards[i as usize]) {
+            Some(c) if c.state != State::Open => {
                 fail(format!("card `{card}` begins again after it was finished"))
             }
-            Some(Entry::Open { lot, .. }) if *lot != self.lot => fail(format!(
+            Some(c) if usize::from(c.lot) != self.lot => fail(format!(
                 "card `{card}` begins again in lot {}, but it began in lot {}",
                 self.lot + 1,
-                lot + 1
+                c.lot + 1
             )),
-            Some(Entry::Open { seq, row, uid, .. })
-                if (*seq, *row, uid.as_deref()) != (begin.seq, begin.row, begin.uid.as_deref()) =>
+            Some(c)
+                if (c.seq, row_of(c.row), c.uid) != (begin.seq, begin.row, begin.uid.is_some()) =>
             {
                 fail(format!(
                     "card `{card}` begins again with {}, but it began with {}",
                     describe(begin.seq, begin.row),
-                    describe(*seq, *row)
+                    describe(c.seq, row_of(c.row))
                 ))
             }
             _ => Ok(()),
@@ -207,26 +256,37 @@ impl Ledger {
     /// is refused.
     pub fn begin(&mut self, begin: &Begin) -> Result<(), Inconsistent> {
         self.check_begin(begin)?;
-        let lot = self.lot;
+        let lot = u16::try_from(self.lot)
+            .map_err(|_| Inconsistent("more than 65535 data lots".to_string()))?;
+        let known = self.ids.find(&begin.identity).is_some();
+        let i = self
+            .ids
+            .insert(&begin.identity)
+            .ok_or_else(|| Inconsistent("more cards than one journal can hold".to_string()))?;
         if let Some(row) = begin.row {
-            self.rows.insert((lot, row), begin.identity.clone());
-            let used = &mut self.lots[lot].rows_used;
-            *used = (*used).max(row);
+            let current = &mut self.lots[self.lot];
+            current.owners.insert(row, i);
+            current.rows_used = current.rows_used.max(row);
         }
-        self.seqs.insert(begin.seq, begin.identity.clone());
-        if !self.cards.contains_key(&begin.identity) {
+        self.seqs.insert(begin.seq, i);
+        if !known {
             self.open += 1;
-            self.lots[lot].open += 1;
+            self.lots[self.lot].open += 1;
         }
-        self.cards.insert(
-            begin.identity.clone(),
-            Entry::Open {
-                seq: begin.seq,
-                row: begin.row,
-                uid: begin.uid.clone(),
-                lot,
-            },
-        );
+        let card = Card {
+            seq: begin.seq,
+            row: begin.row.unwrap_or(0),
+            time: 0,
+            step: NONE,
+            lot,
+            state: State::Open,
+            uid: begin.uid.is_some(),
+        };
+        if (i as usize) < self.cards.len() {
+            self.cards[i as usize] = card;
+        } else {
+            self.cards.push(card);
+        }
         self.next_seq = self.next_seq.max(begin.seq + 1);
         Ok(())
     }
@@ -240,21 +300,25 @@ impl Ledger {
                 "card `{card}` ends `skipped`, which no journal record says"
             )));
         }
-        match self.cards.get(card) {
-            Some(Entry::Open { lot, .. }) if *lot != self.lot => Err(Inconsistent(format!(
-                "card `{card}` ends in lot {}, but it began in lot {}",
-                self.lot + 1,
-                lot + 1
-            ))),
-            Some(Entry::Open { seq, row, uid, .. }) => {
-                if (*seq, *row) != (end.seq, end.row) {
+        match self.card(card) {
+            Some(c) if c.state == State::Open && usize::from(c.lot) != self.lot => {
+                Err(Inconsistent(format!(
+                    "card `{card}` ends in lot {}, but it began in lot {}",
+                    self.lot + 1,
+                    c.lot + 1
+                )))
+            }
+            Some(c) if c.state == State::Open => {
+                if (c.seq, row_of(c.row)) != (end.seq, end.row) {
                     return Err(Inconsistent(format!(
                         "card `{card}` ends with {}, but it began with {}",
                         describe(end.seq, end.row),
-                        describe(*seq, *row)
+                        describe(c.seq, row_of(c.row))
                     )));
                 }
-                if uid.as_deref() != end.uid.as_deref() {
+                if c.uid != end.uid.is_some()
+                    || end.uid.as_deref().is_some_and(|uid| uid != card.as_str())
+                {
                     return Err(Inconsistent(format!(
                         "card `{card}` ends with another UID than it began with"
                     )));
@@ -269,21 +333,29 @@ impl Ledger {
     /// refused.
     pub fn end(&mut self, end: &End) -> Result<(), Inconsistent> {
         self.check_end(end)?;
-        if matches!(end.verdict, Verdict::Ok | Verdict::Failed) {
-            self.open -= 1;
-            self.lots[self.lot].open -= 1;
-            self.finished += 1;
-            self.cards.insert(
-                end.identity.clone(),
-                Entry::Done {
-                    seq: end.seq,
-                    row: end.row,
-                    verdict: end.verdict,
-                    time: end.time.clone(),
-                    step: end.step.clone(),
-                },
-            );
-        }
+        let state = match end.verdict {
+            Verdict::Ok => State::Ok,
+            Verdict::Failed => State::Failed,
+            Verdict::Interrupted | Verdict::Skipped => return Ok(()),
+        };
+        let Some(i) = self.ids.find(&end.identity) else {
+            return Ok(());
+        };
+        let time = match index::parse_micros(&end.time) {
+            Some(micros) => micros,
+            None => -i64::from(self.keep(&end.time)) - 1,
+        };
+        let step = match &end.step {
+            Some(step) => self.keep(step),
+            None => NONE,
+        };
+        self.open -= 1;
+        self.lots[self.lot].open -= 1;
+        self.finished += 1;
+        let card = &mut self.cards[i as usize];
+        card.state = state;
+        card.time = time;
+        card.step = step;
         Ok(())
     }
 
@@ -314,44 +386,42 @@ impl Ledger {
 
     /// What to do with the card `identity` when it is presented.
     pub fn decide(&self, identity: &str) -> Decision {
-        let row_text = |row: &Option<u64>| match row {
-            Some(row) => format!("row {row}"),
-            None => "no data row".to_string(),
+        let row_text = |row: u64| match row {
+            0 => "no data row".to_string(),
+            row => format!("row {row}"),
         };
-        match self.cards.get(identity) {
-            None => Decision::New,
-            Some(Entry::Open { .. }) if self.in_flight.contains(identity) => {
+        let Some(c) = self.card(identity) else {
+            return Decision::New;
+        };
+        match c.state {
+            State::Open if self.in_flight.contains(identity) => {
                 Decision::Skip("the card is being personalised in another reader".to_string())
             }
-            Some(Entry::Open { row, lot, .. }) if *lot != self.lot => Decision::Skip(format!(
+            State::Open if usize::from(c.lot) != self.lot => Decision::Skip(format!(
                 "it was begun with {} of data lot {} and is open; it is finished when the batch runs with that lot's data again (--new-lot names a lot seen before too)",
-                row_text(row),
-                lot + 1
+                row_text(c.row),
+                c.lot + 1
             )),
-            Some(Entry::Open { seq, row, .. }) => Decision::Resume {
-                seq: *seq,
-                row: *row,
+            State::Open => Decision::Resume {
+                seq: c.seq,
+                row: row_of(c.row),
             },
-            Some(Entry::Done {
-                seq,
-                row,
-                verdict: Verdict::Ok,
-                time,
-                ..
-            }) => Decision::Issued(format!(
-                "already issued ok at {time} with {} (seq {seq})",
-                row_text(row)
+            State::Ok => Decision::Issued(format!(
+                "already issued ok at {} with {} (seq {})",
+                self.time(&c),
+                row_text(c.row),
+                c.seq
             )),
-            Some(Entry::Done {
-                seq,
-                row,
-                time,
-                step,
-                ..
-            }) => Decision::Skip(format!(
-                "failed at {time} with {} (seq {seq}) in step `{}`; a failed card is not tried again",
-                row_text(row),
-                step.as_deref().unwrap_or("?")
+            State::Failed => Decision::Skip(format!(
+                "failed at {} with {} (seq {}) in step `{}`; a failed card is not tried again",
+                self.time(&c),
+                row_text(c.row),
+                c.seq,
+                if c.step == NONE {
+                    "?"
+                } else {
+                    self.text(c.step)
+                }
             )),
         }
     }

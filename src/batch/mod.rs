@@ -20,6 +20,7 @@ mod card;
 pub mod data;
 pub mod file_store;
 pub mod identify;
+pub mod index;
 pub mod journal;
 pub mod ledger;
 pub mod postgres;
