@@ -14,7 +14,7 @@ STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3-pycr
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps key-deps db-deps fuzz-guard
+.PHONY: all build demo man test lint unit stack-test bench bench-stack bench-ledger deps stack-deps key-deps db-deps fuzz-guard
 
 all: build
 
@@ -89,5 +89,9 @@ bench: deps
 	$(CARGO) bench --bench batch > /dev/null
 
 # The served simulator through pcscd: a Rust PC/SC loop, apdu-run, scriptor (BENCHMARKS.md).
+# Restart of a batch on a journal of a million cards: time and peak memory (BENCHMARKS.md).
+bench-ledger: deps
+	$(CARGO) bench --bench ledger
+
 bench-stack: stack-deps
 	benches/stack.sh

@@ -51,9 +51,15 @@ impl Identities {
     /// The number of `identity`, adding it when new; `None` when 2^32 - 1 identities are
     /// there already.
     pub fn insert(&mut self, identity: &str) -> Option<u32> {
-        if let Some(found) = self.find(identity) {
-            return Some(found);
+        match self.find(identity) {
+            Some(found) => Some(found),
+            None => self.insert_new(identity),
         }
+    }
+
+    /// Adds `identity`, which [`Identities::find`] did not find; `None` when 2^32 - 1
+    /// identities are there already.
+    pub fn insert_new(&mut self, identity: &str) -> Option<u32> {
         let number = u32::try_from(self.starts.len())
             .ok()
             .filter(|&n| n != NONE)?;

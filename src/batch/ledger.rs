@@ -125,6 +125,65 @@ pub struct Ledger {
     in_flight: HashSet<String>,
 }
 
+/// What the ledger reads of a `begin` record (borrowed: a replay need not copy it).
+#[derive(Debug, Clone, Copy)]
+pub struct BeginFacts<'a> {
+    /// The card's sequence number.
+    pub seq: u64,
+    /// Its row.
+    pub row: Option<u64>,
+    /// Its UID.
+    pub uid: Option<&'a str>,
+    /// What it is told apart by.
+    pub identity: &'a str,
+}
+
+impl<'a> BeginFacts<'a> {
+    /// The facts of `begin`.
+    pub fn of(begin: &'a Begin) -> BeginFacts<'a> {
+        BeginFacts {
+            seq: begin.seq,
+            row: begin.row,
+            uid: begin.uid.as_deref(),
+            identity: &begin.identity,
+        }
+    }
+}
+
+/// What the ledger reads of an `end` record.
+#[derive(Debug, Clone, Copy)]
+pub struct EndFacts<'a> {
+    /// As in its `begin`.
+    pub seq: u64,
+    /// As in its `begin`.
+    pub row: Option<u64>,
+    /// As in its `begin`.
+    pub uid: Option<&'a str>,
+    /// As in its `begin`.
+    pub identity: &'a str,
+    /// How it ended.
+    pub verdict: Verdict,
+    /// When.
+    pub time: &'a str,
+    /// The step that failed or was interrupted.
+    pub step: Option<&'a str>,
+}
+
+impl<'a> EndFacts<'a> {
+    /// The facts of `end`.
+    pub fn of(end: &'a End) -> EndFacts<'a> {
+        EndFacts {
+            seq: end.seq,
+            row: end.row,
+            uid: end.uid.as_deref(),
+            identity: &end.identity,
+            verdict: end.verdict,
+            time: &end.time,
+            step: end.step.as_deref(),
+        }
+    }
+}
+
 /// A replayed record that contradicts the ones before it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -205,7 +264,12 @@ impl Ledger {
 
     /// Whether `begin` agrees with the data and with every record before it.
     pub fn check_begin(&self, begin: &Begin) -> Result<(), Inconsistent> {
-        let card = &begin.identity;
+        self.check_begin_facts(&BeginFacts::of(begin))
+    }
+
+    /// [`Ledger::check_begin`] on what the ledger reads of a `begin`.
+    pub fn check_begin_facts(&self, begin: &BeginFacts<'_>) -> Result<(), Inconsistent> {
+        let card = begin.identity;
         let fail = |message: String| Err(Inconsistent(message));
         self.check_row(card, begin.row)?;
         if begin.seq == 0 {
@@ -213,7 +277,7 @@ impl Ledger {
                 "card `{card}` has seq 0 (sequence numbers start at 1)"
             ));
         }
-        check_uid(card, begin.uid.as_deref())?;
+        check_uid(card, begin.uid)?;
         let me = self.ids.find(card);
         if let Some(row) = begin.row {
             if let Some(owner) = self.current().owners.get(row).filter(|o| Some(*o) != me) {
@@ -255,14 +319,23 @@ impl Ledger {
     /// Takes a `begin` into account, after [`Ledger::check_begin`]; nothing changes when it
     /// is refused.
     pub fn begin(&mut self, begin: &Begin) -> Result<(), Inconsistent> {
-        self.check_begin(begin)?;
+        self.begin_facts(&BeginFacts::of(begin))
+    }
+
+    /// [`Ledger::begin`] on what the ledger reads of a `begin`.
+    pub fn begin_facts(&mut self, begin: &BeginFacts<'_>) -> Result<(), Inconsistent> {
+        self.check_begin_facts(begin)?;
         let lot = u16::try_from(self.lot)
             .map_err(|_| Inconsistent("more than 65535 data lots".to_string()))?;
-        let known = self.ids.find(&begin.identity).is_some();
-        let i = self
-            .ids
-            .insert(&begin.identity)
-            .ok_or_else(|| Inconsistent("more cards than one journal can hold".to_string()))?;
+        let found = self.ids.find(begin.identity);
+        let known = found.is_some();
+        let i = match found {
+            Some(i) => i,
+            None => self
+                .ids
+                .insert_new(begin.identity)
+                .ok_or_else(|| Inconsistent("more cards than one journal can hold".to_string()))?,
+        };
         if let Some(row) = begin.row {
             let current = &mut self.lots[self.lot];
             current.owners.insert(row, i);
@@ -294,7 +367,12 @@ impl Ledger {
     /// Whether `end` closes a card that is open, with the sequence number, row and UID its
     /// `begin` gave.
     pub fn check_end(&self, end: &End) -> Result<(), Inconsistent> {
-        let card = &end.identity;
+        self.check_end_facts(&EndFacts::of(end))
+    }
+
+    /// [`Ledger::check_end`] on what the ledger reads of an `end`.
+    pub fn check_end_facts(&self, end: &EndFacts<'_>) -> Result<(), Inconsistent> {
+        let card = end.identity;
         if end.verdict == Verdict::Skipped {
             return Err(Inconsistent(format!(
                 "card `{card}` ends `skipped`, which no journal record says"
@@ -316,9 +394,7 @@ impl Ledger {
                         describe(c.seq, row_of(c.row))
                     )));
                 }
-                if c.uid != end.uid.is_some()
-                    || end.uid.as_deref().is_some_and(|uid| uid != card.as_str())
-                {
+                if c.uid != end.uid.is_some() || end.uid.is_some_and(|uid| uid != card) {
                     return Err(Inconsistent(format!(
                         "card `{card}` ends with another UID than it began with"
                     )));
@@ -332,20 +408,25 @@ impl Ledger {
     /// Takes an `end` into account, after [`Ledger::check_end`]; nothing changes when it is
     /// refused.
     pub fn end(&mut self, end: &End) -> Result<(), Inconsistent> {
-        self.check_end(end)?;
+        self.end_facts(&EndFacts::of(end))
+    }
+
+    /// [`Ledger::end`] on what the ledger reads of an `end`.
+    pub fn end_facts(&mut self, end: &EndFacts<'_>) -> Result<(), Inconsistent> {
+        self.check_end_facts(end)?;
         let state = match end.verdict {
             Verdict::Ok => State::Ok,
             Verdict::Failed => State::Failed,
             Verdict::Interrupted | Verdict::Skipped => return Ok(()),
         };
-        let Some(i) = self.ids.find(&end.identity) else {
+        let Some(i) = self.ids.find(end.identity) else {
             return Ok(());
         };
-        let time = match index::parse_micros(&end.time) {
+        let time = match index::parse_micros(end.time) {
             Some(micros) => micros,
-            None => -i64::from(self.keep(&end.time)) - 1,
+            None => -i64::from(self.keep(end.time)) - 1,
         };
-        let step = match &end.step {
+        let step = match end.step {
             Some(step) => self.keep(step),
             None => NONE,
         };
