@@ -14,7 +14,7 @@ STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3-pycr
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: all build demo man test lint unit stack-test bench bench-stack bench-ledger deps stack-deps key-deps db-deps fuzz-guard
+.PHONY: all build demo man test lint unit stack-test bench bench-stack bench-ledger bench-ledger-pg deps stack-deps key-deps db-deps fuzz-guard
 
 all: build
 
@@ -92,6 +92,11 @@ bench: deps
 # Restart of a batch on a journal of a million cards: time and peak memory (BENCHMARKS.md).
 bench-ledger: deps
 	$(CARGO) bench --bench ledger
+
+# The PostgreSQL ledger: 8 stations x 2 simulated readers on one lot (BENCHMARKS.md).
+bench-ledger-pg: db-deps
+	$(CARGO) build --release
+	benches/ledger_pg.sh
 
 bench-stack: stack-deps
 	benches/stack.sh

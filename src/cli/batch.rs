@@ -92,6 +92,11 @@ pub struct BatchArgs {
     #[arg(long, value_name = "N", default_value_t = 1, requires = "sim")]
     pub sim_readers: usize,
 
+    /// The simulated stream starts at card N (1-based; default 1), so that simulated
+    /// stations of one line can present cards of their own.
+    #[arg(long, value_name = "N", requires = "sim")]
+    pub sim_first: Option<u64>,
+
     /// Seed the simulated cards' random numbers (GET CHALLENGE) so runs repeat exactly;
     /// without it they come from the operating system and differ on every fresh card.
     #[arg(long, value_name = "N", requires = "sim")]
@@ -140,10 +145,17 @@ fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure>
         }
         let n = args.sim_readers;
         let seed = args.sim_seed;
+        let first = match args.sim_first {
+            Some(0) => return Err(invalid(anyhow!("--sim-first counts from 1"))),
+            Some(first) => first - 1,
+            None => 0,
+        };
         return Ok((0..n)
             .map(|i| -> Opener {
                 Box::new(move || {
-                    let reader = SimReader::new(kind, i, n, count).with_seed(seed);
+                    let reader = SimReader::new(kind, i, n, count)
+                        .starting_at(first)
+                        .with_seed(seed);
                     Ok(Box::new(reader) as Box<dyn Reader>)
                 })
             })

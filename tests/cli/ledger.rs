@@ -486,9 +486,11 @@ fn stations_killed_and_a_restarted_database_never_reuse_a_row_nor_issue_a_card_t
     }
     for (_, mut child) in children {
         let status = child.wait().unwrap();
-        // 0: finished; 3: lost the database.
+        // 0: finished; 1: a card was skipped because another station was issuing it (no
+        // card may fail: every card is `ok` in the ledger, checked below); 3: lost the
+        // database.
         assert!(
-            matches!(status.code(), Some(0 | 3)),
+            matches!(status.code(), Some(0 | 1 | 3)),
             "a station ended {status:?}"
         );
     }

@@ -410,12 +410,24 @@ impl Store for PgStore {
     }
 
     fn exhausted(&mut self, count: Option<u64>) -> Result<Option<Full>, Error> {
-        let (open_rows, finished, open_cards) = self.counts()?;
-        if count.is_some_and(|count| finished as u64 >= count) {
-            return Ok(Some(Full::Count));
+        // Asked before every card: the finished cards are counted only for --count, the
+        // rest are index lookups (open rows, open cards), whatever the size of the lot.
+        if let Some(count) = count {
+            if self.counts()?.1 as u64 >= count {
+                return Ok(Some(Full::Count));
+            }
         }
+        let row = self
+            .client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM apdu_run_row WHERE lot = $1 AND state = 'open'),
+                        (SELECT count(*) FROM apdu_run_card WHERE lot = $1 AND (verdict IS NULL OR verdict = 'interrupted'))",
+                &[&self.lot.id],
+            )
+            .map_err(|e| self.db(&e))?;
+        let (open_rows, open_cards): (bool, i64) = (row.get(0), row.get(1));
         let waiting = open_cards - self.in_flight.len() as i64;
-        Ok((open_rows == 0 && waiting <= 0).then_some(Full::Data))
+        Ok((!open_rows && waiting <= 0).then_some(Full::Data))
     }
 
     fn finished(&mut self) -> Result<u64, Error> {
