@@ -11,6 +11,8 @@
 #   keys:   softhsm2 opensc  (the PKCS#11 key tests: a SoftHSM2 token, pkcs11-tool)
 #   pages:  chromium fonts-dejavu-core  (the lot page of `apdu-run report --html`, rendered
 #           and checked in headless Chromium)
+#   ledger: postgresql  (the PostgreSQL ledger tests: initdb + pg_ctl start a throwaway
+#           cluster on a private port, as the unprivileged user `nobody` when run as root)
 #   stack:  pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc, python3 with pycryptodome for
 #           vicc, opensc (PC/SC tests through the real daemon; opensc-explorer and scriptor as
 #           third-party clients)
@@ -19,11 +21,12 @@ BUILD_PACKAGES := build-essential pkgconf libpcsclite-dev
 TOOL_PACKAGES := coreutils util-linux mount grep procps
 KEY_PACKAGES := softhsm2 opensc
 PAGE_PACKAGES := chromium fonts-dejavu-core
+DB_PACKAGES := postgresql
 STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3 python3-pycryptodome opensc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps key-deps page-deps fuzz-guard fresh-machine-check
+.PHONY: all build demo man test lint unit stack-test bench bench-stack bench-ledger bench-ledger-pg deps stack-deps key-deps page-deps db-deps fuzz-guard fresh-machine-check
 
 all: build
 
@@ -47,6 +50,10 @@ key-deps: deps
 # Headless Chromium for the report page test (tests/cli/report.rs fails without it when CI=true).
 page-deps: deps
 	$(call apt_install,$(PAGE_PACKAGES))
+
+# PostgreSQL for the ledger tests (tests/cli/ledger.rs fail without it when CI=true).
+db-deps: deps
+	$(call apt_install,$(DB_PACKAGES))
 
 stack-deps: deps
 	$(call apt_install,$(STACK_PACKAGES))
@@ -73,7 +80,7 @@ lint: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-unit: key-deps page-deps
+unit: key-deps page-deps db-deps
 	$(CARGO) test
 
 # Against pcscd + vpcd, with pcscd started and stopped around the tests: the PC/SC backend
@@ -97,6 +104,15 @@ fuzz-guard: deps
 bench: deps
 	$(CARGO) bench --bench exchange
 	$(CARGO) bench --bench batch > /dev/null
+
+# Restart of a batch on a journal of a million cards: time and peak memory (BENCHMARKS.md).
+bench-ledger: deps
+	$(CARGO) bench --bench ledger
+
+# The PostgreSQL ledger: 8 stations x 2 simulated readers on one lot (BENCHMARKS.md).
+bench-ledger-pg: db-deps
+	$(CARGO) build --release
+	benches/ledger_pg.sh
 
 # The served simulator through pcscd: a Rust PC/SC loop, apdu-run, scriptor (BENCHMARKS.md).
 bench-stack: stack-deps

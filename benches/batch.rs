@@ -105,6 +105,7 @@ fn main() {
         data: Some(data),
         count: Some(CARDS),
         journal: dir.path().join("bench.journal.jsonl"),
+        allow: Default::default(),
         report: None,
         trace_dir: None,
         max_failures: 3,

@@ -1,19 +1,18 @@
-//! One presented card: check its kind, read its UID, decide (skip, resume, new row), journal
-//! `begin`, run the profile, journal `end`, report.
+//! One presented card: check its kind, read its UID, ask the ledger (skip, resume, new row),
+//! record `begin`, run the profile, record `end`, report.
 //!
-//! Nothing is written to a card before its `begin` is on disk; a card of the wrong kind gets
+//! Nothing is written to a card before its `begin` is recorded; a card of the wrong kind gets
 //! no command, and a card without an identity no command beyond the one that identifies it
 //! (`identify:`, or GET DATA `FF CA`) and no row: it is a failed card (it counts for
-//! `--max-failures`), never a silent skip. Deciding and
-//! writing `begin` happen under the book's lock, so the ledger and the journal never
-//! disagree about who has which row. The loop around this is `worker.rs`.
+//! `--max-failures`), never a silent skip. Deciding and recording `begin` happen under the
+//! book's lock, so no two readers take one row. The loop around this is `worker.rs`.
 
 use super::audit::CardTrace;
 use super::identify::{check_kind, read_identity, read_uid};
-use super::journal::Journal;
-use super::ledger::{Decision, Full};
-use super::record::{Begin, End, Record, Verdict};
+use super::ledger::Full;
+use super::record::{Begin, End, Verdict};
 use super::report::{CardReport, StepReport};
+use super::store::{Arrival, Begun, Known};
 use super::worker::{Shared, lock, stop_for};
 use super::{Error, Stop, time};
 use crate::apdu::hex;
@@ -95,72 +94,71 @@ pub(super) fn one_card(
     };
     shared.progress.working(&presented.reader, &identity);
 
-    // Decide and journal `begin` under one lock: no other reader can take the same row.
-    let (begin, resumed) = {
+    // Decide and record `begin` under one lock: no other reader can take the same row.
+    let arrival = Arrival {
+        identity: identity.clone(),
+        uid: presented.uid.as_deref().map(hex::format_compact),
+        reader: presented.reader.clone(),
+        atr: hex::format_compact(&presented.atr),
+    };
+    let lease = {
         let mut book = lock(&shared.book);
-        let (seq, row, resumed) = match book.ledger.decide(&identity) {
+        let begun = match book.store.known(&identity)? {
             // Cards done before are summed up in one line when the batch starts, so each
             // one presented again is not a line of its own.
-            Decision::Issued(why) => {
+            Known::Issued(why) => {
                 drop(book);
                 shared.done_before(&presented.report(Verdict::Skipped, Some(why)), true);
                 return Ok(None);
             }
-            Decision::FailedBefore(why) => {
+            Known::FailedBefore(why) => {
                 drop(book);
                 shared.done_before(&presented.report(Verdict::Skipped, Some(why)), false);
                 return Ok(None);
             }
-            Decision::Skip(why) => {
+            Known::Skip(why) => {
                 drop(book);
                 shared.report(&presented.report(Verdict::Skipped, Some(why)), false);
                 return Ok(None);
             }
-            Decision::Resume { seq, row } => (seq, row, true),
-            Decision::New => match book.ledger.allocate(shared.rows(), config.count) {
-                Ok((seq, row)) => (seq, row, false),
-                Err(full) => {
-                    let exhausted = book.ledger.exhausted(shared.rows(), config.count).is_some();
-                    drop(book);
-                    if exhausted || full == Full::Count {
-                        return Ok(Some(stop_for(full)));
-                    }
-                    let message = "no data row is left for a new card (interrupted cards can still be finished)".to_string();
-                    shared.report(&presented.report(Verdict::Skipped, Some(message)), false);
-                    return Ok(None);
+            Known::Open | Known::New => book.store.begin(&arrival, config.count)?,
+        };
+        match begun {
+            Begun::Run(lease) => lease,
+            Begun::Elsewhere(why) => {
+                drop(book);
+                shared.report(&presented.report(Verdict::Skipped, Some(why)), false);
+                return Ok(None);
+            }
+            Begun::Full(full) => {
+                let exhausted = book.store.exhausted(config.count)?.is_some();
+                drop(book);
+                if exhausted || full == Full::Count {
+                    return Ok(Some(stop_for(full)));
                 }
-            },
-        };
-        let begin = Begin {
-            time: time::now(),
-            seq,
-            row,
-            uid: presented.uid.as_deref().map(hex::format_compact),
-            identity: identity.clone(),
-            reader: presented.reader.clone(),
-            atr: hex::format_compact(&presented.atr),
-        };
-        // Checked before it is written: the journal never holds a record it would refuse.
-        book.ledger
-            .check_begin(&begin)
-            .map_err(|e| journal_bug(&book.journal, e.0))?;
-        book.journal.append(&Record::Begin(begin.clone()))?;
-        book.ledger
-            .begin(&begin)
-            .map_err(|e| journal_bug(&book.journal, e.0))?;
-        book.ledger.set_in_flight(&identity, true);
-        (begin, resumed)
+                let message =
+                    "no data row is left for a new card (interrupted cards can still be finished)"
+                        .to_string();
+                shared.report(&presented.report(Verdict::Skipped, Some(message)), false);
+                return Ok(None);
+            }
+        }
     };
-
+    let begin = Begin {
+        time: time::now(),
+        seq: lease.seq,
+        row: lease.row,
+        uid: arrival.uid,
+        identity: arrival.identity,
+        reader: arrival.reader,
+        atr: arrival.atr,
+    };
     if let Some(trace) = &mut trace {
         trace.attach(begin.seq, &identity, &begin.reader, begin.row);
     }
-    let data = match (&config.data, begin.row) {
-        (Some(data), Some(row)) => data.row(row),
-        _ => Vec::new(),
-    };
+    let resumed = lease.resumed;
     let inputs = Inputs {
-        data: &data,
+        data: &lease.values,
         secrets: &shared.secrets,
         uid: presented.uid.clone(),
         atr: presented.atr.clone(),
@@ -192,14 +190,22 @@ pub(super) fn one_card(
     let verdict = end.verdict;
     let stop = {
         let mut book = lock(&shared.book);
-        book.ledger
-            .check_end(&end)
-            .map_err(|e| journal_bug(&book.journal, e.0))?;
-        book.journal.append(&Record::End(end.clone()))?;
-        book.ledger
-            .end(&end)
-            .map_err(|e| journal_bug(&book.journal, e.0))?;
-        book.ledger.set_in_flight(&identity, false);
+        if let Err(e) = book.store.end(&end) {
+            drop(book);
+            // The end is not recorded: whatever the steps did, the card stays open in the
+            // ledger with its row, and is finished with it when presented again.
+            let mut report = presented.report(
+                Verdict::Interrupted,
+                Some(format!(
+                    "its end could not be recorded ({e}); it stays open with its row and is finished when presented again"
+                )),
+            );
+            report.seq = Some(begin.seq);
+            report.row = begin.row;
+            report.resumed = resumed;
+            shared.report(&report, true);
+            return Err(e);
+        }
         match verdict {
             Verdict::Ok => book.consecutive_failures = 0,
             Verdict::Failed => book.consecutive_failures += 1,
@@ -331,12 +337,4 @@ fn end_record(begin: &Begin, outcome: &Outcome) -> End {
         micros: outcome.micros,
         trace: None,
     }
-}
-
-fn journal_bug(journal: &Journal, message: String) -> Error {
-    Error::Journal(super::JournalError::Corrupt {
-        path: journal.path().to_path_buf(),
-        line: 0,
-        message: format!("internal inconsistency: {message}"),
-    })
 }

@@ -24,10 +24,52 @@ pub struct DataSet {
     pub path: PathBuf,
     /// Column names, in file order.
     pub columns: Vec<String>,
-    /// Rows in file order, each with the file line it starts on.
-    rows: Vec<(u64, Vec<String>)>,
+    /// Rows in file order, compactly: a million rows take little more than their text.
+    rows: Rows,
     /// SHA-256 of the file's bytes, hex: a journal refuses data that changed under it.
     pub hash: String,
+}
+
+/// Every value of every row in one text, in file order, with where each value ends and the
+/// file line each row starts on.
+#[derive(Debug, Default)]
+struct Rows {
+    text: String,
+    ends: Vec<usize>,
+    lines: Vec<u64>,
+    width: usize,
+}
+
+impl Rows {
+    fn new(width: usize) -> Rows {
+        Rows {
+            width,
+            ..Rows::default()
+        }
+    }
+
+    fn push<'a>(&mut self, line: u64, values: impl IntoIterator<Item = &'a str>) {
+        for value in values {
+            self.text.push_str(value);
+            self.ends.push(self.text.len());
+        }
+        self.lines.push(line);
+    }
+
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Value `column` of row `index` (both from 0).
+    fn value(&self, index: usize, column: usize) -> &str {
+        let cell = index * self.width + column;
+        let start = if cell == 0 { 0 } else { self.ends[cell - 1] };
+        self.text.get(start..self.ends[cell]).unwrap_or_default()
+    }
 }
 
 /// Why a data file cannot be used, located in the file.
@@ -103,11 +145,16 @@ impl DataSet {
             }
             columns.push(name.to_string());
         }
-        let mut rows = Vec::new();
-        for record in reader.records() {
-            let record = record.map_err(|e| csv_error(path, &e))?;
+        let mut rows = Rows::new(columns.len());
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(csv_error(path, &e)),
+            }
             let line = record.position().map_or(0, |p| p.line());
-            rows.push((line, record.iter().map(str::to_string).collect()));
+            rows.push(line, record.iter());
         }
         if rows.is_empty() {
             let message = "the data file has a header but no rows";
@@ -119,6 +166,29 @@ impl DataSet {
             rows,
             hash,
         })
+    }
+
+    /// A data set of rows kept elsewhere (a lot in the ledger database), for the checks
+    /// made before the first card; `path` names it in messages, `rows` are (row number,
+    /// values) with as many values as `columns`.
+    pub fn from_rows(
+        path: PathBuf,
+        columns: Vec<String>,
+        rows: Vec<(u64, Vec<String>)>,
+        hash: String,
+    ) -> DataSet {
+        let mut compact = Rows::new(columns.len());
+        for (line, values) in &rows {
+            let mut values: Vec<&str> = values.iter().map(String::as_str).collect();
+            values.resize(columns.len(), "");
+            compact.push(*line, values);
+        }
+        DataSet {
+            path,
+            columns,
+            rows: compact,
+            hash,
+        }
     }
 
     /// How many rows there are.
@@ -134,10 +204,14 @@ impl DataSet {
     /// Row `row` (1-based) as (column, value) pairs.
     pub fn row(&self, row: u64) -> Vec<(String, String)> {
         let index = usize::try_from(row.saturating_sub(1)).unwrap_or(usize::MAX);
-        match self.rows.get(index) {
-            Some((_, values)) => self.columns.iter().cloned().zip(values.clone()).collect(),
-            None => Vec::new(),
+        if index >= self.rows.len() {
+            return Vec::new();
         }
+        self.columns
+            .iter()
+            .enumerate()
+            .map(|(c, name)| (name.clone(), self.rows.value(index, c).to_string()))
+            .collect()
     }
 
     /// Checks that every value of the named columns is hex (they are sent in APDUs).
@@ -149,15 +223,15 @@ impl DataSet {
             let Some(index) = self.columns.iter().position(|c| c == name) else {
                 continue;
             };
-            for (line, values) in &self.rows {
-                if let Err(e) = hex::parse(&values[index]) {
+            for (row, line) in self.rows.lines.iter().enumerate() {
+                let value = self.rows.value(row, index);
+                if let Err(e) = hex::parse(value) {
                     return Err(DataError {
                         path: self.path.clone(),
                         line: Some(*line),
                         column: Some(index + 1),
                         message: format!(
-                            "column `{name}` is sent in an APDU, but `{}` is not hex ({e})",
-                            values[index]
+                            "column `{name}` is sent in an APDU, but `{value}` is not hex ({e})"
                         ),
                     });
                 }

@@ -10,6 +10,12 @@
 //! records before it or the data, is an error with its line, because guessing could issue
 //! a card twice.
 //!
+//! One journal keeps one issuance history across profile versions and data lots: with
+//! [`Continue::profile_changed`] a journal whose profile hash differs goes on, after a
+//! `profile` record, and with [`Continue::new_lot`] one whose data differs goes on with the
+//! new data as a lot of its own, after a `lot` record (a data file seen before goes back to
+//! its lot). Without them such a journal is refused, saying which flag continues it.
+//!
 //! The journal is locked (advisory, released when the process ends) while a batch has it
 //! open, so a second batch on the same journal is refused instead of racing the first.
 //! Within the batch, the one [`Journal`] sits behind the workers' lock, so records never
@@ -20,13 +26,15 @@
 //! the caller must stop. This file knows nothing of cards or readers beyond the records.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use fs4::{FileExt, TryLockError};
 
-use super::ledger::{Inconsistent, Ledger};
-use super::record::{Header, Record};
+use serde::Deserialize;
+
+use super::ledger::{BeginFacts, EndFacts, Inconsistent, Ledger};
+use super::record::{Header, Lot, ProfileVersion, Record, Verdict};
 
 /// Why a journal cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +49,7 @@ pub enum JournalError {
     },
     /// The journal was written for another profile (or another version of it).
     #[error(
-        "journal `{}` belongs to another profile: it was written for `{file}` with hash {journal}, this profile's hash is {profile}; use another --journal path, or run the profile the journal was written for",
+        "journal `{}` belongs to another profile: it was written for `{file}` with hash {journal}, this profile's hash is {profile}; if it is a new version of that profile, go on with --profile-changed (cards issued before are never issued again), else run the profile the journal was written for",
         path.display()
     )]
     OtherProfile {
@@ -56,7 +64,7 @@ pub enum JournalError {
     },
     /// The journal was written with other data (or none).
     #[error(
-        "journal `{}` was written with other data ({journal}), this run has {given}; rows would not mean the same",
+        "journal `{}` was written with other data ({journal}), this run has {given}; rows would not mean the same; go on with --new-lot to use this data as a new lot of the same journal",
         path.display()
     )]
     OtherData {
@@ -144,6 +152,15 @@ pub struct Journal {
     broken: bool,
 }
 
+/// What a journal may go on with when it differs from this run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Continue {
+    /// `--profile-changed`: another profile version.
+    pub profile_changed: bool,
+    /// `--new-lot`: another data file, as a new lot.
+    pub new_lot: bool,
+}
+
 /// What opening a journal found.
 #[derive(Debug)]
 pub struct Opened {
@@ -155,6 +172,8 @@ pub struct Opened {
     pub created: bool,
     /// The cut-off last line, if one was removed.
     pub repaired: Option<Repair>,
+    /// What the journal went on with now (a profile version, a lot), in words.
+    pub continued: Vec<String>,
 }
 
 impl Journal {
@@ -163,6 +182,17 @@ impl Journal {
     /// is how many data rows the batch has (`None` without data): a record with a row
     /// outside them is refused.
     pub fn open(path: &Path, header: &Header, rows: Option<u64>) -> Result<Opened, JournalError> {
+        Journal::open_with(path, header, rows, Continue::default())
+    }
+
+    /// As [`Journal::open`], going on with another profile version or data lot as
+    /// `allow` says.
+    pub fn open_with(
+        path: &Path,
+        header: &Header,
+        rows: Option<u64>,
+        allow: Continue,
+    ) -> Result<Opened, JournalError> {
         let io = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
@@ -185,38 +215,45 @@ impl Journal {
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
-        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let mut repaired = None;
-        if complete < bytes.len() {
-            let line = bytes[..complete].iter().filter(|&&b| b == b'\n').count() + 1;
+        // The file is read as a stream, never whole: a journal of a million cards is
+        // hundreds of megabytes, and the ledger keeps only a compact index of it.
+        let size = file.metadata().map_err(io)?.len();
+        let complete = last_newline(&mut file, size).map_err(io)?;
+        let mut len = size;
+        let mut cut = None;
+        if complete < size {
+            let mut tail = Vec::new();
+            file.seek(SeekFrom::Start(complete)).map_err(io)?;
+            (&mut file)
+                .take(size - complete)
+                .read_to_end(&mut tail)
+                .map_err(io)?;
             // Records are flat JSON objects: a line cut anywhere before its closing brace
             // does not parse, so a last line that parses is whole and only its newline is
             // missing (the process died between the two, or a tool removed it).
-            let whole = serde_json::from_slice::<Record>(&bytes[complete..]).is_ok();
-            let removed = if whole { 0 } else { bytes.len() - complete };
+            let whole = serde_json::from_slice::<Record>(&tail).is_ok();
             if whole {
                 file.write_all(b"\n").map_err(io)?;
-                bytes.push(b'\n');
+                len = size + 1;
             } else {
-                file.set_len(complete as u64).map_err(io)?;
-                bytes.truncate(complete);
+                file.set_len(complete).map_err(io)?;
+                len = complete;
             }
             file.sync_all().map_err(io)?;
-            repaired = Some(Repair {
-                line,
-                bytes: removed,
-                kept: whole,
-            });
+            cut = Some((whole, tail.len()));
         }
         let mut journal = Journal {
             file,
             path: path.to_path_buf(),
-            len: bytes.len() as u64,
+            len,
             broken: false,
         };
-        if bytes.is_empty() {
+        if len == 0 {
+            let repaired = cut.map(|(kept, bytes)| Repair {
+                line: 1,
+                bytes: if kept { 0 } else { bytes },
+                kept,
+            });
             journal.append(&Record::Header(header.clone()))?;
             sync_directory(path).map_err(io)?;
             return Ok(Opened {
@@ -224,14 +261,80 @@ impl Journal {
                 ledger: Ledger::new(rows),
                 created: true,
                 repaired,
+                continued: Vec::new(),
             });
         }
-        let ledger = replay(path, &bytes, header, rows)?;
+        journal.file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut replayed = replay(path, &mut (&journal.file).take(len), header, rows)?;
+        let repaired = cut.map(|(kept, bytes)| Repair {
+            // A kept line is the last one replayed; a cut one would have come after it.
+            line: if kept {
+                replayed.lines
+            } else {
+                replayed.lines + 1
+            },
+            bytes: if kept { 0 } else { bytes },
+            kept,
+        });
+        let mut continued = Vec::new();
+        if replayed.hash != header.hash {
+            if !allow.profile_changed {
+                return Err(JournalError::OtherProfile {
+                    path: path.to_path_buf(),
+                    file: replayed.file,
+                    journal: replayed.hash,
+                    profile: header.hash.clone(),
+                });
+            }
+            journal.append(&Record::Profile(ProfileVersion {
+                time: header.time.clone(),
+                profile: header.profile.clone(),
+                file: header.file.clone(),
+                hash: header.hash.clone(),
+            }))?;
+            continued.push(format!(
+                "journal `{}`: goes on with profile hash {} (was {}); cards issued before stay issued",
+                path.display(),
+                header.hash,
+                replayed.hash
+            ));
+        }
+        let current = &replayed.lots[replayed.ledger.current_lot()];
+        if *current != header.data_hash {
+            if !allow.new_lot {
+                let last = replayed.data.clone();
+                return Err(other_data(path, &last, current, header));
+            }
+            let index = replayed
+                .lots
+                .iter()
+                .position(|lot| *lot == header.data_hash)
+                .unwrap_or(replayed.lots.len());
+            journal.append(&Record::Lot(Lot {
+                time: header.time.clone(),
+                data: header.data.clone(),
+                data_hash: header.data_hash.clone(),
+                rows,
+            }))?;
+            replayed.ledger.switch_lot(index, Some(rows));
+            let seen = if index < replayed.lots.len() {
+                "a lot seen before"
+            } else {
+                "a new lot"
+            };
+            continued.push(format!(
+                "journal `{}`: goes on with data {} as lot {} ({seen}); rows and cards of other lots stay used",
+                path.display(),
+                describe_data(&header.data, &header.data_hash),
+                index + 1
+            ));
+        }
         Ok(Opened {
             journal,
-            ledger,
+            ledger: replayed.ledger,
             created: false,
             repaired,
+            continued,
         })
     }
 
@@ -307,6 +410,14 @@ impl Journal {
 fn lost(record: &Record) -> (String, String) {
     match record {
         Record::Header(_) => ("header".to_string(), "no card was touched".to_string()),
+        Record::Profile(_) => (
+            "`profile` record".to_string(),
+            "no card was touched; the restarted batch writes it again".to_string(),
+        ),
+        Record::Lot(_) => (
+            "`lot` record".to_string(),
+            "no card was touched; the restarted batch writes it again".to_string(),
+        ),
         Record::Begin(begin) => (
             format!("`begin` record of card `{}`", begin.identity),
             "nothing was sent to the card, which is new to the restarted batch".to_string(),
@@ -322,6 +433,27 @@ fn lost(record: &Record) -> (String, String) {
     }
 }
 
+/// Where the last complete line of the first `size` bytes of `file` ends (0: none), read
+/// backwards from the end in blocks.
+fn last_newline(file: &mut File, size: u64) -> std::io::Result<u64> {
+    const BLOCK: u64 = 64 * 1024;
+    let mut end = size;
+    let mut block = Vec::new();
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK);
+        block.clear();
+        file.seek(SeekFrom::Start(start))?;
+        Read::by_ref(file)
+            .take(end - start)
+            .read_to_end(&mut block)?;
+        if let Some(i) = block.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
 /// Makes a new file's directory entry durable, so the journal itself survives a power cut.
 fn sync_directory(path: &Path) -> std::io::Result<()> {
     let dir = match path.parent() {
@@ -331,69 +463,202 @@ fn sync_directory(path: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Checks the header and replays every record into a ledger.
+/// What replaying a journal found.
+struct Replayed {
+    ledger: Ledger,
+    /// The profile hash it goes on with (the header's, or the last `profile` record's).
+    hash: String,
+    /// The profile file that hash belongs to.
+    file: String,
+    /// The data hash of each lot, the header's first.
+    lots: Vec<Option<String>>,
+    /// The data file of the current lot.
+    data: Option<String>,
+    /// Lines read.
+    lines: usize,
+}
+
+/// Replays every record into a ledger; `header` is this run's, `rows` its data's rows (the
+/// row count of a lot with other data is known from its `lot` record, or not at all for
+/// the header's).
 fn replay(
     path: &Path,
-    bytes: &[u8],
+    input: &mut dyn Read,
     header: &Header,
     rows: Option<u64>,
-) -> Result<Ledger, JournalError> {
+) -> Result<Replayed, JournalError> {
     let corrupt = |line: usize, message: String| JournalError::Corrupt {
         path: path.to_path_buf(),
         line,
         message,
     };
-    let mut ledger = Ledger::new(rows);
-    for (i, text) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = i + 1;
+    let io = |source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut state: Option<Replayed> = None;
+    let mut reader = BufReader::with_capacity(1 << 20, input);
+    let mut buffer = Vec::new();
+    let mut line = 0;
+    loop {
+        buffer.clear();
+        if reader.read_until(b'\n', &mut buffer).map_err(io)? == 0 {
+            break;
+        }
+        line += 1;
+        if let Some(state) = state.as_mut() {
+            state.lines = line;
+        }
+        let text = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
         if text.is_empty() {
             continue;
         }
+        // Most lines are `begin` and `end`: read them without copying (`Fast`); anything
+        // else, or a line `Fast` cannot take, is read as a whole record below.
+        if let Some(state) = state.as_mut() {
+            if let Some(applied) = fast(text, &mut state.ledger) {
+                applied.map_err(|e| corrupt(line, e.0))?;
+                continue;
+            }
+        }
         let record: Record = serde_json::from_slice(text)
             .map_err(|e| corrupt(line, format!("not a journal record: {e}")))?;
-        let applied: Result<(), Inconsistent> = match (&record, line) {
-            (Record::Header(found), 1) => {
-                check_header(path, found, header)?;
-                Ok(())
-            }
-            (Record::Header(_), _) => Err(Inconsistent("a second header".to_string())),
-            (_, 1) => {
+        let Some(state) = state.as_mut() else {
+            let Record::Header(found) = record else {
                 return Err(corrupt(
                     line,
                     "the first line is not a journal header".to_string(),
                 ));
+            };
+            let ledger = if found.data_hash == header.data_hash {
+                Ledger::new(rows)
+            } else if found.data_hash.is_none() {
+                Ledger::new(None)
+            } else {
+                Ledger::with_unknown_rows()
+            };
+            state = Some(Replayed {
+                ledger,
+                hash: found.hash,
+                file: found.file,
+                lots: vec![found.data_hash],
+                data: found.data,
+                lines: line,
+            });
+            continue;
+        };
+        let applied: Result<(), Inconsistent> = match &record {
+            Record::Header(_) => Err(Inconsistent("a second header".to_string())),
+            Record::Begin(begin) => state.ledger.begin(begin),
+            Record::End(end) => state.ledger.end(end),
+            Record::Profile(version) => {
+                state.hash.clone_from(&version.hash);
+                state.file.clone_from(&version.file);
+                Ok(())
             }
-            (Record::Begin(begin), _) => ledger.begin(begin),
-            (Record::End(end), _) => ledger.end(end),
+            Record::Lot(lot) => {
+                let index = match state.lots.iter().position(|l| *l == lot.data_hash) {
+                    Some(index) => index,
+                    None => {
+                        state.lots.push(lot.data_hash.clone());
+                        state.lots.len() - 1
+                    }
+                };
+                let known = if lot.data_hash == header.data_hash {
+                    Some(rows)
+                } else {
+                    Some(lot.rows)
+                };
+                state.ledger.switch_lot(index, known);
+                state.data.clone_from(&lot.data);
+                Ok(())
+            }
         };
         applied.map_err(|e| corrupt(line, e.0))?;
     }
-    Ok(ledger)
+    state.ok_or_else(|| corrupt(1, "the first line is not a journal header".to_string()))
 }
 
-fn check_header(path: &Path, found: &Header, expected: &Header) -> Result<(), JournalError> {
-    if found.hash != expected.hash {
-        return Err(JournalError::OtherProfile {
-            path: path.to_path_buf(),
-            file: found.file.clone(),
-            journal: found.hash.clone(),
-            profile: expected.hash.clone(),
-        });
+/// The fields of a `begin` or `end` line, borrowed from the line (a string with escapes
+/// cannot be borrowed: such a line is read as a [`Record`] instead).
+#[derive(Deserialize)]
+struct Fast<'a> {
+    #[serde(borrow)]
+    event: &'a str,
+    #[serde(borrow)]
+    time: Option<&'a str>,
+    seq: Option<u64>,
+    row: Option<u64>,
+    #[serde(borrow)]
+    uid: Option<&'a str>,
+    #[serde(borrow)]
+    identity: Option<&'a str>,
+    #[serde(borrow)]
+    reader: Option<&'a str>,
+    #[serde(borrow)]
+    atr: Option<&'a str>,
+    verdict: Option<Verdict>,
+    #[serde(borrow)]
+    step: Option<&'a str>,
+    #[serde(borrow)]
+    sw: Option<&'a str>,
+    #[serde(borrow)]
+    message: Option<&'a str>,
+    micros: Option<u64>,
+}
+
+/// Applies a `begin` or `end` line read as [`Fast`]; `None` when it is another record or
+/// lacks a field a [`Record`] needs (then it is read as one, which says what is wrong).
+fn fast(text: &[u8], ledger: &mut Ledger) -> Option<Result<(), Inconsistent>> {
+    let f: Fast<'_> = serde_json::from_slice(text).ok()?;
+    let (time, seq, identity, reader) = (f.time?, f.seq?, f.identity?, f.reader?);
+    let _ = (reader, f.sw, f.message);
+    match f.event {
+        "begin" => {
+            f.atr?;
+            Some(ledger.begin_facts(&BeginFacts {
+                seq,
+                row: f.row,
+                uid: f.uid,
+                identity,
+            }))
+        }
+        "end" => {
+            f.micros?;
+            Some(ledger.end_facts(&EndFacts {
+                seq,
+                row: f.row,
+                uid: f.uid,
+                identity,
+                verdict: f.verdict?,
+                time,
+                step: f.step,
+            }))
+        }
+        _ => None,
     }
-    if found.data_hash != expected.data_hash {
-        let describe = |data: &Option<String>, hash: &Option<String>| match (data, hash) {
-            (Some(data), Some(hash)) => {
-                format!("`{data}`, SHA-256 {}", &hash[..hash.len().min(16)])
-            }
-            _ => "no data file".to_string(),
-        };
-        return Err(JournalError::OtherData {
-            path: path.to_path_buf(),
-            journal: describe(&found.data, &found.data_hash),
-            given: describe(&expected.data, &expected.data_hash),
-        });
+}
+
+fn describe_data(data: &Option<String>, hash: &Option<String>) -> String {
+    match (data, hash) {
+        (Some(data), Some(hash)) => {
+            format!("`{data}`, SHA-256 {}", &hash[..hash.len().min(16)])
+        }
+        _ => "no data file".to_string(),
     }
-    Ok(())
+}
+
+fn other_data(
+    path: &Path,
+    data: &Option<String>,
+    data_hash: &Option<String>,
+    expected: &Header,
+) -> JournalError {
+    JournalError::OtherData {
+        path: path.to_path_buf(),
+        journal: describe_data(data, data_hash),
+        given: describe_data(&expected.data, &expected.data_hash),
+    }
 }
 
 #[cfg(test)]

@@ -19,12 +19,16 @@
 pub mod audit;
 mod card;
 pub mod data;
+pub mod file_store;
 pub mod identify;
+pub mod index;
 pub mod journal;
 pub mod ledger;
+pub mod postgres;
 pub mod progress;
 pub mod record;
 pub mod report;
+pub mod store;
 pub mod time;
 mod worker;
 
@@ -42,8 +46,9 @@ pub use data::{DataError, DataSet};
 pub use journal::JournalError;
 pub use progress::Tally;
 pub use record::Verdict;
+pub use store::Store;
 
-use journal::Journal;
+use file_store::FileStore;
 use progress::Progress;
 use record::Header;
 use report::Report;
@@ -63,6 +68,8 @@ pub struct Config {
     pub count: Option<u64>,
     /// `--journal`.
     pub journal: PathBuf,
+    /// `--profile-changed` and `--new-lot`: what the journal may go on with.
+    pub allow: journal::Continue,
     /// `--report`.
     pub report: Option<PathBuf>,
     /// `--trace-file DIR`: one masked trace per card (`audit`).
@@ -94,6 +101,9 @@ pub enum Error {
     /// The journal cannot be used.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// The PostgreSQL ledger cannot be used, or was lost.
+    #[error(transparent)]
+    Ledger(#[from] postgres::DbError),
     /// The report file cannot be written.
     #[error("report `{}`: {source}", path.display())]
     Report {
@@ -175,12 +185,12 @@ pub struct Summary {
     pub stop: Stop,
     /// The error that stopped it, for [`Stop::Fatal`].
     pub fatal: Option<Error>,
-    /// Cards finished in the journal, this run and earlier ones.
+    /// Cards finished in the ledger, this run and earlier ones.
     pub finished: u64,
     /// How long the batch ran.
     pub elapsed: Duration,
-    /// The journal.
-    pub journal: PathBuf,
+    /// The ledger, in words (`journal `PATH``, a lot in a database).
+    pub ledger: String,
 }
 
 impl Summary {
@@ -237,29 +247,23 @@ pub fn apdu_columns<'a>(profile: &'a Profile, data: &'a DataSet) -> Vec<&'a str>
     used
 }
 
-/// Runs the batch: `profile` is the validated profile (for its hash and secrets), one
-/// worker per opener. `interrupt` is set by Ctrl-C.
-pub fn run(
-    config: &Config,
-    profile: &Profile,
-    openers: Vec<Opener>,
-    interrupt: Arc<AtomicBool>,
-) -> Result<Summary, Error> {
-    let started = Instant::now();
+/// Checks that cards can be told apart, then every data row, variable and secret length
+/// against every APDU, and loads the secrets, before any ledger or card is touched: a bad
+/// length found on a card would use up its row.
+fn prepare(config: &Config, profile: &Profile) -> Result<Vec<(String, Secret)>, Error> {
     check_identity(config, profile)?;
     let secrets = load_secrets(profile)?;
-    // Every row's values, the variables and the secrets' lengths against every APDU, before
-    // the journal is touched: a bad length found on a card would use up its row.
     check_lengths(
         profile,
         Some(&secret_lengths(&secrets)),
         &mut data_rows(config.data.as_ref()),
     )?;
-    let redactor = Redactor::default();
-    for (_, secret) in &secrets {
-        redactor.add(secret.expose());
-    }
-    let header = Header {
+    Ok(secrets)
+}
+
+/// The journal header for `config` and `profile`.
+pub fn header(config: &Config, profile: &Profile) -> Header {
+    Header {
         version: record::VERSION,
         profile: profile.name.clone(),
         file: config.profile.display().to_string(),
@@ -267,9 +271,60 @@ pub fn run(
         data: config.data.as_ref().map(|d| d.path.display().to_string()),
         data_hash: config.data.as_ref().map(|d| d.hash.clone()),
         time: time::now(),
-    };
-    let rows = config.data.as_ref().map(DataSet::len);
-    let opened = Journal::open(&config.journal, &header, rows)?;
+    }
+}
+
+/// Runs the batch on the journal file `config.journal`: `profile` is the validated profile
+/// (for its hash and secrets), one worker per opener. `interrupt` is set by Ctrl-C.
+pub fn run(
+    config: &Config,
+    profile: &Profile,
+    openers: Vec<Opener>,
+    interrupt: Arc<AtomicBool>,
+) -> Result<Summary, Error> {
+    let secrets = prepare(config, profile)?;
+    let store = FileStore::open(
+        &config.journal,
+        &header(config, profile),
+        config.data.as_ref(),
+        config.allow,
+    )?;
+    run_on(
+        config,
+        profile,
+        Box::new(store),
+        secrets,
+        openers,
+        interrupt,
+    )
+}
+
+/// Runs the batch on any ledger back end (`store`), which the caller opened for this
+/// profile; otherwise as [`run`].
+pub fn run_with<'a>(
+    config: &'a Config,
+    profile: &Profile,
+    store: Box<dyn Store + 'a>,
+    openers: Vec<Opener>,
+    interrupt: Arc<AtomicBool>,
+) -> Result<Summary, Error> {
+    let secrets = prepare(config, profile)?;
+    run_on(config, profile, store, secrets, openers, interrupt)
+}
+
+fn run_on<'a>(
+    config: &'a Config,
+    profile: &Profile,
+    mut store: Box<dyn Store + 'a>,
+    secrets: Vec<(String, Secret)>,
+    openers: Vec<Opener>,
+    interrupt: Arc<AtomicBool>,
+) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let redactor = Redactor::default();
+    for (_, secret) in &secrets {
+        redactor.add(secret.expose());
+    }
     let report = match &config.report {
         Some(path) => Some(Mutex::new(Report::open(path).map_err(|source| {
             Error::Report {
@@ -279,45 +334,30 @@ pub fn run(
         })?)),
         None => None,
     };
-    let finished = opened.ledger.finished();
+    let finished = store.finished()?;
+    let rows = config.data.as_ref().map(DataSet::len);
     let total = match (config.count, rows) {
         (Some(count), _) => Some(count.saturating_sub(finished)),
         (None, Some(rows)) => Some(rows.saturating_sub(finished)),
         (None, None) => None,
     };
     let progress = Arc::new(Progress::new(total, interrupt.clone()));
-    if let Some(repair) = opened.repaired.as_ref().filter(|r| r.kept) {
-        progress.note(&format!(
-            "journal `{}`: line {} is a complete record that lacked its newline (the last run stopped between the two); kept it, added the newline and went on",
-            config.journal.display(),
-            repair.line
-        ));
-    } else if let Some(repair) = &opened.repaired {
-        progress.note(&format!(
-            "journal `{}`: line {} was cut off ({} bytes, the last run stopped while writing it); removed it and went on",
-            config.journal.display(),
-            repair.line,
-            repair.bytes
-        ));
+    for note in store.notes() {
+        progress.note(&note);
     }
-    if !opened.created {
-        // One line for every card done before: presented again, such a card is counted,
-        // not printed (`Shared::done_before`).
-        let (ok, failed) = opened.ledger.done();
-        progress.line(&resuming_line(
-            &config.journal,
-            finished,
-            ok,
-            failed,
-            opened.ledger.open(),
-        ));
+    // One line for every card done before: presented again, such a card is counted, not
+    // printed (`Shared::done_before`). A ledger that sums up nothing (a fresh journal, a
+    // lot shared by stations) gets a line per such card, saying where it was done.
+    let summarised = store.resuming();
+    if let Some(line) = &summarised {
+        progress.line(line);
     }
+    let ledger = store.describe();
     let shared = worker::Shared {
         config,
         expected_hash: profile.hash(),
         book: Mutex::new(worker::Book {
-            journal: opened.journal,
-            ledger: opened.ledger,
+            store,
             consecutive_failures: 0,
         }),
         report,
@@ -327,6 +367,7 @@ pub fn run(
         interrupt,
         stop: AtomicBool::new(false),
         outcome: Mutex::new(worker::Ending::default()),
+        summarised: summarised.is_some(),
     };
     std::thread::scope(|scope| {
         for (i, opener) in openers.into_iter().enumerate() {
@@ -345,29 +386,34 @@ pub fn run(
         }
     });
     progress.finish();
-    let ending = shared
+    let mut ending = shared
         .outcome
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let book = shared
+    let mut book = shared
         .book
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let stop = if shared.stop.load(Ordering::Relaxed) || ending.fatal.is_some() {
-        ending.stop.unwrap_or(Stop::Fatal)
-    } else if book.ledger.exhausted(rows, config.count) == Some(ledger::Full::Count) {
+        ending.stop.take().unwrap_or(Stop::Fatal)
+    } else if matches!(
+        book.store.exhausted(config.count),
+        Ok(Some(ledger::Full::Count))
+    ) {
         Stop::Count
     } else {
-        ending.stop.unwrap_or(Stop::StreamEnd)
+        ending.stop.take().unwrap_or(Stop::StreamEnd)
     };
+    // A ledger that cannot be asked any more (a lost database) counts what this run saw.
+    let finished = book.store.finished().unwrap_or(finished);
     Ok(Summary {
         tally: progress.tally(),
         rejected: ending.rejected,
         stop,
         fatal: ending.fatal,
-        finished: book.ledger.finished(),
+        finished,
         elapsed: started.elapsed(),
-        journal: config.journal.clone(),
+        ledger,
     })
 }
 
@@ -385,7 +431,7 @@ pub fn check_identity(config: &Config, profile: &Profile) -> Result<(), Error> {
 
 /// `resuming: 12 cards already in the journal (10 ok, 2 failed), 1 left open to finish
 /// with its row; journal `x.jsonl``.
-fn resuming_line(
+pub(crate) fn resuming_line(
     journal: &std::path::Path,
     finished: u64,
     ok: u64,

@@ -1,7 +1,8 @@
 //! The records of the journal, as they are written: one JSON object per line.
 //!
 //! Field names are a contract (scripts and MES systems read them): `event` (`header`,
-//! `begin`, `end`), `uid` (uppercase hex, `null` for a card without a UID), `row` (1-based
+//! `begin`, `end`; `profile` when the batch went on with another profile version, `lot`
+//! when it went on with another data file), `uid` (uppercase hex, `null` for a card without a UID), `row` (1-based
 //! data row, `null` without data), `seq` (the card's 1-based sequence number in the batch),
 //! `reader`, `verdict` (`ok`, `failed`, `interrupted`; reports also use `skipped`).
 //! `identity` is what the batch tells cards apart by: the profile's `identify:` bytes (hex,
@@ -23,6 +24,37 @@ pub enum Record {
     Begin(Begin),
     /// A card's personalisation ended.
     End(End),
+    /// The batch goes on with another version of the profile (`--profile-changed`).
+    Profile(ProfileVersion),
+    /// The batch goes on with another data file, as a lot of its own (`--new-lot`): rows
+    /// of later records are that lot's.
+    Lot(Lot),
+}
+
+/// A profile version the journal goes on with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileVersion {
+    /// When.
+    pub time: String,
+    /// The profile's `name:`.
+    pub profile: String,
+    /// The profile file.
+    pub file: String,
+    /// Its hash ([`crate::profile::Profile::hash`]).
+    pub hash: String,
+}
+
+/// A data lot the journal goes on with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lot {
+    /// When.
+    pub time: String,
+    /// The data file, if any.
+    pub data: Option<String>,
+    /// SHA-256 of the data file, if any.
+    pub data_hash: Option<String>,
+    /// How many rows it has.
+    pub rows: Option<u64>,
 }
 
 /// What a journal belongs to.

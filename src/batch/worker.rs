@@ -1,9 +1,9 @@
 //! One reader's loop: wait for a card, identify it, journal `begin`, run, journal `end`,
 //! wait for its removal; until the batch has to end.
 //!
-//! Workers share the journal and the ledger behind one lock ([`Book`]): deciding what a
-//! card gets and writing its `begin` happen under that lock, so two readers never take the
-//! same row, and the row a card runs with is on disk before its first APDU. The profile
+//! Workers share the ledger (`store.rs`) behind one lock ([`Book`]): deciding what a card
+//! gets and writing its `begin` happen under that lock, so two readers never take the same
+//! row, and the row a card runs with is recorded before its first APDU. The profile
 //! runs outside the lock. Each worker loads its own copy of the profile, because compiled
 //! scripts cannot cross threads, and checks that it is the profile the journal belongs to.
 //!
@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::journal::Journal;
-use super::ledger::{Full, Ledger};
+use super::ledger::Full;
 use super::progress::Progress;
 use super::record::Verdict;
 use super::report::{CardReport, Report};
+use super::store::Store;
 use super::{Config, Error, Opener, Stop};
 use crate::profile::{self, Environment};
 use crate::reader::Error as ReaderError;
@@ -50,10 +50,9 @@ pub(super) fn spawn<'scope>(
 /// How long one wait for a card event lasts before the stop flags are looked at again.
 const POLL: Duration = Duration::from_millis(100);
 
-/// The journal and what it says, behind one lock.
-pub(super) struct Book {
-    pub journal: Journal,
-    pub ledger: Ledger,
+/// The ledger, behind one lock.
+pub(super) struct Book<'a> {
+    pub store: Box<dyn Store + 'a>,
     /// Failed cards in a row, in this run.
     pub consecutive_failures: u32,
 }
@@ -71,7 +70,7 @@ pub(super) struct Ending {
 pub(super) struct Shared<'a> {
     pub config: &'a Config,
     pub expected_hash: String,
-    pub book: Mutex<Book>,
+    pub book: Mutex<Book<'a>>,
     pub report: Option<Mutex<Report>>,
     pub progress: Arc<Progress>,
     pub secrets: Vec<(String, Secret)>,
@@ -80,6 +79,8 @@ pub(super) struct Shared<'a> {
     /// Set when every worker must stop (Ctrl-C, too many failures, a fatal error).
     pub stop: AtomicBool,
     pub outcome: Mutex<Ending>,
+    /// Whether the cards done before were summed up in one line at the start.
+    pub summarised: bool,
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -111,10 +112,6 @@ impl Shared<'_> {
         }
     }
 
-    pub(super) fn rows(&self) -> Option<u64> {
-        self.config.data.as_ref().map(|d| d.len())
-    }
-
     pub(super) fn report(&self, card: &CardReport, benign: bool) {
         if card.verdict == Verdict::Skipped && !benign {
             lock(&self.outcome).rejected += 1;
@@ -127,6 +124,10 @@ impl Shared<'_> {
     /// before): counted and reported, but no line of its own, since the batch said at its
     /// start how many cards are done.
     pub(super) fn done_before(&self, card: &CardReport, benign: bool) {
+        if !self.summarised {
+            self.report(card, benign);
+            return;
+        }
         if card.verdict == Verdict::Skipped && !benign {
             lock(&self.outcome).rejected += 1;
         }
@@ -179,9 +180,7 @@ fn work_inner(shared: &Shared<'_>, opener: Opener) -> Result<(), Error> {
         if shared.stopping() {
             return Ok(());
         }
-        let exhausted = lock(&shared.book)
-            .ledger
-            .exhausted(shared.rows(), config.count);
+        let exhausted = lock(&shared.book).store.exhausted(config.count)?;
         if let Some(full) = exhausted {
             shared.end(stop_for(full), None);
             return Ok(());
@@ -202,9 +201,7 @@ fn work_inner(shared: &Shared<'_>, opener: Opener) -> Result<(), Error> {
         }
         // A batch that is done does not wait for its last card to be taken out (a serial
         // reader's card, or one left in a PC/SC reader, may never be).
-        let exhausted = lock(&shared.book)
-            .ledger
-            .exhausted(shared.rows(), config.count);
+        let exhausted = lock(&shared.book).store.exhausted(config.count)?;
         if let Some(full) = exhausted {
             shared.end(stop_for(full), None);
             return Ok(());

@@ -56,6 +56,8 @@ pub enum Command {
     },
     /// Decode or encode MIFARE Classic access bits, e.g. `apdu-run access-bits decode 08778F69`.
     AccessBits(super::access_bits::AccessBitsArgs),
+    /// The issuance ledger on PostgreSQL: `ledger init`, `import --lot`, `status`, `export`.
+    Ledger(super::ledger::LedgerArgs),
     /// Key ceremony: `key import` (components, KCVs, into a PKCS#11 token), `key kcv SPEC`.
     Key(super::key::KeyArgs),
     /// Explain status words, e.g. `apdu-run sw 9000 6A82`.

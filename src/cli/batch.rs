@@ -14,6 +14,8 @@ use clap::Args;
 use super::exit::invalid;
 use super::run::{parse_vars, rules};
 use super::{Exit, Failure, outln};
+use crate::batch::postgres::store::host_name;
+use crate::batch::postgres::{PgStore, ProfileVersion, Target, lots, schema};
 use crate::batch::{self, Config, DataSet, Error, JournalError, Opener, Stop, Summary};
 use crate::profile;
 use crate::reader::Reader;
@@ -32,8 +34,33 @@ pub struct BatchArgs {
     pub profile: PathBuf,
 
     /// CSV data, one row per card; the header names the columns (`${column}`).
-    #[arg(long, value_name = "FILE.csv")]
+    #[arg(long, value_name = "FILE.csv", conflicts_with = "lot")]
     pub data: Option<PathBuf>,
+
+    /// Draw rows from this lot of the PostgreSQL ledger (`ledger import`) instead of a
+    /// data file and journal.
+    #[arg(long, value_name = "NAME", conflicts_with = "journal")]
+    pub lot: Option<String>,
+
+    /// The PostgreSQL ledger for --lot, `postgresql://USER@HOST:PORT/DB` (default:
+    /// $APDU_RUN_LEDGER); no password here: use $APDU_RUN_LEDGER, PGPASSWORD or a password
+    /// file.
+    #[arg(long, value_name = "URL", requires = "lot")]
+    pub ledger: Option<String>,
+
+    /// This station's name in the ledger (default: the host name).
+    #[arg(long, value_name = "NAME", requires = "lot")]
+    pub station: Option<String>,
+
+    /// Continue the journal or ledger with a profile that differs from the one it ran
+    /// last; cards issued under earlier versions stay issued and are never run again.
+    #[arg(long)]
+    pub profile_changed: bool,
+
+    /// Continue the journal with another data file as a new lot: rows and cards of earlier
+    /// lots stay used.
+    #[arg(long, conflicts_with = "lot")]
+    pub new_lot: bool,
 
     /// End once the journal holds N finished cards (this run and earlier ones); with
     /// --sim, the simulated stream has N cards (default: one per data row).
@@ -70,6 +97,11 @@ pub struct BatchArgs {
     /// Run this many simulated readers in parallel (at most 64), sharing one stream of cards.
     #[arg(long, value_name = "N", default_value_t = 1, requires = "sim")]
     pub sim_readers: usize,
+
+    /// The simulated stream starts at card N (1-based; default 1), so that simulated
+    /// stations of one line can present cards of their own.
+    #[arg(long, value_name = "N", requires = "sim")]
+    pub sim_first: Option<u64>,
 
     /// Seed the simulated cards' random numbers (GET CHALLENGE) so runs repeat exactly;
     /// without it they come from the operating system and differ on every fresh card.
@@ -136,10 +168,16 @@ fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure>
         let n = args.sim_readers;
         let seed = args.sim_seed;
         let model = super::run::sim_reader(args.sim_reader.as_deref())?;
+        let first = match args.sim_first {
+            Some(0) => return Err(invalid(anyhow!("--sim-first counts from 1"))),
+            Some(first) => first - 1,
+            None => 0,
+        };
         return Ok((0..n)
             .map(|i| -> Opener {
                 Box::new(move || {
                     let reader = SimReader::new(kind, i, n, count)
+                        .starting_at(first)
                         .with_seed(seed)
                         .with_model(model);
                     Ok(Box::new(reader) as Box<dyn Reader>)
@@ -188,20 +226,47 @@ fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure>
     Ok(openers)
 }
 
+/// The ledger and the rows of `lot` in it, as a data set for the checks before the first
+/// card (the values stay in memory, for those checks and the runs only).
+fn open_lot(argument: Option<&str>, lot: &str) -> Result<(Target, DataSet), Failure> {
+    let target = super::ledger::target(argument)?;
+    let mut client = target.connect().map_err(super::ledger::failure)?;
+    schema::check(&target, &mut client).map_err(super::ledger::failure)?;
+    let found = lots::find(&target, &mut client, lot).map_err(super::ledger::failure)?;
+    let rows =
+        lots::rows_for_checks(&target, &mut client, &found).map_err(super::ledger::failure)?;
+    let data = DataSet::from_rows(
+        PathBuf::from(format!("lot `{lot}`")),
+        found.columns,
+        rows,
+        found.data_hash,
+    );
+    Ok((target, data))
+}
+
 /// `apdu-run batch PROFILE.yaml …`.
 pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     let vars = parse_vars(&args.vars)?;
-    if args.sim.is_some() && args.count.is_none() && args.data.is_none() {
+    if args.sim.is_some() && args.count.is_none() && args.data.is_none() && args.lot.is_none() {
         return Err(invalid(anyhow!(
             "--sim needs --count or --data: a simulated stream of cards must end"
         )));
     }
-    let data = args
-        .data
-        .as_deref()
-        .map(DataSet::load)
-        .transpose()
-        .map_err(invalid)?;
+    // With --lot the rows come from the ledger; they are checked like a data file's.
+    let (ledger, data) = match &args.lot {
+        Some(lot) => {
+            let (target, data) = open_lot(args.ledger.as_deref(), lot)?;
+            (Some(target), Some(data))
+        }
+        None => (
+            None,
+            args.data
+                .as_deref()
+                .map(DataSet::load)
+                .transpose()
+                .map_err(invalid)?,
+        ),
+    };
     // A simulated stream without --count has one card per data row, so it ends even when
     // every card is rejected.
     let stream = args.count.or(data.as_ref().map(DataSet::len));
@@ -243,6 +308,10 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     }
     let config = Config {
         journal,
+        allow: batch::journal::Continue {
+            profile_changed: args.profile_changed,
+            new_lot: args.new_lot,
+        },
         profile: args.profile.clone(),
         vars,
         data,
@@ -264,7 +333,23 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     };
     let interrupt = super::interrupt_flag();
 
-    let summary = batch::run(&config, &profile, openers, interrupt).map_err(setup_failure)?;
+    let summary = match ledger {
+        Some(target) => {
+            let lot = args.lot.clone().unwrap_or_default();
+            let station = args.station.clone().unwrap_or_else(host_name);
+            let version = ProfileVersion {
+                hash: profile.hash(),
+                name: profile.name.clone(),
+                file: args.profile.display().to_string(),
+                changed: args.profile_changed,
+            };
+            let store =
+                PgStore::open(target, &lot, &station, &version).map_err(super::ledger::failure)?;
+            batch::run_with(&config, &profile, Box::new(store), openers, interrupt)
+        }
+        None => batch::run(&config, &profile, openers, interrupt),
+    }
+    .map_err(setup_failure)?;
     print_summary(&summary);
     if let Some(fatal) = summary.fatal {
         let exit = match fatal {
@@ -275,6 +360,7 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
                 Exit::Transport
             }
             Error::Profile(_) | Error::ProfileChanged { .. } => Exit::Invalid,
+            Error::Ledger(e) => return Err(super::ledger::failure(e)),
             _ => Exit::Failed,
         };
         return Err(Failure::new(exit, fatal));
@@ -297,6 +383,12 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
 
 fn setup_failure(error: Error) -> Failure {
     let exit = match &error {
+        Error::Ledger(_) => {
+            let Error::Ledger(e) = error else {
+                unreachable!()
+            };
+            return super::ledger::failure(e);
+        }
         Error::Journal(JournalError::Io { .. }) => Exit::Failed,
         Error::Reader(_)
         | Error::Journal(JournalError::Append { .. } | JournalError::Broken { .. }) => {
@@ -331,12 +423,12 @@ fn print_summary(summary: &Summary) {
         0.0
     };
     outln!(
-        "batch ended: {why}\n{} ok, {} failed, {} interrupted, {} skipped in {secs:.2} s ({rate:.0} cards/min); journal `{}` holds {} finished cards",
+        "batch ended: {why}\n{} ok, {} failed, {} interrupted, {} skipped in {secs:.2} s ({rate:.0} cards/min); {} holds {} finished cards",
         t.ok,
         t.failed,
         t.interrupted,
         t.skipped,
-        summary.journal.display(),
+        summary.ledger,
         summary.finished
     );
 }

@@ -15,6 +15,7 @@ mod error_out;
 mod exit;
 mod info;
 mod key;
+mod ledger;
 mod man;
 mod paths;
 mod profile_run;
@@ -185,6 +186,7 @@ fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Some(args::Command::AccessBits(args)) => access_bits::run(args),
         Some(args::Command::Key(args)) => key::run(args),
         Some(args::Command::Report(args)) => report::run(args),
+        Some(args::Command::Ledger(args)) => ledger::run(args),
         Some(args::Command::Sim(args::SimCommand::Serve(serve_args))) => {
             sim_serve::serve(serve_args)
         }

@@ -57,13 +57,13 @@ pub(super) fn include(
             source,
         })
     })?;
-    c.hash.write_text(&text);
     let source = Source {
         dir: path.parent().unwrap_or(Path::new("")).to_path_buf(),
         path: path.clone(),
         text,
     };
     let document = model::parse(&source.text).map_err(|e| yaml(&source, e))?;
+    super::fingerprint::feed(&mut c.hash, &document);
     let (card, irreversible, _) = header(&source, &document)?;
     if !c.card.accepts(card) {
         return Err(fail(Problem::CardMismatch {

@@ -68,8 +68,15 @@ pub fn check_lengths(
     secrets: Option<&[(String, usize)]>,
     rows: &mut dyn Iterator<Item = (u64, Vec<(String, String)>)>,
 ) -> Result<(), LengthError> {
-    let rows: Vec<(u64, Vec<(String, String)>)> = rows.collect();
-    let has_data = !rows.is_empty();
+    // Rows are taken one at a time (a lot of a million rows is never held twice), and each
+    // is checked against every step that sends a data column.
+    let mut rows = rows.peekable();
+    let first: Vec<String> = rows
+        .peek()
+        .map(|(_, values)| values.iter().map(|(c, _)| c.clone()).collect())
+        .unwrap_or_default();
+    let has_data = rows.peek().is_some();
+    let mut per_row: Vec<(usize, &Step, Vec<&str>)> = Vec::new();
     for (index, step) in profile.steps.iter().enumerate() {
         let Action::Apdu(template) = &step.action else {
             continue;
@@ -78,28 +85,37 @@ pub fn check_lengths(
             .iter()
             .filter_map(|s| s.capture.as_deref())
             .collect();
-        let scope = Scope {
-            profile,
-            captured: &captured,
-            has_data,
-            secrets,
-        };
-        let uses_data = template.placeholders().any(|(name, _)| {
-            !captured.contains(&name)
-                && rows
-                    .first()
-                    .is_some_and(|(_, values)| values.iter().any(|(c, _)| c == name))
-        });
+        let uses_data = template
+            .placeholders()
+            .any(|(name, _)| !captured.contains(&name) && first.iter().any(|c| c == name));
         if uses_data {
-            for (row, values) in &rows {
-                check_step(index, step, &|name| scope.known(name, values)).map_err(|mut e| {
-                    e.row = Some(*row);
-                    e
-                })?;
-            }
+            per_row.push((index, step, captured));
         } else {
             // No data column in this APDU: one rendering holds for every row.
+            let scope = Scope {
+                profile,
+                captured: &captured,
+                has_data,
+                secrets,
+            };
             check_step(index, step, &|name| scope.known(name, &[]))?;
+        }
+    }
+    if per_row.is_empty() {
+        return Ok(());
+    }
+    for (row, values) in rows {
+        for (index, step, captured) in &per_row {
+            let scope = Scope {
+                profile,
+                captured,
+                has_data,
+                secrets,
+            };
+            check_step(*index, step, &|name| scope.known(name, &values)).map_err(|mut e| {
+                e.row = Some(row);
+                e
+            })?;
         }
     }
     Ok(())

@@ -16,6 +16,7 @@
 //! does not print and does not choose exit codes.
 
 mod error;
+mod fingerprint;
 mod hash;
 mod identify;
 mod include;
@@ -81,9 +82,10 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// A stable fingerprint of the profile's content: FNV-1a 64 over the text of the profile,
-    /// of every included profile and of every `run:` script, in load order, as 16 hex digits.
-    /// The batch journal records it to notice a journal that belongs to another profile.
+    /// A stable fingerprint of the profile's version: FNV-1a 64 over what the profile and
+    /// every included profile say (parsed: comments, layout and `description:` do not
+    /// count; `fingerprint.rs`) and the text of every `run:` script, in load order, as 16
+    /// hex digits. The batch's ledger records it to notice a changed profile.
     pub fn hash(&self) -> String {
         format!("{:016x}", self.hash)
     }

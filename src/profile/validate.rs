@@ -13,6 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::error::{Problem, ProfileError};
+use super::fingerprint;
 use super::hash::Fnv1a;
 use super::include::{include, normalize};
 use super::kinds::{CardKind, Irreversible, OnError, Vocabulary};
@@ -129,14 +130,14 @@ fn assemble(
     cli_vars: &[(String, String)],
     data_columns: &[String],
 ) -> Result<Profile, ProfileError> {
-    let mut hash = Fnv1a::new();
-    hash.write_text(&text);
     let root = Source {
         path: file,
         dir,
         text,
     };
     let document = model::parse(&root.text).map_err(|e| yaml(&root, e))?;
+    let mut hash = Fnv1a::new();
+    fingerprint::feed(&mut hash, &document);
     let mut c = Collected {
         files: vec![root],
         steps: Vec::new(),

@@ -82,6 +82,15 @@ impl SimReader {
         self
     }
 
+    /// The same reader on a stream that starts at position `first` (0-based) instead of 0:
+    /// the stream's `count` cards are then positions `first..first + count`, so simulated
+    /// stations of one line can be given cards of their own.
+    pub fn starting_at(mut self, first: u64) -> SimReader {
+        self.next = self.next.saturating_add(first);
+        self.end = self.end.map(|end| end.saturating_add(first));
+        self
+    }
+
     /// The same reader, its cards' random numbers (GET CHALLENGE) derived from `seed` and
     /// their position instead of the operating system's generator.
     pub fn with_seed(mut self, seed: Option<u64>) -> SimReader {

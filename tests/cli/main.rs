@@ -18,6 +18,7 @@ mod core;
 mod guard;
 mod iso;
 mod keys;
+mod ledger;
 mod output;
 mod plus;
 mod readers;

@@ -349,3 +349,64 @@ proptest::proptest! {
         let _ = open(&path, &header("h"), Some(2));
     }
 }
+
+/// The outcome of applying one line to a ledger by way of a whole [`Record`].
+fn by_record(text: &[u8], ledger: &mut Ledger) -> Option<Result<(), Inconsistent>> {
+    match serde_json::from_slice::<Record>(text).ok()? {
+        Record::Begin(b) => Some(ledger.begin(&b)),
+        Record::End(e) => Some(ledger.end(&e)),
+        _ => None,
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Reading `begin`/`end` lines without copies decides exactly as reading them whole:
+    /// same acceptance, same refusal, same state after (any identity, escapes included).
+    #[test]
+    fn begin_and_end_lines_read_fast_or_whole_agree(
+        cards in proptest::collection::vec(
+            ("[A-Z0-9\"\\\\é]{1,6}", 1u64..5, proptest::option::of(1u64..4), 0u8..4, proptest::bool::ANY),
+            1..12,
+        ),
+    ) {
+        let mut fast_ledger = Ledger::new(Some(3));
+        let mut whole = Ledger::new(Some(3));
+        for (identity, seq, row, verdict, is_end) in cards {
+            let record = if is_end {
+                Record::End(End {
+                    time: "2026-12-03T06:20:01.123456Z".into(),
+                    seq,
+                    row,
+                    uid: None,
+                    identity: identity.clone(),
+                    reader: "r\"1".into(),
+                    verdict: [Verdict::Ok, Verdict::Failed, Verdict::Interrupted, Verdict::Skipped][verdict as usize],
+                    step: Some("write".into()),
+                    sw: None,
+                    message: None,
+                    micros: 1,
+                    trace: (seq % 2 == 0).then(|| format!("{seq:06}-x.jsonl")),
+                })
+            } else {
+                Record::Begin(Begin {
+                    time: "t".into(),
+                    seq,
+                    row,
+                    uid: None,
+                    identity: identity.clone(),
+                    reader: "r".into(),
+                    atr: "3B".into(),
+                })
+            };
+            let text = serde_json::to_vec(&record).unwrap();
+            let expected = by_record(&text, &mut whole);
+            let got = fast(&text, &mut fast_ledger).or_else(|| by_record(&text, &mut fast_ledger));
+            proptest::prop_assert_eq!(got, expected);
+            proptest::prop_assert_eq!(fast_ledger.decide(&identity), whole.decide(&identity));
+        }
+        proptest::prop_assert_eq!(fast_ledger.finished(), whole.finished());
+        proptest::prop_assert_eq!(fast_ledger.open(), whole.open());
+    }
+}

@@ -175,11 +175,11 @@ fn the_same_include_twice_is_not_a_cycle() {
 
 #[test]
 fn hash_is_stable_and_covers_includes_and_scripts() {
-    // Pinned: FNV-1a 64 over the length-prefixed profile text. A change here invalidates
-    // every existing batch journal.
+    // Pinned: FNV-1a 64 over the parsed profile (`fingerprint.rs`). A change here makes
+    // every existing ledger ask for --profile-changed.
     let text = "name: x\nsteps: [{apdu: 00 A4 04 00}]\n";
     let profile = load_in(&[], text).unwrap();
-    assert_eq!(profile.hash(), "7a582c8a9b572849");
+    assert_eq!(profile.hash(), "7a1913af3f614388");
 
     let dir = tempfile::tempdir().unwrap();
     let main = "name: x\ninclude: [c.yaml]\nsteps: [{run: s.rhai}]\n";

@@ -20,6 +20,7 @@ mod disk;
 mod lengths;
 mod profiles;
 mod runs;
+mod versions;
 
 /// A profile for the ISO 7816 demo card: writes the row's `serial` into EF 0010 and reads it
 /// back; a script step spins `${spin}` times so that a card takes a while when wanted. Cards
@@ -139,16 +140,33 @@ pub(crate) fn check_journal(lines: &[Value]) -> Journal {
         return Journal::default();
     };
     assert_eq!(first["event"], "header", "{first:?}");
-    let mut owner: HashMap<u64, String> = HashMap::new();
+    // Rows are numbered within their data lot (`lot` records switch lots).
+    let mut lots: Vec<Value> = vec![first["data_hash"].clone()];
+    let mut lot = 0;
+    let mut owner: HashMap<(usize, u64), String> = HashMap::new();
     let mut state: HashMap<String, &str> = HashMap::new();
     let mut journal = Journal::default();
     for line in &lines[1..] {
+        match line["event"].as_str().unwrap() {
+            "profile" => continue,
+            "lot" => {
+                lot = lots
+                    .iter()
+                    .position(|h| *h == line["data_hash"])
+                    .unwrap_or_else(|| {
+                        lots.push(line["data_hash"].clone());
+                        lots.len() - 1
+                    });
+                continue;
+            }
+            _ => {}
+        }
         let identity = line["identity"].as_str().unwrap().to_string();
         let row = line["row"].as_u64();
         match line["event"].as_str().unwrap() {
             "begin" => {
                 if let Some(row) = row {
-                    let first = owner.entry(row).or_insert_with(|| identity.clone());
+                    let first = owner.entry((lot, row)).or_insert_with(|| identity.clone());
                     assert_eq!(*first, identity, "row {row} used by two cards");
                 }
                 let before = state.insert(identity.clone(), "open");

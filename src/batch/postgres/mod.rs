@@ -1,0 +1,16 @@
+//! The issuance ledger on PostgreSQL: several stations drawing from one lot of data rows,
+//! each card issued once across all of them.
+//!
+//! `conn.rs` reaches the database (URL, password sources, redaction, errors), `schema.rs`
+//! creates and migrates the tables (`ledger init`), `lots.rs` imports lots and reports on
+//! them (`ledger import`, `status`, `export`), `store.rs` is the batch's ledger back end.
+//! Only this directory names the `postgres` crate; it is synchronous (no async runtime of
+//! ours), one connection per station.
+
+pub mod conn;
+pub mod lots;
+pub mod schema;
+pub mod store;
+
+pub use conn::{DbError, Kind, LEDGER_ENV, Origin, Target};
+pub use store::{PgStore, ProfileVersion};
