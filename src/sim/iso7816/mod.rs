@@ -16,7 +16,7 @@
 mod binary;
 pub(crate) mod challenge;
 mod check;
-mod cplc;
+pub(in crate::sim) mod cplc;
 mod create;
 mod delete;
 mod demo;
@@ -25,8 +25,8 @@ mod fs;
 mod pin;
 mod record;
 mod select;
-mod sw;
-mod transport;
+pub(in crate::sim) mod sw;
+pub(in crate::sim) mod transport;
 
 use serde::{Deserialize, Serialize};
 
