@@ -283,6 +283,19 @@ fn irreversible_change(kind: Kind, image: &serde_json::Value) -> Option<String> 
             })
         }
         Kind::Iso7816 | Kind::Iso7816T0 => None,
+        Kind::Cos | Kind::CosT1 => image["files"].as_array()?.iter().find_map(|file| {
+            let keys = &file["body"]["keys"];
+            if let Some((n, _)) = keys
+                .as_object()
+                .and_then(|keys| keys.iter().find(|(_, key)| key["locked"] == true))
+            {
+                return Some(format!("key {n} of file {} locked", file["fid"]));
+            }
+            (file["access"]["delete"] == "FF"
+                && file["body"]["type"] != "keys"
+                && file.get("parent").is_some())
+            .then(|| format!("file {} can never be deleted", file["fid"]))
+        }),
     }
 }
 
