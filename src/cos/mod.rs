@@ -94,8 +94,11 @@ impl std::fmt::Display for Condition {
 }
 
 /// How WRITE BINARY combines data with what a transparent EF holds (ISO 7816-4 data coding
-/// byte, bits 7-6). UPDATE BINARY always replaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// byte, bits 7-6). UPDATE BINARY always replaces. In card images: `replace`, `or`, `and`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum WriteMode {
     /// The new bytes replace the old.
     #[default]
@@ -122,6 +125,30 @@ impl WriteMode {
         match self {
             WriteMode::And => 0xFF,
             WriteMode::Replace | WriteMode::Or => 0x00,
+        }
+    }
+
+    /// Whether this is [`WriteMode::Replace`] (card images leave the default out).
+    pub fn is_replace(&self) -> bool {
+        *self == WriteMode::Replace
+    }
+
+    /// The mode an ISO 7816-4 data coding byte declares (bits 7-6: `10` OR, `11` AND; one-time
+    /// write `00` and proprietary `01` are read as replace, UNCONFIRMED).
+    pub fn from_data_coding(byte: u8) -> WriteMode {
+        match byte & 0x60 {
+            0x40 => WriteMode::Or,
+            0x60 => WriteMode::And,
+            _ => WriteMode::Replace,
+        }
+    }
+
+    /// The data coding byte for this mode (data unit of one byte).
+    pub fn data_coding(self) -> u8 {
+        match self {
+            WriteMode::Replace => 0x21,
+            WriteMode::Or => 0x41,
+            WriteMode::And => 0x61,
         }
     }
 

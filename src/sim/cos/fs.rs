@@ -61,7 +61,6 @@ pub(super) enum Body {
     /// A transparent EF.
     Transparent {
         /// How WRITE BINARY combines data with the contents.
-        #[serde(with = "mode_serde")]
         mode: WriteMode,
         /// The contents; its length is the file size.
         #[serde(with = "serde_hex::bytes")]
@@ -343,24 +342,5 @@ mod access_serde {
             create: condition(&bytes.create)?,
             delete: condition(&bytes.delete)?,
         })
-    }
-}
-
-/// A write mode in an image: `replace`, `or`, `and`.
-mod mode_serde {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::cos::WriteMode;
-
-    pub(super) fn serialize<S: Serializer>(mode: &WriteMode, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(mode.name())
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<WriteMode, D::Error> {
-        let text = String::deserialize(d)?;
-        [WriteMode::Replace, WriteMode::Or, WriteMode::And]
-            .into_iter()
-            .find(|m| m.name() == text)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is no write mode")))
     }
 }

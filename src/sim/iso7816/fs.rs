@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cos::WriteMode;
 use crate::sim::serde_hex;
 
 /// Index of the MF: always the first file.
@@ -104,6 +105,9 @@ pub(super) enum Body {
         /// The contents; its length is the file size.
         #[serde(with = "serde_hex::bytes")]
         data: Vec<u8>,
+        /// How WRITE BINARY combines data with the contents (its data coding byte).
+        #[serde(default, skip_serializing_if = "WriteMode::is_replace")]
+        mode: WriteMode,
     },
     /// A linear fixed EF: records of one length, appended up to a maximum.
     LinearFixed {
@@ -122,7 +126,7 @@ impl Body {
     pub(super) fn allocated(&self) -> usize {
         match self {
             Body::Df => 0,
-            Body::Transparent { data } => data.len(),
+            Body::Transparent { data, .. } => data.len(),
             Body::LinearFixed {
                 record_len,
                 max_records,
