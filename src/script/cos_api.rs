@@ -290,7 +290,15 @@ fn create_spec(spec: &Map) -> Fallible<CreateFile> {
     // may delete it, since `never` is for good.
     let delete_default = (file_type == FileType::Keys).then_some("never");
     let access = Access {
-        read: cond("read", Some("always"))?,
+        // A key file's keys are never readable; say so in its conditions too.
+        read: cond(
+            "read",
+            Some(if delete_default.is_some() {
+                "never"
+            } else {
+                "always"
+            }),
+        )?,
         write: cond("write", Some("never"))?,
         create: cond("create", Some("never"))?,
         delete: cond("delete", delete_default)?,
