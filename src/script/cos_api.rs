@@ -140,11 +140,28 @@ fn external_auth(s: &Shared, n: INT, key_value: &Dynamic) -> Fallible<()> {
     send(s, what, command, derived(&[&key], 8)).map(drop)
 }
 
-fn internal_auth(s: &Shared, n: INT, key_value: &Dynamic) -> Fallible<()> {
+fn internal_auth(
+    s: &Shared,
+    n: INT,
+    key_value: &Dynamic,
+    random: Option<&Dynamic>,
+) -> Fallible<()> {
     let what = "cos::internal_auth";
     let n = reference(n, &format!("{what}: key"))?;
     let key = key(key_value, &format!("{what}: key"))?;
-    let random = crate::crypto::random(4).map_err(|e| Fault::failed(format!("{what}: {e}")))?;
+    let random = match random {
+        Some(value) => {
+            let random = bytes_of(value, &format!("{what}: random"))?.bytes;
+            if !matches!(random.len(), 4 | 8) {
+                return Err(Fault::failed(format!(
+                    "{what}: random: the terminal's random is 4 or 8 bytes, got {}",
+                    random.len()
+                )));
+            }
+            random
+        }
+        None => crate::crypto::random(4).map_err(|e| Fault::failed(format!("{what}: {e}")))?,
+    };
     let expected =
         cos::cryptogram(&key.bytes, &random).map_err(|e| Fault::failed(format!("{what}: {e}")))?;
     let command = Command::new(0x00, 0x88, 0x00, n)
@@ -419,8 +436,14 @@ pub(crate) fn module(session: &Shared) -> Module {
     ));
     let s = session.clone();
     located_fn!(m, "internal_auth", |n: INT, key: Dynamic| internal_auth(
-        &s, n, &key
+        &s, n, &key, None
     ));
+    let s = session.clone();
+    located_fn!(
+        m,
+        "internal_auth",
+        |n: INT, key: Dynamic, random: Dynamic| internal_auth(&s, n, &key, Some(&random))
+    );
     let s = session.clone();
     located_fn!(m, "create_file", |spec: Map| create_file(&s, &spec));
     let s = session.clone();

@@ -13,6 +13,7 @@ mod batch;
 mod bounds;
 mod classic;
 mod core;
+mod cos;
 mod guard;
 mod iso;
 mod keys;

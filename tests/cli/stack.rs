@@ -268,6 +268,10 @@ fn every_shipped_script_through_pcscd_matches_the_simulator() {
                     reader_args.extend(["--reader".to_string(), READER.to_string()]);
                     skip = 1;
                 }
+                "--sim-seed" => {
+                    server_args.extend(["--sim-seed".to_string(), sim_args[i + 1].clone()]);
+                    skip = 1;
+                }
                 "--sim-state" => {
                     let copy = dir.path().join("served.json");
                     std::fs::copy(&sim_args[i + 1], &copy).unwrap();
