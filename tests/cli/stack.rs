@@ -10,6 +10,7 @@
 //! ```
 
 mod batch;
+mod cos;
 mod flags;
 mod iso;
 mod offline;
