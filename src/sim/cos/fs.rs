@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::KeyFile;
 use crate::cos::{Access, Condition, WriteMode};
+use crate::sim::iso7816::fs::remove_subtree;
 use crate::sim::serde_hex;
 
 /// Index of the MF.
@@ -183,36 +184,9 @@ impl Tree {
         self.files.len() - 1
     }
 
-    /// Removes `index` (never the MF) and everything under it.
+    /// Removes `index` (never the MF) and everything under it (the ISO card's removal rule).
     pub(super) fn remove(&mut self, index: usize) {
-        if index == MF || index >= self.files.len() {
-            return;
-        }
-        let mut gone = vec![false; self.files.len()];
-        gone[index] = true;
-        for i in index + 1..self.files.len() {
-            if self.files[i].parent.is_some_and(|p| gone[p]) {
-                gone[i] = true;
-            }
-        }
-        let mut map = Vec::with_capacity(gone.len());
-        let mut next = 0;
-        for &g in &gone {
-            map.push((!g).then(|| {
-                next += 1;
-                next - 1
-            }));
-        }
-        let files = std::mem::take(&mut self.files);
-        self.files = files
-            .into_iter()
-            .zip(&gone)
-            .filter(|(_, g)| !**g)
-            .map(|(mut file, _)| {
-                file.parent = file.parent.and_then(|p| map[p]);
-                file
-            })
-            .collect();
+        remove_subtree(&mut self.files, index, |f| &mut f.parent);
     }
 
     /// Checks a tree read from an image: the MF first, parents before children and DFs,

@@ -21,7 +21,7 @@ mod create;
 mod delete;
 mod demo;
 mod fcp;
-mod fs;
+pub(in crate::sim) mod fs;
 mod pin;
 mod record;
 mod select;
