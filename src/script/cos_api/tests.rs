@@ -186,3 +186,17 @@ fn arguments_are_checked_before_anything_is_sent() {
     fails(&run, ErrorKind::Refused, "can never be removed");
     assert!(run.sent.is_empty());
 }
+
+proptest::proptest! {
+    /// The spellings of conditions and file types are read totally: any text is a value or
+    /// an error, and every condition reads back from its own spelling.
+    #[test]
+    fn condition_and_type_spellings_never_panic(text in ".{0,12}", byte: u8) {
+        let _ = super::condition(&text, "t");
+        let _ = super::file_type(&text, "t");
+        if let Some(condition) = crate::cos::Condition::from_byte(byte) {
+            let back = super::condition(&condition.to_string(), "t").unwrap();
+            proptest::prop_assert_eq!(back, condition);
+        }
+    }
+}

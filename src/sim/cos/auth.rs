@@ -114,17 +114,3 @@ impl CosCard {
 
 /// `69 84`: referenced data not usable — here, no challenge to check a cryptogram against.
 const CHALLENGE_MISSING: StatusWord = StatusWord(0x6984);
-
-impl Secret {
-    /// Compares `candidate` with `expected` (a cryptogram), counting like [`Secret::check`].
-    fn check_with(&mut self, candidate: &[u8], expected: &[u8]) -> Result<(), StatusWord> {
-        self.usable()?;
-        if candidate == expected {
-            self.tries_left = self.max_tries;
-            Ok(())
-        } else {
-            self.tries_left -= 1;
-            Err(sw::tries_left(self.tries_left))
-        }
-    }
-}

@@ -54,10 +54,22 @@ impl Secret {
         }
     }
 
-    /// Compares `candidate`: a match refills the counter, a mismatch costs a try.
+    /// Compares `candidate` with the value (a PIN): a match refills the counter, a mismatch
+    /// costs a try.
     pub(super) fn check(&mut self, candidate: &[u8]) -> Result<(), StatusWord> {
+        let value = self.value.clone();
+        self.check_with(candidate, &value)
+    }
+
+    /// Compares `candidate` with `expected` (what the value makes of a challenge: a
+    /// cryptogram), counting as [`Secret::check`] does.
+    pub(super) fn check_with(
+        &mut self,
+        candidate: &[u8],
+        expected: &[u8],
+    ) -> Result<(), StatusWord> {
         self.usable()?;
-        if candidate == self.value {
+        if candidate == expected {
             self.tries_left = self.max_tries;
             Ok(())
         } else {
