@@ -1,17 +1,29 @@
 # apdu-run: build, demo and test entry points. `make test` is what CI runs.
 #
-# System packages are installed here (not by hand) so a fresh Debian 12 machine works:
-#   build:  pkgconf libpcsclite-dev  (the pcsc crate links libpcsclite)
+# System packages are installed here (not by hand) so a fresh Debian 12 machine works, down to a
+# debootstrap minbase root (scripts/fresh-machine-check.sh proves it):
+#   build:  build-essential (cc links the binary), pkgconf libpcsclite-dev (the pcsc crate
+#           links libpcsclite)
+#   tools:  every program the tests and tests/stack/with-pcscd.sh run: sh/bash, kill as a shell
+#           builtin, sleep and timeout (coreutils), flock and setpriv (util-linux), mount (the
+#           disk-full test's tmpfs), grep. The tests read /proc rather than run `ps`; procps is
+#           installed anyway, for whoever looks at a stuck run.
 #   keys:   softhsm2 opensc  (the PKCS#11 key tests: a SoftHSM2 token, pkcs11-tool)
-#   stack:  pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc opensc  (PC/SC tests through the real daemon; opensc-explorer as a third-party client)
+#   pages:  chromium fonts-dejavu-core  (the lot page of `apdu-run report --html`, rendered
+#           and checked in headless Chromium)
+#   stack:  pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc, python3 with pycryptodome for
+#           vicc, opensc (PC/SC tests through the real daemon; opensc-explorer and scriptor as
+#           third-party clients)
 
-BUILD_PACKAGES := pkgconf libpcsclite-dev
+BUILD_PACKAGES := build-essential pkgconf libpcsclite-dev
+TOOL_PACKAGES := coreutils util-linux mount grep procps
 KEY_PACKAGES := softhsm2 opensc
-STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3-pycryptodome opensc
+PAGE_PACKAGES := chromium fonts-dejavu-core
+STACK_PACKAGES := pcscd pcsc-tools vsmartcard-vpcd vsmartcard-vpicc python3 python3-pycryptodome opensc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CARGO ?= cargo
 
-.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps key-deps fuzz-guard
+.PHONY: all build demo man test lint unit stack-test bench bench-stack deps stack-deps key-deps page-deps fuzz-guard fresh-machine-check
 
 all: build
 
@@ -26,11 +38,15 @@ define apt_install
 endef
 
 deps:
-	$(call apt_install,$(BUILD_PACKAGES))
+	$(call apt_install,$(BUILD_PACKAGES) $(TOOL_PACKAGES))
 
 # SoftHSM2 for the PKCS#11 tests (tests/cli/keys.rs fail without it when CI=true).
 key-deps: deps
 	$(call apt_install,$(KEY_PACKAGES))
+
+# Headless Chromium for the report page test (tests/cli/report.rs fails without it when CI=true).
+page-deps: deps
+	$(call apt_install,$(PAGE_PACKAGES))
 
 stack-deps: deps
 	$(call apt_install,$(STACK_PACKAGES))
@@ -57,7 +73,7 @@ lint: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-unit: key-deps
+unit: key-deps page-deps
 	$(CARGO) test
 
 # Against pcscd + vpcd, with pcscd started and stopped around the tests: the PC/SC backend
@@ -67,7 +83,8 @@ stack-test: stack-deps
 		$(CARGO) test --lib reader::pcsc -- --test-threads=1 && \
 		$(CARGO) test --test cli stack -- --test-threads=1'
 
-test: lint unit stack-test
+# stack-deps first: the unit run's tests of with-pcscd.sh look for the vpcd driver's entry.
+test: stack-deps lint unit stack-test
 
 # The guard's differential test, long run: GUARD_FUZZ_SEQUENCES random unarmed sequences per
 # simulated kind (default 20000), GUARD_FUZZ_SEED (hex) to vary them (BENCHMARKS.md).
@@ -84,3 +101,8 @@ bench: deps
 # The served simulator through pcscd: a Rust PC/SC loop, apdu-run, scriptor (BENCHMARKS.md).
 bench-stack: stack-deps
 	benches/stack.sh
+
+# A minimal Debian 12 root (debootstrap minbase) where `make demo` and `make test` must pass
+# first time; as root, 20-40 minutes (scripts/fresh-machine-check.sh says what it does).
+fresh-machine-check:
+	nice -n 19 scripts/fresh-machine-check.sh

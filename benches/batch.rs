@@ -106,6 +106,7 @@ fn main() {
         count: Some(CARDS),
         journal: dir.path().join("bench.journal.jsonl"),
         report: None,
+        trace_dir: None,
         max_failures: 3,
         armed: false,
         rules: Exchange::AUTO,

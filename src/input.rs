@@ -8,6 +8,8 @@
 //! `stat` does not), again with `fstat` on the open file (the path may have changed in
 //! between), and at most cap + 1 bytes are read whatever the file claims.
 //!
+//! [`open`] is the same for a file read as a stream (journals and reports read back).
+//!
 //! [`check_output`] is the check made before the first APDU on every path the tool will
 //! write (`--journal`, `--report`, `--sim-state`, `--trace-file`): its directory exists,
 //! it is not a directory, FIFO or device, and it can be opened for writing.
@@ -35,6 +37,9 @@ pub enum Kind {
     Image,
     /// A pcsc-tools scriptor file (`.apdu`).
     Scriptor,
+    /// A batch journal or report read back whole (`apdu-run report`): streamed, never
+    /// held in memory, so its cap is only a guard against a file that never ends.
+    Log,
 }
 
 const KIB: u64 = 1024;
@@ -50,6 +55,7 @@ impl Kind {
             Kind::Data => 256 * MIB,
             Kind::Image => 16 * MIB,
             Kind::Scriptor => 64 * MIB,
+            Kind::Log => 64 * 1024 * MIB,
         }
     }
 
@@ -61,6 +67,7 @@ impl Kind {
             Kind::Data => "data file",
             Kind::Image => "card image",
             Kind::Scriptor => "scriptor file",
+            Kind::Log => "journal or report",
         }
     }
 }
@@ -159,6 +166,43 @@ pub fn read(path: &Path, kind: Kind) -> io::Result<Vec<u8>> {
         return Err(refused(Refusal::TooLarge(kind)));
     }
     Ok(bytes)
+}
+
+/// Opens the file at `path` to be read as a stream, with the same checks as [`read`]: a
+/// regular file, not larger than `kind.cap()` — a file that grows past the cap while it is
+/// read gives an error then.
+pub fn open(path: &Path, kind: Kind) -> io::Result<Capped> {
+    regular(&fs::metadata(path)?)?;
+    let file = File::open(path)?;
+    let metadata = file.metadata()?;
+    regular(&metadata)?;
+    if metadata.len() > kind.cap() {
+        return Err(refused(Refusal::TooLarge(kind)));
+    }
+    Ok(Capped {
+        file,
+        kind,
+        read: 0,
+    })
+}
+
+/// A file opened by [`open`]: reading past its kind's cap is an error.
+#[derive(Debug)]
+pub struct Capped {
+    file: File,
+    kind: Kind,
+    read: u64,
+}
+
+impl Read for Capped {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.kind.cap() {
+            return Err(refused(Refusal::TooLarge(self.kind)));
+        }
+        Ok(n)
+    }
 }
 
 /// Like [`read`], for text: invalid UTF-8 is `io::ErrorKind::InvalidData`.

@@ -6,12 +6,14 @@
 pub mod apdu;
 pub mod batch;
 pub mod cli;
+pub mod clock;
 pub mod cos;
 pub mod crypto;
 pub mod input;
 pub mod iso14443;
 pub mod iso7816;
 pub mod keys;
+pub mod lot;
 pub mod mifare;
 pub mod profile;
 pub mod reader;

@@ -4,12 +4,14 @@
 //! speaks in these types; the seam itself moves plain bytes.
 
 mod command;
+mod context;
 pub mod expect;
 pub mod hex;
 mod response;
 mod status;
 
 pub use command::{Case, Command, CommandError, MAX_COMMAND_LEN, MAX_LE};
+pub use context::Context;
 pub use expect::{DataMask, PatternError, SwExpectation, SwPattern};
 pub use response::Response;
 pub use status::StatusWord;

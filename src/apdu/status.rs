@@ -2,7 +2,9 @@
 //!
 //! [`StatusWord`] is a `u16` with a lookup table; `61xx`, `6Cxx` and `63Cx` are read with
 //! their numbers. A status word other than 9000 is data here, never an error: deciding that
-//! an SW is a failure is the job of an expectation ([`super::expect`]).
+//! an SW is a failure is the job of an expectation ([`super::expect`]). These are the ISO
+//! 7816-4 meanings; what a word means after a reader, Omnikey or GSM command is
+//! [`super::Context`]'s (`describe_in`, `describe_after`).
 
 use std::borrow::Cow;
 use std::fmt;

@@ -6,6 +6,7 @@
 //! writing `begin` happen under the book's lock, so the ledger and the journal never
 //! disagree about who has which row. The loop around this is `worker.rs`.
 
+use super::audit::CardTrace;
 use super::identify::{check_kind, read_uid};
 use super::journal::Journal;
 use super::ledger::{Decision, Full};
@@ -16,6 +17,7 @@ use super::{Error, Stop, time};
 use crate::apdu::hex;
 use crate::profile::{self, Environment, FailureKind, Inputs, OnError, Outcome, Profile};
 use crate::reader::guard::Guarded;
+use crate::reader::trace::Traced;
 use crate::reader::{Card, Reader};
 
 /// A card as far as it has been identified.
@@ -43,6 +45,7 @@ impl Presented {
             message,
             steps: Vec::new(),
             micros: 0,
+            trace: None,
         }
     }
 }
@@ -62,6 +65,18 @@ pub(super) fn one_card(
         uid: None,
         // A simulated card's name costs no command, so even a rejected card shows it.
         identity: reader.card_identity(),
+    };
+    // With `--trace-file DIR`, everything sent to the card from here on is its audit trail;
+    // the guard sits outside the trace, so a refused command is not traced as sent.
+    let mut trace = config.trace_dir.as_deref().map(CardTrace::new);
+    let card: Box<dyn Card> = match &trace {
+        Some(trace) => Box::new(Traced::new(
+            card,
+            trace.sink(),
+            shared.redactor.clone(),
+            false,
+        )),
+        None => card,
     };
     // Every command of the batch, identification included, goes through the guard.
     let guarded = Guarded::new(card, config.armed).only(profile.guard_operations());
@@ -138,6 +153,9 @@ pub(super) fn one_card(
         (begin, resumed)
     };
 
+    if let Some(trace) = &mut trace {
+        trace.attach(begin.seq, &identity, &begin.reader, begin.row);
+    }
     let data = match (&config.data, begin.row) {
         (Some(data), Some(row)) => data.row(row),
         _ => Vec::new(),
@@ -150,8 +168,18 @@ pub(super) fn one_card(
         row: begin.row,
         seq: begin.seq,
     };
-    let (_card, outcome) = profile::run(profile, card, &inputs, env);
-    let end = end_record(&begin, &outcome);
+    let (card, outcome) = profile::run(profile, card, &inputs, env);
+    // The trace sink lives in the card: drop it before the trace is made durable.
+    drop(card);
+    let mut end = end_record(&begin, &outcome);
+    if let Some(trace) = trace {
+        match trace.finish() {
+            Ok(name) => end.trace = name,
+            Err(why) => shared
+                .progress
+                .note(&format!("warning: card {} has no trace: {why}", begin.seq)),
+        }
+    }
     let verdict = end.verdict;
     let stop = {
         let mut book = lock(&shared.book);
@@ -194,6 +222,7 @@ pub(super) fn one_card(
     report.step = end.step;
     report.sw = end.sw;
     report.micros = outcome.micros;
+    report.trace = end.trace.clone();
     report.steps = outcome
         .steps
         .iter()
@@ -230,6 +259,7 @@ fn end_record(begin: &Begin, outcome: &Outcome) -> End {
         sw: failure.and_then(|f| f.sw).map(|sw| sw.to_string()),
         message: failure.map(profile::Failure::record_line),
         micros: outcome.micros,
+        trace: None,
     }
 }
 

@@ -16,6 +16,7 @@
 //! `report` (`--report`), `progress` (the only printing here), `time` (timestamps).
 //! Validating the profile and choosing readers is the command line's job.
 
+pub mod audit;
 mod card;
 pub mod data;
 pub mod identify;
@@ -64,6 +65,8 @@ pub struct Config {
     pub journal: PathBuf,
     /// `--report`.
     pub report: Option<PathBuf>,
+    /// `--trace-file DIR`: one masked trace per card (`audit`).
+    pub trace_dir: Option<PathBuf>,
     /// `--max-failures` consecutive failed cards stop the batch (0: never).
     pub max_failures: u32,
     /// `--arm-irreversible`.

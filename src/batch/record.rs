@@ -87,6 +87,9 @@ pub struct End {
     pub message: Option<String>,
     /// Time the steps took.
     pub micros: u64,
+    /// The card's trace file in the `--trace-file` directory, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 /// What became of a card.
@@ -134,6 +137,7 @@ mod tests {
             sw: Some("6982".into()),
             message: Some("m".into()),
             micros: 12,
+            trace: None,
         });
         let text = serde_json::to_string(&end).unwrap();
         assert_eq!(

@@ -57,6 +57,9 @@ pub struct CardReport {
     pub steps: Vec<StepReport>,
     /// Time all steps took.
     pub micros: u64,
+    /// Its trace file in the `--trace-file` directory, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 /// The `--report` file.

@@ -98,6 +98,7 @@ fn a_card_pulled_mid_run_keeps_its_row_and_is_finished_when_presented_again() {
             count: Some(3),
             journal: journal.clone(),
             report: None,
+            trace_dir: None,
             max_failures: 3,
             armed: false,
             rules: Exchange::AUTO,

@@ -63,10 +63,19 @@ pub enum Command {
         /// Status words of two bytes each (`6A82`, `0x6A82`, or `6A 82` as two words).
         #[arg(value_name = "HEX", num_args = 1.., required = true)]
         hex: Vec<String>,
-        /// Print one JSON array (`sw`, `ok`, `meaning` per status word) instead of lines.
+        /// Print one JSON array (`sw`, `ok`, `meaning`, `context`, `contexts` per status
+        /// word) instead of lines.
         #[arg(long)]
         json: bool,
+        /// Explain the words as answers to this kind of command only: `iso7816` (ISO 7816-4),
+        /// `pcsc` (PC/SC Part 3 reader commands, CLA FF), `omnikey` (the Omnikey generic
+        /// session, FF A0), `gsm` (GSM 11.11, CLA A0). Without it every context that reads
+        /// a word differently is listed under the ISO 7816-4 meaning.
+        #[arg(long, value_name = "CONTEXT", value_parser = ["iso7816", "pcsc", "omnikey", "gsm"])]
+        context: Option<String>,
     },
+    /// Summarise batch journals, or make a lot's HTML page: `report J.jsonl --html lot.html`.
+    Report(super::report::ReportArgs),
     /// Simulated cards outside a run.
     #[command(subcommand)]
     Sim(SimCommand),

@@ -48,6 +48,12 @@ pub struct BatchArgs {
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
 
+    /// Audit trail: write each card's masked trace (every command and response, as with
+    /// `run --trace-file`) to DIR/SEQ-IDENTITY.jsonl, named in its journal `end` record and
+    /// report line (`trace`). DIR is created if missing.
+    #[arg(long = "trace-file", value_name = "DIR")]
+    pub trace_dir: Option<PathBuf>,
+
     /// PC/SC reader, by name substring or index, or a serial reader `tlp224:PATH` /
     /// `phoenix:PATH` (repeatable: one worker per reader).
     #[arg(long = "reader", value_name = "PATTERN")]
@@ -216,6 +222,9 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
         .unwrap_or_else(|| default_journal(&args.profile));
     super::paths::output("--journal", &journal)?;
     super::paths::output_opt("--report", args.report.as_deref())?;
+    if let Some(dir) = &args.trace_dir {
+        super::paths::output_dir("--trace-file", dir)?;
+    }
     let config = Config {
         journal,
         profile: args.profile.clone(),
@@ -223,6 +232,7 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
         data,
         count: args.count,
         report: args.report.clone(),
+        trace_dir: args.trace_dir.clone(),
         max_failures: args.max_failures,
         armed: args.arm_irreversible,
         rules: rules(args.no_auto_response),

@@ -3,13 +3,15 @@
 //! Each prints a line per item for people, or with `--json` one JSON array for programs
 //! (README "JSON output"). Nothing here talks to a card.
 
+use std::collections::BTreeMap;
+
 use anyhow::anyhow;
 use serde::Serialize;
 
 use super::colour::{self, Stream, Tone};
 use super::exit::invalid;
 use super::{Exit, Failure, outln};
-use crate::apdu::{StatusWord, hex};
+use crate::apdu::{Context, StatusWord, hex};
 use crate::reader::pcsc;
 
 /// One reader in `readers --json`.
@@ -65,27 +67,57 @@ struct SwJson {
     sw: String,
     /// Whether it is `90 00`.
     ok: bool,
+    /// The meaning in `context`.
     meaning: String,
+    /// The context of `meaning`: `--context`, or `iso7816`.
+    context: &'static str,
+    /// The meaning in every context, by name.
+    contexts: BTreeMap<&'static str, String>,
 }
 
-/// `apdu-run sw HEX…`: the meaning of each status word, in the order given. All are parsed
-/// before anything is printed, so a bad one exits 2 with no output.
-pub fn sw(words: &[String], json: bool) -> Result<Exit, Failure> {
+/// `apdu-run sw HEX…`: the meaning of each status word, in the order given, in the ISO
+/// 7816-4 context (or `--context`), followed by every other context that reads it
+/// differently. All are parsed before anything is printed, so a bad one exits 2 with no
+/// output.
+pub fn sw(words: &[String], json: bool, context: Option<&str>) -> Result<Exit, Failure> {
     let status_words = parse_status_words(words).map_err(invalid)?;
+    let chosen = match context {
+        Some(name) => Context::from_name(name)
+            .ok_or_else(|| invalid(anyhow!("--context `{name}`: not a context")))?,
+        None => Context::Iso7816,
+    };
     if json {
         let list: Vec<SwJson> = status_words
             .iter()
             .map(|sw| SwJson {
                 sw: sw.to_string(),
                 ok: sw.is_ok(),
-                meaning: sw.describe().into_owned(),
+                meaning: sw.describe_in(chosen).into_owned(),
+                context: chosen.name(),
+                contexts: Context::ALL
+                    .into_iter()
+                    .map(|c| (c.name(), sw.describe_in(c).into_owned()))
+                    .collect(),
             })
             .collect();
         return print_json(&list);
     }
     for sw in status_words {
         let text = colour::paint(Stream::Stdout, tone(sw), &sw.to_string());
-        outln!("{text}  {}", sw.describe());
+        let meaning = sw.describe_in(chosen);
+        outln!("{text}  {meaning}");
+        if context.is_some() {
+            continue;
+        }
+        // Each other reading once, under the first context that has it.
+        let mut shown = vec![meaning];
+        for other in Context::ALL.into_iter().filter(|c| *c != chosen) {
+            let theirs = sw.describe_in(other);
+            if !shown.contains(&theirs) {
+                outln!("      {}: {theirs}", other.title());
+                shown.push(theirs);
+            }
+        }
     }
     Ok(Exit::Ok)
 }

@@ -18,6 +18,7 @@ mod key;
 mod man;
 mod paths;
 mod profile_run;
+mod report;
 mod run;
 mod serial;
 mod sim_kinds;
@@ -180,9 +181,10 @@ fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         }) => run::check(&file, data.as_deref(), &vars, json),
         Some(args::Command::Batch(batch_args)) => batch::batch(batch_args),
         Some(args::Command::Readers { json }) => info::readers(json),
-        Some(args::Command::Sw { hex, json }) => info::sw(&hex, json),
+        Some(args::Command::Sw { hex, json, context }) => info::sw(&hex, json, context.as_deref()),
         Some(args::Command::AccessBits(args)) => access_bits::run(args),
         Some(args::Command::Key(args)) => key::run(args),
+        Some(args::Command::Report(args)) => report::run(args),
         Some(args::Command::Sim(args::SimCommand::Serve(serve_args))) => {
             sim_serve::serve(serve_args)
         }

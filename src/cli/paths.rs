@@ -1,5 +1,5 @@
 //! The check every output path gets before the first APDU: `--journal`, `--report`,
-//! `--sim-state` (and `sim serve`'s `--state` and `--timing`); `--trace-file` keeps the
+//! `--sim-state`, `batch --trace-file DIR` (a directory, [`output_dir`]) (and `sim serve`'s `--state` and `--timing`); `--trace-file` keeps the
 //! wording of its own creation error and calls `input::check_output` itself.
 //!
 //! A path that cannot be written later would otherwise be found after the card was
@@ -22,6 +22,28 @@ pub(super) fn output(option: &str, path: &Path) -> Result<(), Failure> {
             path.display()
         ))
     })
+}
+
+/// Refuses (exit 2) a directory given as `option` that files cannot be written into: it
+/// is created if missing (its parent must exist), must be a directory, and a new file must
+/// be creatable in it (tried with a probe file, removed again).
+pub(super) fn output_dir(option: &str, dir: &Path) -> Result<(), Failure> {
+    let refuse = |e: &dyn std::fmt::Display| {
+        invalid(anyhow!(
+            "{option} `{}`: cannot write files there: {e}",
+            dir.display()
+        ))
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(refuse(&"not a directory")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir(dir).map_err(|e| refuse(&e))?;
+        }
+        Err(e) => return Err(refuse(&e)),
+    }
+    let probe = dir.join(format!(".apdu-run-probe-{}", std::process::id()));
+    crate::input::check_output(&probe).map_err(|e| refuse(&e))
 }
 
 /// [`output`] for an optional path.

@@ -39,6 +39,10 @@ fn parse_var(text: &str) -> Result<(String, String), Failure> {
             "--var `{text}`: `{name}` is not a valid variable name"
         )));
     }
+    // `today` fixes the date of `today()` and `${today}`: only a real date will do.
+    if name == "today" {
+        crate::clock::Date::parse(value).map_err(|e| invalid(anyhow!("--var `{text}`: {e}")))?;
+    }
     Ok((name.to_string(), value.to_string()))
 }
 
@@ -231,7 +235,7 @@ enum Flow {
     Scriptor(Vec<scriptor::Item>),
 }
 
-fn load_flow(file: &Path) -> Result<Flow, Failure> {
+fn load_flow(file: &Path, vars: &[(String, String)]) -> Result<Flow, Failure> {
     if file.extension().is_some_and(|e| e == "apdu") {
         let text = crate::input::read_text(file, crate::input::Kind::Scriptor).map_err(|e| {
             invalid(anyhow!(
@@ -241,9 +245,37 @@ fn load_flow(file: &Path) -> Result<Flow, Failure> {
         })?;
         let items =
             scriptor::parse(&text).map_err(|e| invalid(anyhow!("{}:{e}", file.display())))?;
+        if let Some((name, _)) = vars.first() {
+            return Err(invalid(anyhow!(
+                "--var `{name}`: {} is a scriptor file, which uses no variables",
+                file.display()
+            )));
+        }
         return Ok(Flow::Scriptor(items));
     }
-    Ok(Flow::Rhai(Script::compile(file).map_err(invalid)?))
+    let script = Script::compile(file).map_err(invalid)?;
+    strict_names(&script, vars)?;
+    Ok(Flow::Rhai(script))
+}
+
+/// A script's names checked against its `--var`s before any card: every variable it reads
+/// is defined (by the script, `is_def_var`, or a `--var`), and every `--var` is read.
+fn strict_names(script: &Script, vars: &[(String, String)]) -> Result<(), Failure> {
+    let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+    script.check_names(&names).map_err(invalid)?;
+    let reads: Vec<&str> = script.reads().collect();
+    if let Some((name, _)) = vars.iter().find(|(n, _)| !reads.contains(&n.as_str())) {
+        let list = if reads.is_empty() {
+            "none".to_string()
+        } else {
+            reads.join(", ")
+        };
+        return Err(invalid(anyhow!(
+            "--var `{name}`: {} does not use `{name}` (names it reads: {list})",
+            script.file()
+        )));
+    }
+    Ok(())
 }
 
 /// `apdu-run check FILE`: a script is compiled, a scriptor file parsed, a profile validated
@@ -260,7 +292,8 @@ pub fn check(
     if data.is_some() {
         return Err(invalid(anyhow!("--data applies to YAML profiles only")));
     }
-    let kind = match load_flow(file)? {
+    let vars = parse_vars(vars)?;
+    let kind = match load_flow(file, &vars)? {
         Flow::Rhai(_) => "script",
         Flow::Scriptor(_) => "scriptor",
     };
@@ -279,7 +312,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     }
     let vars = parse_vars(&args.vars)?;
     let source = source(&args.card)?;
-    let flow = load_flow(&file)?;
+    let flow = load_flow(&file, &vars)?;
     if let Some(path) = &args.trace_file {
         crate::input::check_output(path)
             .with_context(|| format!("cannot create trace file `{}`", path.display()))

@@ -8,15 +8,16 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::rc::Rc;
 
-use crate::apdu::StatusWord;
-use crate::batch::time::rfc3339;
+use crate::apdu::{Context, StatusWord};
+use crate::batch::audit::json_line;
 use crate::reader::trace::{Sink, TraceEvent};
 
-/// Formats a response line: `<< 6A 82  0.05 ms  file or application not found`.
-pub fn response_line(bytes: &str, sw: Option<StatusWord>, micros: u64) -> String {
+/// Formats a response line: `<< 6A 82  0.05 ms  file or application not found`, the
+/// meaning in the `context` of the command it answered.
+pub fn response_line(bytes: &str, sw: Option<StatusWord>, micros: u64, context: Context) -> String {
     let ms = micros as f64 / 1000.0;
     match sw {
-        Some(sw) if !sw.is_ok() => format!("<< {bytes}  {ms:.2} ms  {}", sw.describe()),
+        Some(sw) if !sw.is_ok() => format!("<< {bytes}  {ms:.2} ms  {}", sw.describe_in(context)),
         _ => format!("<< {bytes}  {ms:.2} ms"),
     }
 }
@@ -25,31 +26,13 @@ fn text_line(event: &TraceEvent) -> String {
     match event {
         TraceEvent::Command { bytes, .. } => format!(">> {}", bytes.spaced),
         TraceEvent::Response {
-            bytes, sw, micros, ..
-        } => response_line(&bytes.spaced, *sw, *micros),
-        TraceEvent::Reset { atr, .. } => format!("-- reset, ATR {}", atr.spaced),
-    }
-}
-
-fn json_line(event: &TraceEvent) -> serde_json::Value {
-    match event {
-        TraceEvent::Command { time, bytes } => serde_json::json!({
-            "time": rfc3339(*time), "dir": ">>", "hex": bytes.compact,
-        }),
-        TraceEvent::Response {
-            time,
             bytes,
             sw,
             micros,
-        } => serde_json::json!({
-            "time": rfc3339(*time), "dir": "<<", "hex": bytes.compact,
-            "sw": sw.map(|sw| sw.to_string()),
-            "meaning": sw.map(|sw| sw.describe().into_owned()),
-            "micros": micros,
-        }),
-        TraceEvent::Reset { time, atr } => serde_json::json!({
-            "time": rfc3339(*time), "dir": "reset", "hex": atr.compact,
-        }),
+            context,
+            ..
+        } => response_line(&bytes.spaced, *sw, *micros, *context),
+        TraceEvent::Reset { atr, .. } => format!("-- reset, ATR {}", atr.spaced),
     }
 }
 
@@ -85,12 +68,16 @@ mod tests {
     #[test]
     fn response_lines_show_meaning_unless_ok() {
         assert_eq!(
-            response_line("90 00", Some(StatusWord(0x9000)), 120),
+            response_line("90 00", Some(StatusWord(0x9000)), 120, Context::Iso7816),
             "<< 90 00  0.12 ms"
         );
         assert_eq!(
-            response_line("6A 82", Some(StatusWord(0x6A82)), 50),
+            response_line("6A 82", Some(StatusWord(0x6A82)), 50, Context::Iso7816),
             "<< 6A 82  0.05 ms  file or application not found"
+        );
+        assert_eq!(
+            response_line("63 00", Some(StatusWord(0x6300)), 50, Context::Pcsc),
+            "<< 63 00  0.05 ms  operation failed (PC/SC Part 3: e.g. authentication failed, or the card did not answer)"
         );
     }
 }

@@ -70,7 +70,8 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
             Failure::Argument(message) => f.write_str(message),
             Failure::Send(e) => write!(f, "{e}"),
             Failure::Card { command, sw } => {
-                write!(f, "card answered {sw} ({}) to `{command}`", sw.describe())
+                let meaning = sw.describe_after(&command.to_bytes());
+                write!(f, "card answered {sw} ({meaning}) to `{command}`")
             }
             Failure::Length {
                 command,

@@ -159,10 +159,24 @@ pub enum Problem {
     #[error("`apdu` is not a valid command: {0}")]
     Command(#[source] CommandError),
     /// `${name}` names nothing known at this step.
-    #[error("unknown variable `{name}` in `${{{name}}}`")]
+    #[error("unknown variable `{name}` in `${{{name}}}`{hint}")]
     UnknownVariable {
         /// The name.
         name: String,
+        /// `; did you mean `x`?` for a known name close to it, or empty.
+        hint: String,
+    },
+    /// A `--var` that no step uses and the profile does not declare: most likely misspelt.
+    #[error(
+        "--var `{name}`: no step of the profile uses `{name}`{hint} (names a --var may set: {known})"
+    )]
+    UnusedVar {
+        /// The `--var` name.
+        name: String,
+        /// `; did you mean `x`?`, or empty.
+        hint: String,
+        /// The profile's variables and the names its steps use, comma-separated.
+        known: String,
     },
     /// `${name}` names a capture of a later step.
     #[error("`{name}` is used before it is captured (by the step on line {line})")]

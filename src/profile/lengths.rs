@@ -132,6 +132,9 @@ impl Scope<'_> {
                 None => Known::Unknown,
             };
         }
+        if name == "today" {
+            return Known::Length(4); // YYYY MM DD in BCD
+        }
         if let Some((_, value)) = self.profile.vars.iter().find(|(n, _)| n == name) {
             return hex_of(value);
         }

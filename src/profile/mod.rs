@@ -44,9 +44,10 @@ pub use run::{Environment, Failure, FailureKind, Inputs, Outcome, StepResult, ru
 pub use template::{MaskTemplate, RenderError, Template, TemplateError, TemplatePart};
 pub use validate::{load, load_str};
 
-/// Names every profile can use without defining them: the card's UID and ATR, the data row
-/// and the card's sequence number in the batch. They are supplied at run time.
-pub const BUILT_INS: [&str; 4] = ["uid", "atr", "row", "seq"];
+/// Names every profile can use without defining them: the card's UID and ATR, the data row,
+/// the card's sequence number in the batch and the UTC date (`--var today=YYYY-MM-DD` fixes
+/// it). They are supplied at run time.
+pub const BUILT_INS: [&str; 5] = ["uid", "atr", "row", "seq", "today"];
 
 /// A validated profile, ready to run card after card.
 #[derive(Debug)]

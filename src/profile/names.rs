@@ -2,14 +2,16 @@
 //! values a script sees.
 //!
 //! Names are looked up in the order they win: captures of earlier steps, the card's data
-//! row, secrets, the profile's variables (with `--var`), then the built-ins `uid`, `atr`,
-//! `seq`, `row`. Text values sent in APDUs are hex (validation and the batch's data check
+//! row, secrets, `today` (the date), the profile's variables (with `--var`), then the
+//! built-ins `uid`, `atr`, `seq`, `row`. `${today}` is the date as four BCD bytes
+//! (`20 26 03 14`); scripts see it as `YYYY-MM-DD` text. Text values sent in APDUs are hex (validation and the batch's data check
 //! made sure of that; a value that is not is a step failure, not a panic). This file does
 //! not send anything.
 
 use super::Profile;
 use super::run::Inputs;
 use crate::apdu::hex;
+use crate::clock::{self, Date};
 use crate::script::Value;
 
 /// The names a step can see, in the order they win: captures, data, secrets, variables,
@@ -35,6 +37,9 @@ impl Names<'_> {
         if let Some((_, secret)) = self.inputs.secrets.iter().find(|(n, _)| n == name) {
             return Ok(secret.expose().to_vec());
         }
+        if name == "today" {
+            return self.today().map(|date| date.bcd().to_vec());
+        }
         if let Some((_, value)) = self.profile.vars.iter().find(|(n, _)| n == name) {
             return text("variable", value);
         }
@@ -48,6 +53,14 @@ impl Names<'_> {
                 None => Err("`${row}` has no value: the batch has no data file".to_string()),
             },
             _ => Err(format!("`${{{name}}}` has no value")),
+        }
+    }
+
+    /// The date `${today}` stands for: `--var today` when given, else the UTC date now.
+    fn today(&self) -> Result<Date, String> {
+        match self.profile.vars.iter().find(|(n, _)| n == "today") {
+            Some((_, text)) => Date::parse(text).map_err(|e| format!("--var today: {e}")),
+            None => Ok(clock::today()),
         }
     }
 
@@ -79,6 +92,10 @@ impl Names<'_> {
         values.push(text("uid", hex_of(inputs.uid.as_deref().unwrap_or(&[]))));
         values.push(text("atr", hex_of(&inputs.atr)));
         values.push(("seq".to_string(), int_of(inputs.seq)));
+        // An unparsable `--var today` is pushed as given below; `today()` reports it.
+        if let Ok(date) = self.today() {
+            values.push(text("today", date.to_string()));
+        }
         let row = inputs.row.map_or(Value::Nothing, int_of);
         values.push(("row".to_string(), row));
         for (name, value) in &self.profile.vars {

@@ -252,7 +252,7 @@ fn apdu_step(
             "expected {}, card answered {} ({})",
             step.expect,
             response.sw,
-            response.sw.describe()
+            response.sw.describe_after(&command.to_bytes())
         );
         return (Err((FailureKind::Failed, message)), sw);
     }

@@ -12,11 +12,18 @@ use super::position::inside;
 use super::validate::Source;
 use crate::script::{Script, ScriptError};
 
-/// Compiles `script:` text, named `file:line` after where the script starts.
-pub(super) fn inline_script(source: &Source, at: &Located<String>) -> Result<Script, ProfileError> {
+/// Compiles `script:` text, named `file:line` after where the script starts, and checks
+/// that every variable it reads is one of `names` (what the step provides) or its own.
+pub(super) fn inline_script(
+    source: &Source,
+    at: &Located<String>,
+    names: &[&str],
+) -> Result<Script, ProfileError> {
     let line = at.text.map_or(at.line, |t| t.line);
     let name = format!("{}:{line}", source.path.display());
-    Script::compile_source(&name, &at.value).map_err(|e| {
+    let compiled = Script::compile_source(&name, &at.value)
+        .and_then(|script| script.check_names(names).map(|()| script));
+    compiled.map_err(|e| {
         let (line, column) = match e.position {
             Some((line, column)) => inside(&source.text, at, &at.value, line, column),
             None => (at.line, at.column),
@@ -26,10 +33,12 @@ pub(super) fn inline_script(source: &Source, at: &Located<String>) -> Result<Scr
     })
 }
 
-/// Reads and compiles a `run:` file; errors in it name the script file.
+/// Reads and compiles a `run:` file and checks its variables against `names`; errors in it
+/// name the script file.
 pub(super) fn run_file(
     source: &Source,
     at: &Located<String>,
+    names: &[&str],
 ) -> Result<(Script, String), ProfileError> {
     let joined = source.dir.join(&at.value);
     let path = normalize(&joined);
@@ -40,7 +49,9 @@ pub(super) fn run_file(
         };
         source.error_at(at, problem)
     })?;
-    let script = Script::compile_source(&path.display().to_string(), &text).map_err(|e| {
+    let compiled = Script::compile_source(&path.display().to_string(), &text)
+        .and_then(|script| script.check_names(names).map(|()| script));
+    let script = compiled.map_err(|e| {
         let (line, column) = e.position.unwrap_or((1, 1));
         ProfileError {
             file: path.clone(),

@@ -126,10 +126,13 @@ fn validate_step(
             {
                 return Err(source.error(line, column, Problem::NotForScripts { field }));
             }
+            // A script sees the names `${…}` may use here (`names.rs` puts them in scope).
+            let mut names: Vec<&str> = scope.known.iter().copied().collect();
+            names.sort_unstable();
             if kind == "script" {
-                Action::Script(inline_script(source, at)?)
+                Action::Script(inline_script(source, at, &names)?)
             } else {
-                let (script, text) = run_file(source, at)?;
+                let (script, text) = run_file(source, at, &names)?;
                 script_text = Some(text);
                 Action::Run(script)
             }
@@ -228,13 +231,25 @@ fn check_reference(name: &str, scope: &Scope<'_>) -> Option<Problem> {
                 name: name.to_string(),
                 line,
             },
-            _ => Problem::UnknownVariable {
-                name: name.to_string(),
-            },
+            _ => {
+                let mut names: Vec<&str> = scope.known.iter().copied().collect();
+                names.sort_unstable();
+                let hint = crate::script::closest_name(name, &names)
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                Problem::UnknownVariable {
+                    name: name.to_string(),
+                    hint,
+                }
+            }
         });
     }
-    // A data column or an earlier capture replaces the default at run time.
-    if scope.captured.contains(name) || scope.data_columns.iter().any(|c| c == name) {
+    // A data column or an earlier capture replaces the default at run time; `today` is a
+    // date (`--var today` checked by the command line), sent as BCD.
+    if scope.captured.contains(name)
+        || scope.data_columns.iter().any(|c| c == name)
+        || name == "today"
+    {
         return None;
     }
     let (_, value) = scope.vars.iter().find(|(n, _)| n == name)?;

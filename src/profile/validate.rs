@@ -8,6 +8,7 @@
 //! must be allowed by the top profile, which alone decides what a run may do. Resolving one
 //! include is `include`'s job; looking inside steps is `steps`'.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ use super::hash::Fnv1a;
 use super::include::{include, normalize};
 use super::kinds::{CardKind, Irreversible, OnError, Vocabulary};
 use super::model::{self, Document, Located, StepModel};
-use super::{BUILT_INS, Profile, steps};
+use super::{Action, BUILT_INS, Profile, Step, steps};
 use crate::script::is_identifier;
 use crate::secret::SecretSource;
 
@@ -153,6 +154,7 @@ fn assemble(
     let description = document.description.as_ref().map(|d| d.value.clone());
     c.stack.push((identity, c.files[0].path.clone()));
     collect(&mut c, 0, document)?;
+    let declared: Vec<String> = c.vars.iter().map(|(n, _)| n.clone()).collect();
     for (name, value) in cli_vars {
         match c.vars.iter_mut().find(|(n, _)| n == name) {
             Some(var) => var.1 = value.clone(),
@@ -163,6 +165,8 @@ fn assemble(
     if steps.is_empty() {
         return Err(c.files[0].error(1, 1, Problem::NoSteps));
     }
+    let secrets: Vec<&str> = c.secrets.iter().map(|(n, _)| n.as_str()).collect();
+    unused_vars(&c.files[0], cli_vars, &declared, &secrets, &steps)?;
     Ok(Profile {
         file: c.files[0].path.clone(),
         name,
@@ -288,4 +292,49 @@ fn check_name(
         return Ok(());
     };
     Err(c.files[index].error_at(key, problem))
+}
+
+/// Refuses a `--var` that sets nothing: neither a variable the profile declares nor a name
+/// any step uses (`${name}`, a script's variable). Points at the top of the profile.
+fn unused_vars(
+    source: &Source,
+    cli_vars: &[(String, String)],
+    declared: &[String],
+    secrets: &[&str],
+    steps: &[Step],
+) -> Result<(), ProfileError> {
+    let mut known: BTreeSet<&str> = declared.iter().map(String::as_str).collect();
+    for step in steps {
+        match &step.action {
+            Action::Apdu(template) => known.extend(template.placeholders().map(|(n, _)| n)),
+            Action::Script(script) | Action::Run(script) => known.extend(script.reads()),
+        }
+        if let Some(mask) = &step.response {
+            known.extend(mask.placeholders().map(|(n, _)| n));
+        }
+    }
+    // Built-ins the card or the batch gives, secrets and captures win over a variable of
+    // the same name, so a --var cannot set them; `today` it can.
+    let captures: Vec<&str> = steps.iter().filter_map(|s| s.capture.as_deref()).collect();
+    known.retain(|n| {
+        (!BUILT_INS.contains(n) || *n == "today") && !secrets.contains(n) && !captures.contains(n)
+    });
+    let Some((name, _)) = cli_vars.iter().find(|(n, _)| !known.contains(n.as_str())) else {
+        return Ok(());
+    };
+    let names: Vec<&str> = known.iter().copied().collect();
+    let hint = crate::script::closest_name(name, &names)
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
+    let known = if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    };
+    let problem = Problem::UnusedVar {
+        name: name.clone(),
+        hint,
+        known,
+    };
+    Err(source.error(1, 1, problem))
 }

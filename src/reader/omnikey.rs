@@ -64,7 +64,7 @@ pub enum Error {
     #[error("unexpected answer `{}`: the reader's answer starts with `00 00`", hex::format(.0))]
     Malformed(Vec<u8>),
     /// The reader answered another status word.
-    #[error("the reader answered {sw} ({}) to {what}{}", sw.describe(), session_hint(*.sw))]
+    #[error("the reader answered {sw} ({}) to {what}{}", sw.describe_in(crate::apdu::Context::Omnikey), session_hint(*.sw))]
     Status {
         /// The command: "open", "close" or "the transceive".
         what: &'static str,

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use super::{Card, Error};
-use crate::apdu::{Command, StatusWord, hex};
+use crate::apdu::{Command, Context, StatusWord, hex};
 
 mod perso;
 
@@ -307,6 +307,8 @@ pub enum TraceEvent {
         sw: Option<StatusWord>,
         /// Time from sending the command to the answer.
         micros: u64,
+        /// Which table explains the status word: the command's (`apdu::Context`).
+        context: Context,
     },
     /// The card was reset.
     Reset {
@@ -390,6 +392,7 @@ impl Card for Traced {
             time: SystemTime::now(),
             bytes,
         });
+        let context = Context::of_command(command);
         let started = Instant::now();
         let response = self.inner.transmit(command)?;
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -405,6 +408,7 @@ impl Card for Traced {
             bytes,
             sw,
             micros,
+            context,
         });
         Ok(response)
     }

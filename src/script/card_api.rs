@@ -47,7 +47,7 @@ impl ScriptResponse {
                 "`{}`: card answered {} ({}), expected {expectation}",
                 mask_command(&self.command.bytes, &self.redactor).spaced,
                 self.sw,
-                self.sw.describe()
+                self.sw.describe_after(&self.command.bytes)
             )))
         }
     }
@@ -156,7 +156,7 @@ pub(crate) fn register(engine: &mut Engine, session: &Shared) {
         .register_get("hex", |r: &mut ScriptResponse| hex::format_compact(&r.data))
         .register_get("ok", |r: &mut ScriptResponse| r.sw.is_ok())
         .register_get("meaning", |r: &mut ScriptResponse| {
-            r.sw.describe().into_owned()
+            r.sw.describe_after(&r.command.bytes).into_owned()
         })
         .register_fn("expect", |r: &mut ScriptResponse, pattern: Dynamic| {
             r.clone().check(&expectation_of(&pattern)?)

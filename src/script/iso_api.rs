@@ -98,7 +98,7 @@ impl Ctx {
                 self.iso.borrow_mut().last_sw = sw;
                 Fault::failed(format!(
                     "{what}: card answered {sw} ({}) to `{}`",
-                    sw.describe(),
+                    sw.describe_after(&command.to_bytes()),
                     session.show(&command)
                 ))
             }

@@ -13,6 +13,7 @@
 
 mod bytes_api;
 mod card_api;
+mod clock_api;
 mod cos_api;
 mod crypto_api;
 mod error;
@@ -25,6 +26,7 @@ mod mfp_api;
 mod omnikey_api;
 mod parse_cache;
 mod session;
+mod strict;
 mod ul_api;
 mod value;
 
@@ -53,6 +55,10 @@ pub type Output = Rc<dyn Fn(&str)>;
 pub struct Script {
     file: String,
     ast: AST,
+    /// The text, compiled again in strict variables mode by [`Script::check_names`].
+    source: Rc<str>,
+    /// What the script calls and reads.
+    survey: Box<strict::Survey>,
 }
 
 /// Everything a run needs besides the card.
@@ -75,6 +81,42 @@ fn base_engine() -> Engine {
     let mut engine = Engine::new();
     limits::apply(&mut engine);
     engine
+}
+
+/// An engine with the whole script API registered against a card that is not there: what
+/// the strict checks compile against (registered functions and modules), never run.
+fn detached_engine() -> Engine {
+    let session = Rc::new(RefCell::new(session::Session {
+        card: Box::new(session::Detached),
+        settings: Settings::default(),
+        redactor: Redactor::default(),
+    }));
+    api_engine(&session, None)
+}
+
+/// A bare engine with the script API registered against `session`; `today` is the run's
+/// fixed date (`--var today`), if any.
+fn api_engine(session: &session::Shared, today: Option<String>) -> Engine {
+    let mut engine = base_engine();
+    bytes_api::register(&mut engine);
+    card_api::register(&mut engine, session);
+    iso_api::register(&mut engine, session);
+    cos_api::register(&mut engine, session);
+    mfc_api::register(&mut engine, session);
+    crypto_api::register(&mut engine, session);
+    keys_api::register(&mut engine);
+    ul_api::register(&mut engine, session);
+    mfp_api::register(&mut engine, session);
+    omnikey_api::register(&mut engine, session);
+    iso14443_api::register(&mut engine);
+    clock_api::register(&mut engine, today);
+    error::register(&mut engine);
+    engine
+}
+
+/// The name among `names` closest to `word` (a likely misspelling of it), if any is near.
+pub fn closest_name<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
+    strict::closest(word, names)
 }
 
 /// Whether `name` can be a Rhai variable name.
@@ -100,16 +142,37 @@ impl Script {
         Script::compile_source(&file, &source)
     }
 
-    /// Compiles script text; `file` names it in messages.
+    /// Compiles script text; `file` names it in messages. A call of a function that is
+    /// neither registered nor defined by the script, or with a number of arguments it does
+    /// not take, is a compile error here.
     pub fn compile_source(file: &str, source: &str) -> Result<Script, ScriptError> {
         let engine = base_engine();
         let ast = engine
             .compile(source)
             .map_err(|e| error::from_parse(file, &e))?;
+        let survey = Box::new(strict::Survey::of(&ast));
+        strict::check_calls(file, &survey)?;
         Ok(Script {
             file: file.to_string(),
             ast,
+            source: source.into(),
+            survey,
         })
+    }
+
+    /// Checks that every variable the script reads is defined by the script, tested with
+    /// `is_def_var`, or one of `provided` (the names the run puts in scope: `--var`s, a
+    /// profile step's variables, columns, captures, secrets, built-ins). The error names
+    /// the first that is not, at its position, with the names the run provides.
+    pub fn check_names(&self, provided: &[&str]) -> Result<(), ScriptError> {
+        strict::check_names(&self.file, &self.source, &self.survey, provided)
+    }
+
+    /// The outside names the script reads: variables it does not define, names it tests
+    /// with `is_def_var("…")`, and `today` when it calls `today()`. A `--var` not among
+    /// them is used by nothing.
+    pub fn reads(&self) -> impl Iterator<Item = &str> {
+        self.survey.reads.iter().map(String::as_str)
     }
 
     /// The file name messages use.
@@ -152,6 +215,18 @@ impl Script {
         values: &[(String, Value)],
     ) -> Result<(), ScriptError> {
         let (output, interrupt) = (&options.output, &options.interrupt);
+        // `--var today` (or a profile's `today`) fixes what `today()` returns; values win.
+        let today = values
+            .iter()
+            .rev()
+            .find_map(|(n, v)| match v {
+                Value::Text(text) if n == "today" => Some(text.clone()),
+                _ => None,
+            })
+            .or_else(|| {
+                let var = options.vars.iter().rev().find(|(n, _)| n == "today");
+                var.map(|(_, v)| v.clone())
+            });
         let mut scope = Scope::new();
         let vars = options
             .vars
@@ -170,19 +245,7 @@ impl Script {
             }
             scope.push_constant_dynamic(name.as_str(), value.to_dynamic());
         }
-        let mut engine = base_engine();
-        bytes_api::register(&mut engine);
-        card_api::register(&mut engine, session);
-        iso_api::register(&mut engine, session);
-        cos_api::register(&mut engine, session);
-        mfc_api::register(&mut engine, session);
-        crypto_api::register(&mut engine, session);
-        keys_api::register(&mut engine);
-        ul_api::register(&mut engine, session);
-        mfp_api::register(&mut engine, session);
-        omnikey_api::register(&mut engine, session);
-        iso14443_api::register(&mut engine);
-        error::register(&mut engine);
+        let mut engine = api_engine(session, today);
         limits::check_reads(&mut engine);
         let out = output.clone();
         engine.on_print(move |text| out(text));

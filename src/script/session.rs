@@ -74,7 +74,7 @@ impl Session {
             Err(Fault::failed(format!(
                 "{what}: card answered {} ({}) to `{}`",
                 response.sw,
-                response.sw.describe(),
+                response.sw.describe_after(&command.to_bytes()),
                 self.show(command)
             )))
         }

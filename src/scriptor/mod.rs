@@ -113,7 +113,7 @@ pub fn run(
                 let response = card
                     .exchange_encoded(command, bytes, rules)
                     .map_err(|source| RunError::Card { line: *at, source })?;
-                let meaning = response.sw.describe();
+                let meaning = response.sw.describe_after(bytes);
                 line.clear();
                 push_response_lines(&mut line, &response, &meaning);
                 output(&line);

@@ -12,7 +12,11 @@ fn sw_explains_status_words() {
     let r = apdu_run(&["sw", "6A82"]);
     assert_eq!(
         (r.code, r.stdout.as_str()),
-        (0, "6A82  file or application not found\n")
+        (
+            0,
+            "6A82  file or application not found\n      \
+             PC/SC Part 3 reader command (CLA FF): illegal block number (file not found)\n"
+        )
     );
     let r = apdu_run(&["sw", "63", "C2"]);
     assert_eq!(

@@ -11,7 +11,9 @@
 
 mod batch;
 mod bounds;
+mod child;
 mod classic;
+mod clock;
 mod core;
 mod cos;
 mod guard;
@@ -19,11 +21,14 @@ mod iso;
 mod keys;
 mod output;
 mod plus;
+mod report;
 mod scriptor;
 mod secrets;
 mod serial;
 mod shell;
 mod stack;
+mod strict;
+mod sw_context;
 mod ultralight;
 
 use std::path::{Path, PathBuf};

@@ -2,10 +2,11 @@
 //! stderr, and line by line with `--line-buffered`.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use super::child::Running;
 use super::{bin, script};
 
 #[test]
@@ -38,7 +39,7 @@ fn output_and_trace_share_a_file_in_order() {
 /// Starts a script that prints one line, sends one command and then runs until killed;
 /// returns the child, a receiver of the lines it writes to its stdout pipe, and the trace
 /// file, which has a line once the script is past its `print`.
-fn printing_then_spinning(extra: &[&str]) -> (Child, mpsc::Receiver<String>, Traced) {
+fn printing_then_spinning(extra: &[&str]) -> (Running, mpsc::Receiver<String>, Traced) {
     let dir = tempfile::tempdir().unwrap();
     let file = script(
         dir.path(),
@@ -46,15 +47,15 @@ fn printing_then_spinning(extra: &[&str]) -> (Child, mpsc::Receiver<String>, Tra
         "print(\"started\");\nsend(\"00 A4 00 0C 02 2F 00\");\nloop { }\n",
     );
     let trace = dir.path().join("trace.jsonl");
-    let mut child = bin()
-        .args(["--sim", "iso7816", "--trace-file"])
-        .arg(&trace)
-        .args(extra)
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Running::spawn(
+        bin()
+            .args(["--sim", "iso7816", "--trace-file"])
+            .arg(&trace)
+            .args(extra)
+            .arg(&file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
     let stdout = child.stdout.take().unwrap();
     let (lines, received) = mpsc::channel();
     std::thread::spawn(move || {
@@ -108,12 +109,7 @@ fn into_a_pipe_output_is_held_until_a_block_fills_or_the_run_ends() {
 fn sigterm_stops_the_run_like_ctrl_c_and_held_output_is_written() {
     let (child, lines, traced) = printing_then_spinning(&[]);
     traced.wait_for_the_command();
-    let pid = child.id().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    child.signal("TERM");
     let status = child.wait_with_output().unwrap().status;
     assert_eq!(status.code(), Some(130));
     assert_eq!(

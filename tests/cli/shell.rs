@@ -173,7 +173,7 @@ fn colour_on_a_terminal_only_and_never_with_no_color() {
 
 #[test]
 fn sw_takes_several_words_and_json() {
-    let r = apdu_run(&["sw", "9000", "6A82"]);
+    let r = apdu_run(&["sw", "--context", "iso7816", "9000", "6A82"]);
     assert_eq!(
         (r.code, r.stdout.as_str()),
         (0, "9000  OK\n6A82  file or application not found\n"),
@@ -186,8 +186,15 @@ fn sw_takes_several_words_and_json() {
     assert_eq!(
         json(&r.stdout),
         serde_json::json!([
-            {"sw": "9000", "ok": true, "meaning": "OK"},
-            {"sw": "63C2", "ok": false, "meaning": "verification failed, 2 tries left (counter 2)"},
+            {"sw": "9000", "ok": true, "meaning": "OK", "context": "iso7816", "contexts": {
+                "iso7816": "OK", "pcsc": "OK", "omnikey": "OK",
+                "gsm": "normal ending of the command"}},
+            {"sw": "63C2", "ok": false, "meaning": "verification failed, 2 tries left (counter 2)",
+             "context": "iso7816", "contexts": {
+                "iso7816": "verification failed, 2 tries left (counter 2)",
+                "pcsc": "verification failed, 2 tries left (counter 2)",
+                "omnikey": "verification failed, 2 tries left (counter 2)",
+                "gsm": "verification failed, 2 tries left (counter 2)"}},
         ])
     );
     // A bad word anywhere: nothing printed, one JSON error.

@@ -15,6 +15,7 @@ mod flags;
 mod iso;
 mod offline;
 mod server;
+mod with_pcscd;
 
 use std::process::Stdio;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -25,6 +26,7 @@ use apdu_run::reader::pcsc::{CardState, PcscReader, Protocol};
 use apdu_run::reader::{Card, Reader};
 use apdu_run::sim::{Kind, Options, Simulator};
 
+use super::child::Running;
 use super::{
     Ran, apdu_run, bin, documented_command, ran, script, shipped_scripts, with_copied_state,
 };
@@ -137,13 +139,13 @@ fn a_card_pulled_mid_script_exits_3() {
         "send(\"00 A4 00 0C 02 2F 00\", \"9000\");\n\
          for i in 0..10000000 { send(\"00 B0 00 00 10\", \"9000\"); }\n",
     );
-    let run = bin()
-        .args(["--reader", READER])
-        .arg(&looping)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let run = Running::spawn(
+        bin()
+            .args(["--reader", READER])
+            .arg(&looping)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     thread::sleep(Duration::from_millis(500));
     let _ = server.child.kill();
     let r = ran(run.wait_with_output().unwrap());

@@ -30,6 +30,13 @@
 # puts that directory on PYTHONPATH and, where only `Cryptodome` exists, a temporary `Crypto`
 # symlink to it. Install python3-pycryptodome for that (`apt-get install python3-pycryptodome`).
 #
+# It needs only bash, /proc, coreutils (timeout, mktemp, tr, cat, ln, mkdir, rm), grep,
+# util-linux's flock and the PC/SC packages; not procps (`ps`): whether a process lives is read
+# from /proc/PID/stat. Every tool is checked before anything starts, and a missing one ends the
+# script at once (exit 125) with the package to install. Every wait is bounded: the lock (600 s),
+# each `pcsc_scan` (5 s), pcscd listing the readers ($APDU_RUN_PCSCD_WAIT), pcscd stopping (5 s
+# after TERM, then KILL); only CMD itself runs as long as it runs.
+#
 # Exit status: CMD's, or 125 when the stack could not be brought up, 130/143 on SIGINT/SIGTERM.
 
 set -euo pipefail
@@ -42,16 +49,29 @@ die() {
     exit 125
 }
 
-# A live process, not a zombie waiting to be reaped.
+# A live process, not a zombie waiting to be reaped (nor a dead one): the state letter of
+# /proc/PID/stat, the field after the command name, which is in parentheses and may itself
+# hold spaces and parentheses.
 alive() {
     local stat
-    stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-    [[ $stat != Z* ]]
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ -n $stat && $stat != Z* && $stat != X* ]]
 }
 
 [ $# -ge 1 ] || die "usage: $0 CMD [ARGS...]"
-command -v pcscd >/dev/null || die "pcscd not found (apt-get install pcscd)"
-command -v pcsc_scan >/dev/null || die "pcsc_scan not found (apt-get install pcsc-tools)"
+
+# Every tool this script runs, with the Debian package that has it: all are looked for before
+# anything starts, so that a missing one is named rather than met half-way (a missing tool
+# used to be mistaken for a dead or absent pcscd, and one case waited for ever).
+missing=""
+for need in pcscd:pcscd pcsc_scan:pcsc-tools flock:util-linux timeout:coreutils \
+    mktemp:coreutils tr:coreutils cat:coreutils ln:coreutils mkdir:coreutils rm:coreutils \
+    sleep:coreutils grep:grep; do
+    command -v "${need%%:*}" >/dev/null 2>&1 || missing="$missing ${need%%:*} (${need#*:})"
+done
+[ -z "$missing" ] || die "missing tools:$missing; install them (apt-get install PACKAGE) and run again"
+[ -r /proc/self/stat ] || die "/proc is not mounted; it is how this script sees whether pcscd lives"
 grep -qs libifdvpcd /etc/reader.conf.d/* ||
     die "no reader.conf entry for the vpcd driver (apt-get install vsmartcard-vpcd)"
 
@@ -70,7 +90,7 @@ pcscd_pid=""
 stop_pcscd() {
     [ -n "$pcscd_pid" ] || return 0
     kill -TERM "$pcscd_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
+    for ((i = 0; i < 50; i++)); do
         alive "$pcscd_pid" || break
         sleep 0.1
     done

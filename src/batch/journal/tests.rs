@@ -61,6 +61,7 @@ fn end(identity: &str, row: u64) -> Record {
         sw: None,
         message: None,
         micros: 1,
+        trace: None,
     })
 }
 

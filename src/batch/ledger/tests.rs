@@ -27,6 +27,7 @@ fn end(identity: &str, seq: u64, row: Option<u64>, verdict: Verdict) -> End {
         sw: None,
         message: None,
         micros: 0,
+        trace: None,
     }
 }
 

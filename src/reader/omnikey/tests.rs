@@ -91,7 +91,7 @@ fn a_bare_9000_is_never_success() {
     let refused = Response::new(Vec::new(), StatusWord(0x6985));
     assert_eq!(
         card_bytes(&refused, &[0xAA], &[]).unwrap_err().to_string(),
-        "the reader answered 6985 (conditions of use not satisfied) to the transceive: is a \
+        "the reader answered 6985 (conditions of use not satisfied: no generic session open) to the transceive: is a \
          generic session open? (`omnikey::open`, `omnikey::session`)"
     );
 }

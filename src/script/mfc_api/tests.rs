@@ -134,8 +134,8 @@ fn failed_authentication_throws_without_showing_the_key() {
     let e = r.result.unwrap_err();
     assert_eq!(
         e.message,
-        "mfc::auth: block 4 with key A: card answered 6300 (warning, NV memory changed, no \
-         information) to `FF 86 00 00 05 01 00 04 60 00`"
+        "mfc::auth: block 4 with key A: card answered 6300 (operation failed (PC/SC Part 3: e.g. \
+         authentication failed, or the card did not answer)) to `FF 86 00 00 05 01 00 04 60 00`"
     );
     let r = run(r#"mfc::auth(4, "B", "FFFFFFFFFFFF");"#);
     assert!(

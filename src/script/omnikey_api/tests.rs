@@ -122,7 +122,7 @@ fn reader_refusals_and_storage_cards_get_their_own_messages() {
         false,
     );
     let err = run.result.unwrap_err().to_string();
-    assert!(err.ends_with("omnikey::transceive `30 04`: the reader answered 6985 (conditions of use not satisfied) to the transceive: is a generic session open? (`omnikey::open`, `omnikey::session`)"), "{err}");
+    assert!(err.ends_with("omnikey::transceive `30 04`: the reader answered 6985 (conditions of use not satisfied: no generic session open) to the transceive: is a generic session open? (`omnikey::open`, `omnikey::session`)"), "{err}");
     // A MIFARE Classic never answers frames (the reader runs Crypto1): no ISO 14443-4 hint.
     let source = "omnikey::session(|| omnikey::transceive(\"30 04\"));";
     let err = run_on(Kind::Classic1K, source, false, false)

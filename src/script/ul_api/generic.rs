@@ -43,7 +43,7 @@ pub(super) fn check_ack(what: &str, response: &Response) -> Fallible<()> {
         return Err(Fault::failed(format!(
             "{what}: reader answered {} ({}) to the transceive",
             response.sw,
-            response.sw.describe()
+            response.sw.describe_in(crate::apdu::Context::Omnikey)
         )));
     }
     match response.data.as_slice() {

@@ -2,7 +2,6 @@
 //! journals, cut-off lines.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
@@ -147,11 +146,7 @@ fn ctrl_c_records_the_card_and_exits_130_then_the_card_is_resumed() {
         "{}",
         second.stderr
     );
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    child.signal("INT");
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130));
     let journal = check_journal(&dir.journal());

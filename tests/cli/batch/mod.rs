@@ -7,12 +7,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use super::child::Running;
 use super::{Ran, bin, ran};
 
+mod audit;
 mod crashes;
 mod disk;
 mod lengths;
@@ -93,12 +95,13 @@ impl Dir {
         ran(self.command(args).output().unwrap())
     }
 
-    pub(crate) fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+    /// Starts `apdu-run ARGS` here, its output discarded; killed if the test fails.
+    pub(crate) fn spawn(&self, args: &[&str]) -> Running {
+        Running::spawn(
+            self.command(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
     }
 
     pub(crate) fn journal(&self) -> Vec<Value> {

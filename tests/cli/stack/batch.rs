@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use apdu_run::reader::pcsc::list_readers;
 use super::server::{Server, wait_until};
 use super::{READER, stack};
 use crate::batch::{Dir, check_journal, read_lines};
+use crate::child::{Running, alive, proc_stat, signal};
 use crate::{Ran, ran};
 
 /// The shipped Ultralight ticket profile.
@@ -41,20 +42,20 @@ fn tickets(dir: &Dir, rows: usize) -> String {
 }
 
 /// Starts `apdu-run batch ARGS` in `dir`, its output collected.
-fn spawn_batch(dir: &Dir, args: &[&str]) -> Child {
-    dir.command(&["batch"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+fn spawn_batch(dir: &Dir, args: &[&str]) -> Running {
+    Running::spawn(
+        dir.command(&["batch"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
 }
 
 /// Waits for a batch to end; kills it (and fails) if it runs longer than `limit`.
 #[track_caller]
-fn finish(child: Child, limit: Duration) -> Ran {
-    let pid = child.id().to_string();
+fn finish(child: Running, limit: Duration) -> Ran {
+    let pid = child.id();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
@@ -62,9 +63,7 @@ fn finish(child: Child, limit: Duration) -> Ran {
     match rx.recv_timeout(limit) {
         Ok(output) => ran(output.unwrap()),
         Err(_) => {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &pid])
-                .status();
+            signal(pid, "KILL");
             let output = rx.recv().unwrap().unwrap();
             let r = ran(output);
             panic!(
@@ -255,18 +254,9 @@ fn a_card_pulled_mid_batch_is_interrupted_and_resumed_with_its_row() {
     );
 }
 
-/// A process's parent pid and state letter, from `/proc/PID/stat`.
-fn proc_stat(pid: u32) -> Option<(u32, char)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // `PID (COMM) STATE PPID …`; COMM may hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let mut fields = rest.split(' ');
-    let state = fields.next()?.chars().next()?;
-    Some((fields.next()?.parse().ok()?, state))
-}
-
-fn alive(pid: u32) -> bool {
-    proc_stat(pid).is_some_and(|(_, state)| state != 'Z')
+/// A process's parent pid, from `/proc/PID/stat`.
+fn parent(pid: u32) -> Option<u32> {
+    proc_stat(pid)?.get(1)?.parse().ok()
 }
 
 /// The pcscd that `with-pcscd.sh` started for this run: its pid file names it and its
@@ -280,13 +270,13 @@ fn our_pcscd() -> Option<u32> {
         .collect::<String>()
         .parse()
         .ok()?;
-    let (parent, _) = proc_stat(pid)?;
+    let its_parent = parent(pid)?;
     let mut ancestor = std::process::id();
     while ancestor > 1 {
-        if ancestor == parent {
+        if ancestor == its_parent {
             return Some(pid);
         }
-        ancestor = proc_stat(ancestor)?.0;
+        ancestor = parent(ancestor)?;
     }
     None
 }
@@ -353,11 +343,7 @@ fn pcscd_stopped_mid_batch_exits_3_and_loses_nothing() {
     wait_until("a second card's begin", || {
         records(&journal(&journal_path), "begin", None).len() >= 2
     });
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pcscd.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    assert!(signal(pcscd, "TERM"), "could not stop pcscd {pcscd}");
     wait_until("pcscd to stop", || !alive(pcscd));
     let r = finish(run, BATCH_LIMIT);
     let _ = server.child.kill();

@@ -1,7 +1,7 @@
 //! The `sim serve` process as the stack tests drive it, and waiting on pcscd's view of the slot.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -10,6 +10,7 @@ use apdu_run::reader::pcsc::{CardState, list_readers};
 
 use super::NOTICE;
 use crate::bin;
+use crate::child::Running;
 
 /// The state pcscd reports for `Virtual PCD 00 00`.
 pub(crate) fn slot_state() -> CardState {
@@ -27,7 +28,7 @@ pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 /// `apdu-run sim serve …` in the background, its stderr collected line by line.
 pub(crate) struct Server {
-    pub(crate) child: Child,
+    pub(crate) child: Running,
     stderr: Arc<Mutex<String>>,
     /// Whether it serves the real vpcd, so that dropping it waits for pcscd to see the card go.
     on_stack: bool,
@@ -44,13 +45,13 @@ impl Server {
     }
 
     fn spawn(args: &[&str], on_stack: bool) -> Server {
-        let mut child = bin()
-            .args(["sim", "serve"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = Running::spawn(
+            bin()
+                .args(["sim", "serve"])
+                .args(args)
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
         let stderr = Arc::new(Mutex::new(String::new()));
         let pipe = BufReader::new(child.stderr.take().unwrap());
         let sink = stderr.clone();
@@ -95,18 +96,15 @@ impl Server {
 
     /// Stops the server as Ctrl-C does.
     pub(crate) fn interrupt(&mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let killed = std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap();
-        assert!(killed.success());
+        self.child.signal("INT");
         self.exit()
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // Stopped here rather than by the guard's own drop (after this body) so that the
+        // wait for the slot to empty below comes after the card went.
         let _ = self.child.kill();
         let _ = self.child.wait();
         // The next test starts from an empty slot, not one pcscd has yet to poll. pcscd may

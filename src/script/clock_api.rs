@@ -1,0 +1,26 @@
+//! `today()` and `now()` for scripts: the UTC date and instant from `crate::clock`.
+//!
+//! `today()` returns the date `--var today=YYYY-MM-DD` fixes when the run has one (the
+//! command line has checked its form; a value that slipped through throws), otherwise the
+//! system clock's UTC date. `now()` always reads the system clock. Nothing else here.
+
+use rhai::{Engine, ImmutableString};
+
+use super::error::Fault;
+use crate::clock::{self, Date};
+
+/// Registers `today()` and `now()`; `fixed` is the run's `today` variable, if any.
+pub(super) fn register(engine: &mut Engine, fixed: Option<String>) {
+    engine.register_fn(
+        "today",
+        move || -> Result<ImmutableString, Box<rhai::EvalAltResult>> {
+            match &fixed {
+                Some(text) => Date::parse(text)
+                    .map(|date| date.to_string().into())
+                    .map_err(|e| Fault::failed(format!("--var today: {e}"))),
+                None => Ok(clock::today().to_string().into()),
+            }
+        },
+    );
+    engine.register_fn("now", || -> ImmutableString { clock::now().into() });
+}
