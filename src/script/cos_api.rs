@@ -18,7 +18,10 @@
 //! messages. Every function sends with `61xx` followed, requires `90 00`, and otherwise throws
 //! naming the command (masked), the status word and its meaning in this COS. Arguments are
 //! checked before anything is sent. `cos::lock_key` is irreversible: refused before sending
-//! unless the run is armed (exit 4), and the guard refuses `5C 03` at the wire too. The
+//! unless the run is armed (exit 4), and the guard refuses `5C 03` at the wire too.
+//! `cos::external_auth` first asks the card for the key's counter (`00 82 00 n`, no data) and,
+//! unarmed, refuses the last try: the guard cannot know a cryptogram is wrong, but this API
+//! can keep a wrong key from blocking one for good. The
 //! formats are those of [`crate::cos`] (the UNCONFIRMED choices documented there).
 
 use std::ops::Range;
@@ -118,10 +121,35 @@ fn send(
     )))
 }
 
+/// Key `n`'s tries left as the card reports them (`00 82 00 n` without data: `63Cx`),
+/// 0 for a blocked or locked key, `None` when the card does not tell.
+fn tries_left(s: &Shared, n: u8) -> Fallible<Option<u8>> {
+    let response = s
+        .borrow_mut()
+        .exchange_with(&Command::new(0x00, 0x82, 0x00, n), Exchange::AUTO)?;
+    Ok(match response.sw.0 {
+        sw if sw & 0xFFF0 == 0x63C0 => Some((sw & 0x0F) as u8),
+        0x6983 => Some(0),
+        _ => None,
+    })
+}
+
+fn key_tries(s: &Shared, n: INT) -> Fallible<Dynamic> {
+    let n = reference(n, "cos::key_tries: key")?;
+    Ok(tries_left(s, n)?.map_or(Dynamic::UNIT, |t| Dynamic::from_int(INT::from(t))))
+}
+
 fn external_auth(s: &Shared, n: INT, key_value: &Dynamic) -> Fallible<()> {
     let what = "cos::external_auth";
     let n = reference(n, &format!("{what}: key"))?;
     let key = key(key_value, &format!("{what}: key"))?;
+    // A wrong key on the last try blocks the key, for good if no key can unlock it (a blank
+    // card's install key): that try is taken only when armed.
+    if tries_left(s, n)? == Some(1) && !s.borrow().settings.armed {
+        return Err(Fault::refused(format!(
+            "refused: {what}: key {n} has one try left, and a wrong key now would block it (for good, if no key can unlock it): this run is not armed (pass --arm-irreversible)"
+        )));
+    }
     let challenge = send(
         s,
         what,
@@ -496,6 +524,8 @@ pub(crate) fn module(session: &Shared) -> Module {
     ));
     let s = session.clone();
     located_fn!(m, "lock_key", |n: INT| lock_key(&s, n));
+    let s = session.clone();
+    located_fn!(m, "key_tries", |n: INT| key_tries(&s, n));
     m
 }
 

@@ -120,7 +120,7 @@ fn keys_and_pins_never_reach_the_trace_or_the_output() {
         .collect();
     let sent = trace_hex(&lines, ">>");
     // The cryptograms, the enciphered blocks and CHANGE PIN's data are masked whole.
-    for prefix in ["00820000", "805C0200", "805C0201", "805E0201", "005E0001"] {
+    for prefix in ["0082000008", "805C0200", "805C0201", "805E0201", "005E0001"] {
         let line = sent
             .iter()
             .find(|l| l.starts_with(prefix))
@@ -130,20 +130,19 @@ fn keys_and_pins_never_reach_the_trace_or_the_output() {
 }
 
 /// Runs `script` on a copy of the shipped issued card, `times` times; the stderr of each.
-fn on_issued_card(script: &str, times: usize) -> Vec<(i32, String)> {
+fn on_issued_card(script: &str, times: usize, armed: bool) -> Vec<(i32, String)> {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("card.json");
     std::fs::copy("scripts/cos_demo_issued.json", &state).unwrap();
     let file = super::script(dir.path(), "t.rhai", script);
     (0..times)
         .map(|_| {
-            let r = apdu_run(&[
-                "--sim",
-                "cos",
-                "--sim-state",
-                state.to_str().unwrap(),
-                file.to_str().unwrap(),
-            ]);
+            let mut args = vec!["--sim", "cos", "--sim-state", state.to_str().unwrap()];
+            if armed {
+                args.push("--arm-irreversible");
+            }
+            args.push(file.to_str().unwrap());
+            let r = apdu_run(&args);
             (r.code, format!("{}{}", r.stdout, r.stderr))
         })
         .collect()
@@ -186,31 +185,36 @@ fn wrong_pins_and_keys_block_as_documented() {
     assert_eq!(run(&unlock), (0, String::new()));
     assert_eq!(run(&verify("4711")).0, 0);
 
-    // A wrong issuer key: 63C2, 63C1, 63C0, then 6983 for the right one, and the issuer
-    // can no longer unlock anything in the application.
+    // A wrong issuer key: 63C2, 63C1; the last try is refused unless armed (exit 4, nothing
+    // sent but the counter query); armed, 63C0, and then 6983 even for the right key.
     let wrong = r#"iso::select_aid("A0 00 00 02 47 10 01"); cos::external_auth(0, "33333333333333333333333333333333");"#;
-    for (code, output) in on_issued_card(wrong, 3) {
-        assert_eq!(code, 1, "{output}");
-    }
-    let runs = on_issued_card(&format!("{wrong}\n{wrong}\n"), 1);
-    assert!(runs[0].1.contains("63C2"), "{:?}", runs);
+    let runs = on_issued_card(wrong, 4, false);
+    let codes: Vec<i32> = runs.iter().map(|(code, _)| *code).collect();
+    assert_eq!(codes, [1, 1, 4, 4], "{runs:?}");
+    assert!(runs[0].1.contains("card answered 63C2"), "{runs:?}");
+    assert!(runs[1].1.contains("card answered 63C1"), "{runs:?}");
+    assert!(runs[2].1.contains("key 0 has one try left"), "{runs:?}");
     let sequence = format!(
         r#"
         iso::select_aid("A0 00 00 02 47 10 01");
+        print(cos::key_tries(0));
         for i in 0..3 {{
             try {{ cos::external_auth(0, "33333333333333333333333333333333"); }} catch (e) {{ print(e); }}
         }}
+        print(cos::key_tries(0));
         cos::external_auth(0, "{ISSUER}");
         "#
     );
-    let (code, output) = on_issued_card(&sequence, 1).remove(0);
+    let (code, output) = on_issued_card(&sequence, 1, true).remove(0);
     assert_eq!(code, 1);
+    assert!(output.starts_with("3\n"), "{output}");
     for sw in ["63C2", "63C1", "63C0", "6983"] {
         assert!(output.contains(&format!("card answered {sw}")), "{output}");
     }
+    assert!(output.contains("\n0\n"), "{output}");
     // The install key is locked for good: no counter, always 6983.
     let install = format!(r#"cos::external_auth(0, "{INSTALL}");"#);
-    let (code, output) = on_issued_card(&install, 1).remove(0);
+    let (code, output) = on_issued_card(&install, 1, false).remove(0);
     assert_eq!(code, 1);
     assert!(
         output.contains("card answered 6983 (key or PIN blocked (or locked for good))"),
@@ -220,6 +224,7 @@ fn wrong_pins_and_keys_block_as_documented() {
     let (code, output) = on_issued_card(
         r#"iso::select_aid("A0 00 00 02 47 10 01"); cos::internal_auth(1, "33333333333333333333333333333333");"#,
         1,
+        false,
     )
     .remove(0);
     assert_eq!(code, 1);

@@ -67,11 +67,13 @@ fn issuance_then_verification_and_the_lock_only_armed() {
     let run = run_on(&sim, &issue(false), false);
     assert!(run.result.is_ok(), "{:?}", run.result);
     // GET CHALLENGE, then the cryptogram.
-    assert_eq!(run.sent[0], "00 84 00 00 04");
+    // The counter first, then GET CHALLENGE and the cryptogram.
+    assert_eq!(run.sent[0], "00 82 00 00");
+    assert_eq!(run.sent[1], "00 84 00 00 04");
     assert!(
-        run.sent[1].starts_with("00 82 00 00 08 "),
+        run.sent[2].starts_with("00 82 00 00 08 "),
         "{}",
-        run.sent[1]
+        run.sent[2]
     );
     let run = run_on(&sim, VERIFY, false);
     assert!(run.result.is_ok(), "{:?}", run.result);
@@ -85,7 +87,7 @@ fn issuance_then_verification_and_the_lock_only_armed() {
         ErrorKind::Refused,
         "cos::lock_key: locking key 0 cannot be undone",
     );
-    assert_eq!(run.sent.len(), 2);
+    assert_eq!(run.sent.len(), 3);
     let run = run_on(&sim, &lock, true);
     assert!(run.result.is_ok(), "{:?}", run.result);
     let run = run_on(

@@ -5,8 +5,10 @@
 //! EXTERNAL AUTHENTICATE (`00 82 00 n 08 cryptogram`) expects the cryptogram of
 //! [`crate::cos::cryptogram`] under key n found from the current DF (`6A 88` if none); a
 //! right one adds the key to the security state, a wrong one costs a try (`63Cx`, then
-//! `69 83`). The source's Lc `0C` is not accepted: how its 12 bytes arise is not stated
-//! (UNCONFIRMED). INTERNAL AUTHENTICATE (`00 88 00 n 04|08 random`) answers the cryptogram
+//! `69 83`). Without data (`00 82 00 n`) it reports key n's counter instead (`63Cx`, or
+//! `69 83`), costing nothing and keeping the challenge (UNCONFIRMED, as VERIFY without data
+//! does for a PIN), so a terminal can stop before the try that would block a key. The
+//! source's Lc `0C` is not accepted: how its 12 bytes arise is not stated (UNCONFIRMED). INTERNAL AUTHENTICATE (`00 88 00 n 04|08 random`) answers the cryptogram
 //! of the terminal's random under key n. VERIFY (`00 20 00 n Lc PIN`) checks PIN n.
 
 use super::keys::Secret;
@@ -69,6 +71,12 @@ impl CosCard {
     /// EXTERNAL AUTHENTICATE (INS 82).
     pub(super) fn external_authenticate(&mut self, command: &Command) -> Result<Reply, StatusWord> {
         let n = CosCard::reference(command)?;
+        if command.data.is_empty() {
+            // No cryptogram: report the counter, like VERIFY without data; nothing is used up.
+            let (_, key) = self.entry_mut(Table::Keys, n)?;
+            key.usable()?;
+            return Err(sw::tries_left(key.tries_left));
+        }
         if command.data.len() != 8 {
             return Err(sw::WRONG_LENGTH);
         }

@@ -191,10 +191,19 @@ fn t0_delivers_the_internal_authenticate_answer_by_get_response() {
 fn wrong_cryptograms_count_down_then_block_and_the_issuer_unlocks() {
     let mut card = card(Protocol::T1);
     issue(&mut card);
+    assert_eq!(sw(&mut card, "00 82 00 01"), 0x63C3);
     assert_eq!(external(&mut card, 1, &[0x33; 16]), 0x63C2);
     assert_eq!(external(&mut card, 1, &[0x33; 16]), 0x63C1);
-    assert_eq!(external(&mut card, 1, &[0x33; 16]), 0x63C0);
+    // Asking costs nothing and keeps a challenge.
+    assert_eq!(sw(&mut card, "00 84 00 00 04"), 0x9000);
+    assert_eq!(sw(&mut card, "00 82 00 01"), 0x63C1);
+    assert_eq!(sw(&mut card, "00 82 00 01"), 0x63C1);
+    assert_eq!(
+        send(&mut card, &apdu(0x00, 0x82, 0x00, 0x01, &[0; 8])).1,
+        0x63C0
+    );
     assert_eq!(external(&mut card, 1, &APP), 0x6983);
+    assert_eq!(sw(&mut card, "00 82 00 01"), 0x6983);
     assert_eq!(sw(&mut card, "00 88 00 01 04 01 02 03 04"), 0x6983);
     // Without a challenge there is nothing to check against.
     assert_eq!(
