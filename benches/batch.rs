@@ -110,6 +110,7 @@ fn main() {
         max_failures: 3,
         armed: false,
         rules: Exchange::AUTO,
+        feedback: false,
     };
     let clock = Arc::new(Clock::default());
     let reader_clock = clock.clone();

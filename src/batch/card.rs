@@ -1,13 +1,15 @@
 //! One presented card: check its kind, read its UID, decide (skip, resume, new row), journal
 //! `begin`, run the profile, journal `end`, report.
 //!
-//! Nothing is written to a card before its `begin` is on disk; a card of the wrong kind or
-//! without an identity gets no command beyond GET DATA (`FF CA`), and no row. Deciding and
+//! Nothing is written to a card before its `begin` is on disk; a card of the wrong kind gets
+//! no command, and a card without an identity no command beyond the one that identifies it
+//! (`identify:`, or GET DATA `FF CA`) and no row: it is a failed card (it counts for
+//! `--max-failures`), never a silent skip. Deciding and
 //! writing `begin` happen under the book's lock, so the ledger and the journal never
 //! disagree about who has which row. The loop around this is `worker.rs`.
 
 use super::audit::CardTrace;
-use super::identify::{check_kind, read_uid};
+use super::identify::{check_kind, read_identity, read_uid};
 use super::journal::Journal;
 use super::ledger::{Decision, Full};
 use super::record::{Begin, End, Record, Verdict};
@@ -85,21 +87,11 @@ pub(super) fn one_card(
         shared.report(&presented.report(Verdict::Skipped, Some(why)), false);
         return Ok(None);
     }
-    match read_uid(card.as_mut()) {
-        Ok(uid) => presented.uid = uid,
-        Err(e) => {
-            let message = format!("could not read the UID: {e}");
-            shared.report(&presented.report(Verdict::Skipped, Some(message)), false);
-            return Ok(None);
-        }
-    }
-    if let Some(uid) = &presented.uid {
-        presented.identity = Some(hex::format_compact(uid));
-    }
-    let Some(identity) = presented.identity.clone() else {
-        let message = "the card has no UID (GET DATA `FF CA` gave none), and a batch tells cards apart by UID: without one it cannot make sure the card is not issued twice".to_string();
-        shared.report(&presented.report(Verdict::Skipped, Some(message)), false);
-        return Ok(None);
+    // A card that cannot be told apart is a failed card: it counts for --max-failures (so a
+    // line of such cards stops the batch), gets no row and no further command.
+    let identity = match tell_apart(profile, card.as_mut(), &mut presented) {
+        Ok(identity) => identity,
+        Err(message) => return Ok(unidentified(shared, profile, &presented, message)),
     };
     shared.progress.working(&presented.reader, &identity);
 
@@ -107,9 +99,16 @@ pub(super) fn one_card(
     let (begin, resumed) = {
         let mut book = lock(&shared.book);
         let (seq, row, resumed) = match book.ledger.decide(&identity) {
+            // Cards done before are summed up in one line when the batch starts, so each
+            // one presented again is not a line of its own.
             Decision::Issued(why) => {
                 drop(book);
-                shared.report(&presented.report(Verdict::Skipped, Some(why)), true);
+                shared.done_before(&presented.report(Verdict::Skipped, Some(why)), true);
+                return Ok(None);
+            }
+            Decision::FailedBefore(why) => {
+                drop(book);
+                shared.done_before(&presented.report(Verdict::Skipped, Some(why)), false);
                 return Ok(None);
             }
             Decision::Skip(why) => {
@@ -168,7 +167,15 @@ pub(super) fn one_card(
         row: begin.row,
         seq: begin.seq,
     };
-    let (card, outcome) = profile::run(profile, card, &inputs, env);
+    let (mut card, outcome) = profile::run(profile, card, &inputs, env);
+    // The verdict on the reader as the run ends (the card goes before the journal is
+    // written); a reader that cannot show it costs a note, never the card's verdict.
+    let shown = end_record(&begin, &outcome).verdict;
+    if config.feedback && matches!(shown, Verdict::Ok | Verdict::Failed) {
+        if let Err(e) = crate::reader::driver::signal(card.as_mut(), shown == Verdict::Ok) {
+            shared.progress.note(&format!("reader feedback: {e}"));
+        }
+    }
     // The trace sink lives in the card: drop it before the trace is made durable.
     drop(card);
     let mut end = end_record(&begin, &outcome);
@@ -234,6 +241,67 @@ pub(super) fn one_card(
         .collect();
     shared.report(&report, true);
     Ok(stop)
+}
+
+/// What the card is told apart by: the `identify:` command's bytes when the profile has
+/// one, else its UID (`FF CA`), else a simulated card's name; `Err` says why it has none.
+fn tell_apart(
+    profile: &Profile,
+    card: &mut dyn Card,
+    presented: &mut Presented,
+) -> Result<String, String> {
+    if let Some(identify) = &profile.identify {
+        // The UID is not read: with `identify:` it is not what the card is told apart by
+        // (a random UID would even contradict a resumed card's journal).
+        presented.identity = None;
+        let bytes = match read_identity(card, identify) {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(why)) => return Err(format!("not identified: {why}; nothing else is sent")),
+            Err(e) => {
+                return Err(format!(
+                    "not identified: the `identify:` command failed: {e}"
+                ));
+            }
+        };
+        let identity = hex::format_compact(&bytes);
+        presented.identity = Some(identity.clone());
+        return Ok(identity);
+    }
+    match read_uid(card) {
+        Ok(uid) => presented.uid = uid,
+        Err(e) => return Err(format!("not identified: could not read the UID: {e}")),
+    }
+    if let Some(uid) = &presented.uid {
+        presented.identity = Some(hex::format_compact(uid));
+    }
+    presented.identity.clone().ok_or_else(|| {
+        "not identified: the card has no UID (GET DATA `FF CA` gave none), and without an identity the batch cannot make sure it is not issued twice; give the profile an `identify:` command (README: identify)".to_string()
+    })
+}
+
+/// Reports a card that could not be told apart as failed, counts it for `--max-failures`
+/// and `on-error: abort`, and says whether the batch must stop. Nothing is journalled: the
+/// card has no identity to journal it under, and no row was taken.
+fn unidentified(
+    shared: &Shared<'_>,
+    profile: &Profile,
+    presented: &Presented,
+    message: String,
+) -> Option<Stop> {
+    let failures = {
+        let mut book = lock(&shared.book);
+        book.consecutive_failures += 1;
+        book.consecutive_failures
+    };
+    shared.report(&presented.report(Verdict::Failed, Some(message)), true);
+    let max = shared.config.max_failures;
+    if profile.on_error == OnError::Abort {
+        Some(Stop::Abort)
+    } else if max > 0 && failures >= max {
+        Some(Stop::MaxFailures(failures))
+    } else {
+        None
+    }
 }
 
 fn end_record(begin: &Begin, outcome: &Outcome) -> End {

@@ -1,14 +1,16 @@
 //! Telling a presented card apart before anything is written to it: its kind (from the
-//! ATR) and its UID (`FF CA 00 00 00`, PC/SC Part 3 GET DATA).
+//! ATR) and its identity: the profile's `identify:` command (a contact card's CPLC, ICCID or
+//! serial number), or else its UID (`FF CA 00 00 00`, PC/SC Part 3 GET DATA).
 //!
 //! A card of another kind than the profile's `card:` is rejected on its ATR alone, before
 //! any command. The kind is read from the PC/SC Part 3 storage-card ATR (protocols.md
 //! §2.3): its card name says MIFARE Classic 1K/4K, Ultralight, Plus SL1. Any other ATR is
 //! taken as an ISO 7816-4 card (contact, or ISO 14443-4 contactless), which is also what a
-//! MIFARE Plus in SL0 or SL3 looks like. This file sends nothing but GET DATA.
+//! MIFARE Plus in SL0 or SL3 looks like. This file sends nothing but GET DATA and the
+//! `identify:` command.
 
 use crate::apdu::{Command, hex};
-use crate::profile::CardKind;
+use crate::profile::{CardKind, Identify, Unidentified};
 use crate::reader::atr::{card_name, storage_card_name};
 use crate::reader::{Card, Error};
 
@@ -46,6 +48,23 @@ pub fn check_kind(kind: CardKind, atr: &[u8]) -> Result<(), String> {
             describe(atr)
         ))
     }
+}
+
+/// The card's identity by the profile's `identify:` commands: the chosen response bytes of
+/// the last, or why the card gives none (a command refused, too short an answer); after a
+/// refusal nothing more is sent. Only a transport failure is an error.
+pub fn read_identity(
+    card: &mut dyn Card,
+    identify: &Identify,
+) -> Result<Result<Vec<u8>, Unidentified>, Error> {
+    for command in &identify.before {
+        let response = card.exchange(command)?;
+        if !Identify::before_done(response.sw) {
+            return Ok(Err(Unidentified::refused(command, response.sw)));
+        }
+    }
+    let response = card.exchange(&identify.command)?;
+    Ok(identify.identity(&response))
 }
 
 /// The card's UID by GET DATA, or `None` when the card or reader gives none (a contact

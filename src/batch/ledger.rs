@@ -45,7 +45,9 @@ enum Entry {
 pub enum Decision {
     /// Leave it alone, it was issued before; the text says when and with which row.
     Issued(String),
-    /// Leave it alone; the text says why (it failed before, or is busy elsewhere).
+    /// Leave it alone, it failed before and is not tried again; the text says when.
+    FailedBefore(String),
+    /// Leave it alone; the text says why (it is busy in another reader).
     Skip(String),
     /// Finish it with the sequence number and row it had.
     Resume {
@@ -265,7 +267,7 @@ impl Ledger {
                 time,
                 step,
                 ..
-            }) => Decision::Skip(format!(
+            }) => Decision::FailedBefore(format!(
                 "failed at {time} with {} (seq {seq}) in step `{}`; a failed card is not tried again",
                 row_text(row),
                 step.as_deref().unwrap_or("?")
@@ -316,6 +318,20 @@ impl Ledger {
     /// Cards finished (`ok` or `failed`), in this run and before.
     pub fn finished(&self) -> u64 {
         self.finished
+    }
+
+    /// Cards finished `ok` and cards finished `failed`, in this run and before.
+    pub fn done(&self) -> (u64, u64) {
+        self.cards
+            .values()
+            .fold((0, 0), |(ok, failed), entry| match entry {
+                Entry::Done {
+                    verdict: Verdict::Ok,
+                    ..
+                } => (ok + 1, failed),
+                Entry::Done { .. } => (ok, failed + 1),
+                Entry::Open { .. } => (ok, failed),
+            })
     }
 
     /// Cards begun and not finished, including those in flight.

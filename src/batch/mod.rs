@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::profile::{Action, LengthError, Profile, ProfileError, check_lengths};
+use crate::profile::{Action, CardKind, LengthError, Profile, ProfileError, check_lengths};
 use crate::reader::trace::Redactor;
 use crate::reader::{self, Exchange, Reader};
 use crate::secret::{Encoding, Secret, SecretError};
@@ -73,6 +73,9 @@ pub struct Config {
     pub armed: bool,
     /// How `61xx`/`6Cxx` are followed.
     pub rules: Exchange,
+    /// `--reader-feedback`: show each card's verdict on the reader (LED and buzzer where the
+    /// reader family has them, `reader/driver.rs`).
+    pub feedback: bool,
 }
 
 /// Why a batch cannot start or had to stop.
@@ -112,6 +115,17 @@ pub enum Error {
     /// A data value, variable or secret has a length its APDU cannot carry.
     #[error(transparent)]
     Lengths(#[from] LengthError),
+    /// The profile is for cards that have no UID and says no other way to tell them apart.
+    #[error(
+        "{}: `card: {card}` cards have no UID, so the batch cannot tell them apart to make sure none is issued twice; add `identify:` with a command whose answer is unique per card, e.g. `identify: {{ apdu: 80 CA 9F 7F 00, bytes: 3-20 }}` (GET DATA CPLC: IC fabricator and type through IC serial number and batch) — README: identify",
+        path.display()
+    )]
+    NoIdentity {
+        /// The profile file.
+        path: PathBuf,
+        /// Its `card:` kind.
+        card: CardKind,
+    },
     /// The thread for a reader's worker could not be started (a thread or memory limit).
     #[error("cannot start the worker thread of reader {reader}: {source}")]
     Thread {
@@ -152,7 +166,8 @@ pub enum Stop {
 pub struct Summary {
     /// Cards by verdict, in this run.
     pub tally: Tally,
-    /// Skipped cards that were not simply done before (wrong kind, no UID, no row left).
+    /// Skipped cards that were not simply done before (wrong kind, failed before, no row
+    /// left).
     pub rejected: u64,
     /// Why the batch ended.
     pub stop: Stop,
@@ -229,6 +244,7 @@ pub fn run(
     interrupt: Arc<AtomicBool>,
 ) -> Result<Summary, Error> {
     let started = Instant::now();
+    check_identity(config, profile)?;
     let secrets = load_secrets(profile)?;
     // Every row's values, the variables and the secrets' lengths against every APDU, before
     // the journal is touched: a bad length found on a card would use up its row.
@@ -283,11 +299,15 @@ pub fn run(
         ));
     }
     if !opened.created {
-        progress.note(&format!(
-            "journal `{}`: resuming, {} card(s) finished before, {} left open",
-            config.journal.display(),
+        // One line for every card done before: presented again, such a card is counted,
+        // not printed (`Shared::done_before`).
+        let (ok, failed) = opened.ledger.done();
+        progress.line(&resuming_line(
+            &config.journal,
             finished,
-            opened.ledger.open()
+            ok,
+            failed,
+            opened.ledger.open(),
         ));
     }
     let shared = worker::Shared {
@@ -347,6 +367,39 @@ pub fn run(
         elapsed: started.elapsed(),
         journal: config.journal.clone(),
     })
+}
+
+/// Refuses a profile whose cards can have no identity: contact cards (`card: iso7816`) have
+/// no UID, so without `identify:` every one of them would fail identification.
+pub fn check_identity(config: &Config, profile: &Profile) -> Result<(), Error> {
+    if profile.card.is_contact() && profile.identify.is_none() {
+        return Err(Error::NoIdentity {
+            path: config.profile.clone(),
+            card: profile.card,
+        });
+    }
+    Ok(())
+}
+
+/// `resuming: 12 cards already in the journal (10 ok, 2 failed), 1 left open to finish
+/// with its row; journal `x.jsonl``.
+fn resuming_line(
+    journal: &std::path::Path,
+    finished: u64,
+    ok: u64,
+    failed: u64,
+    open: usize,
+) -> String {
+    let cards = if finished == 1 { "card" } else { "cards" };
+    let open = match open {
+        0 => String::new(),
+        1 => ", 1 left open to finish with its row".to_string(),
+        n => format!(", {n} left open to finish with their rows"),
+    };
+    format!(
+        "resuming: {finished} {cards} already in the journal ({ok} ok, {failed} failed){open}; journal `{}`",
+        journal.display()
+    )
 }
 
 #[cfg(test)]

@@ -126,9 +126,24 @@ impl Progress {
         self.redraw(&state);
     }
 
+    /// Counts a card without printing its line (a card done before, presented again); the
+    /// bar shows it.
+    pub fn count(&self, card: &CardReport) {
+        let mut state = self.state();
+        state.tally.add(card.verdict);
+        let who = card.identity.as_deref().unwrap_or("(unidentified card)");
+        state.current = format!("{} {who}: done before, remove it", card.reader);
+        self.redraw(&state);
+    }
+
     /// Prints a script's `print` output.
     pub fn output(&self, line: &str) {
         self.bar.suspend(|| self.out(line));
+    }
+
+    /// Prints a line on stdout, among the cards' lines (the batch's resuming line).
+    pub fn line(&self, text: &str) {
+        self.bar.suspend(|| self.out(text));
     }
 
     /// Prints a note for the operator on stderr (a repaired journal, why the batch ends).

@@ -4,8 +4,9 @@
 //! `begin`, `end`), `uid` (uppercase hex, `null` for a card without a UID), `row` (1-based
 //! data row, `null` without data), `seq` (the card's 1-based sequence number in the batch),
 //! `reader`, `verdict` (`ok`, `failed`, `interrupted`; reports also use `skipped`).
-//! `identity` is what the batch tells cards apart by: the UID, or a simulated card's
-//! `SIM-000001`. No record holds a data value or a secret: rows are referred to by number.
+//! `identity` is what the batch tells cards apart by: the profile's `identify:` bytes (hex,
+//! `uid` then null), the UID, or a simulated card's `SIM-000001`. No record holds a data
+//! value or a secret: rows are referred to by number.
 
 use serde::{Deserialize, Serialize};
 
@@ -103,7 +104,7 @@ pub enum Verdict {
     /// The run stopped mid-card (Ctrl-C, card pulled): the card keeps its row and is
     /// resumed when presented again.
     Interrupted,
-    /// Not personalised: already done, wrong kind, no UID, no row left.
+    /// Not personalised: already done, wrong kind, no row left.
     Skipped,
 }
 

@@ -12,6 +12,7 @@ use crate::sim::{Kind, SimReader};
 
 const PROFILE: &str = "name: t
 card: iso7816
+identify: { apdu: 80 CA 9F 7F 00, bytes: 15-18 }
 steps:
   - apdu: 00 A4 00 0C 02 00 10
   - apdu: 00 20 00 01 04 31 32 33 34
@@ -46,8 +47,8 @@ impl Card for Pulled {
     }
 }
 
-/// A simulated stream whose first card is pulled out at its third command (GET DATA is the
-/// first, the profile's SELECT the second).
+/// A simulated stream whose first card is pulled out at its third command (GET DATA CPLC,
+/// `identify:`, is the first, the profile's SELECT the second).
 struct Flaky {
     inner: SimReader,
     presented: Arc<AtomicUsize>,
@@ -102,6 +103,7 @@ fn a_card_pulled_mid_run_keeps_its_row_and_is_finished_when_presented_again() {
             max_failures: 3,
             armed: false,
             rules: Exchange::AUTO,
+            feedback: false,
         };
         let presented = Arc::new(AtomicUsize::new(if flaky { 0 } else { 1 }));
         let opener: Opener = Box::new(move || {
@@ -129,6 +131,8 @@ fn a_card_pulled_mid_run_keeps_its_row_and_is_finished_when_presented_again() {
     assert_eq!(second.stop, Stop::Count);
     assert!(second.all_ok());
 
+    // The first card of a stream: its CPLC IC serial number.
+    const FIRST: &str = "10000000";
     let records: Vec<Record> = std::fs::read_to_string(&journal)
         .unwrap()
         .lines()
@@ -137,8 +141,8 @@ fn a_card_pulled_mid_run_keeps_its_row_and_is_finished_when_presented_again() {
     let first_card: Vec<(&str, Option<u64>, Option<Verdict>)> = records
         .iter()
         .filter_map(|r| match r {
-            Record::Begin(b) if b.identity == "SIM-000001" => Some(("begin", b.row, None)),
-            Record::End(e) if e.identity == "SIM-000001" => Some(("end", e.row, Some(e.verdict))),
+            Record::Begin(b) if b.identity == FIRST => Some(("begin", b.row, None)),
+            Record::End(e) if e.identity == FIRST => Some(("end", e.row, Some(e.verdict))),
             _ => None,
         })
         .collect();
@@ -151,4 +155,176 @@ fn a_card_pulled_mid_run_keeps_its_row_and_is_finished_when_presented_again() {
             ("end", Some(1), Some(Verdict::Ok)),
         ]
     );
+}
+
+/// A batch of `kind` cards on `profile` (text), `cards` in the stream, with `max_failures`.
+fn sim_batch(
+    profile: &str,
+    kind: Kind,
+    cards: u64,
+    max_failures: u32,
+) -> (Result<super::Summary, super::Error>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile_path = dir.path().join("t.yaml");
+    std::fs::write(&profile_path, profile).unwrap();
+    let journal = dir.path().join("t.journal.jsonl");
+    let profile = crate::profile::load(&profile_path, &[], &[]).unwrap();
+    let config = Config {
+        profile: profile_path.clone(),
+        vars: Vec::new(),
+        data: None,
+        count: Some(cards),
+        journal: journal.clone(),
+        report: None,
+        max_failures,
+        armed: false,
+        rules: Exchange::AUTO,
+        trace_dir: None,
+        feedback: false,
+    };
+    let opener: Opener =
+        Box::new(move || Ok(Box::new(SimReader::new(kind, 0, 1, Some(cards))) as Box<dyn Reader>));
+    let summary = run(
+        &config,
+        &profile,
+        vec![opener],
+        Arc::new(AtomicBool::new(false)),
+    );
+    (
+        summary,
+        std::fs::read_to_string(&journal).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn cards_that_cannot_be_identified_fail_and_count_for_max_failures() {
+    // Tag 9F7E is not on the card: every card answers 6A88 to the `identify:` command.
+    let profile = "name: t
+card: iso7816
+identify: { apdu: 80 CA 9F 7E 00 }
+steps:
+  - apdu: 00 A4 00 0C 02 3F 00
+";
+    let (summary, journal) = sim_batch(profile, Kind::Iso7816, 5, 2);
+    let summary = summary.unwrap();
+    assert_eq!(summary.stop, Stop::MaxFailures(2));
+    assert_eq!((summary.tally.failed, summary.tally.ok), (2, 0));
+    assert!(!summary.all_ok());
+    assert!(!journal.contains("\"begin\""), "{journal}");
+}
+
+#[test]
+fn a_card_without_uid_or_identify_is_a_failure_not_a_skip() {
+    // `card: any` is not refused up front; a Classic card that gives no UID cannot occur on
+    // the simulator, so the case is a contact card without `identify:` seen by a PC/SC-like
+    // reader (no simulated names).
+    struct Nameless(SimReader);
+    impl Reader for Nameless {
+        fn name(&self) -> &str {
+            self.0.name()
+        }
+        fn next_card(&mut self, timeout: Option<Duration>) -> Result<Option<Box<dyn Card>>, Error> {
+            self.0.next_card(timeout)
+        }
+        fn wait_removed(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+            self.0.wait_removed(timeout)
+        }
+        fn is_finite(&self) -> bool {
+            self.0.is_finite()
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let profile_path = dir.path().join("t.yaml");
+    std::fs::write(
+        &profile_path,
+        "name: t\nsteps:\n  - apdu: 00 A4 00 0C 02 3F 00\n",
+    )
+    .unwrap();
+    let profile = crate::profile::load(&profile_path, &[], &[]).unwrap();
+    let config = Config {
+        profile: profile_path.clone(),
+        vars: Vec::new(),
+        data: None,
+        count: Some(4),
+        journal: dir.path().join("j.jsonl"),
+        report: None,
+        max_failures: 3,
+        armed: false,
+        rules: Exchange::AUTO,
+        trace_dir: None,
+        feedback: false,
+    };
+    let opener: Opener = Box::new(|| {
+        Ok(Box::new(Nameless(SimReader::new(Kind::Iso7816, 0, 1, Some(4)))) as Box<dyn Reader>)
+    });
+    let summary = run(
+        &config,
+        &profile,
+        vec![opener],
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap();
+    assert_eq!(summary.stop, Stop::MaxFailures(3));
+    assert_eq!((summary.tally.failed, summary.tally.skipped), (3, 0));
+}
+
+#[test]
+fn a_contact_profile_without_identify_is_refused_before_any_card() {
+    let profile = "name: t
+card: iso7816
+steps:
+  - apdu: 00 A4 00 0C 02 3F 00
+";
+    let (summary, journal) = sim_batch(profile, Kind::Iso7816, 1, 3);
+    let err = summary.unwrap_err().to_string();
+    assert!(err.contains("add `identify:`"), "{err}");
+    assert!(journal.is_empty(), "{journal}");
+}
+
+#[test]
+fn identified_cards_are_journalled_by_their_cplc_bytes() {
+    let profile = "name: t
+card: iso7816
+identify: { apdu: 80 CA 9F 7F 00, bytes: 3-20 }
+steps:
+  - apdu: 00 A4 00 0C 02 3F 00
+";
+    let (summary, journal) = sim_batch(profile, Kind::Iso7816T0, 3, 3);
+    let summary = summary.unwrap();
+    assert_eq!(summary.tally.ok, 3);
+    let identities: Vec<String> = journal
+        .lines()
+        .filter_map(|l| match serde_json::from_str(l).unwrap() {
+            Record::Begin(b) => Some(b.identity),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(identities.len(), 3);
+    for (n, identity) in identities.iter().enumerate() {
+        // CPLC bytes 0-17: fabricator 4790 … serial 1000000n … batch 0001.
+        assert_eq!(identity.len(), 36, "{identity}");
+        assert!(identity.starts_with("4790"), "{identity}");
+        assert!(identity.ends_with(&format!("1000000{n}0001")), "{identity}");
+    }
+}
+
+#[test]
+fn identify_may_select_before_the_command_that_gives_the_identity() {
+    let profile = "name: t
+card: iso7816
+identify:
+  apdu: [00 A4 00 0C 02 3F 00, 80 CA 9F 7F 00]
+  bytes: 15-18
+steps:
+  - apdu: 00 A4 00 0C 02 3F 00
+";
+    let (summary, journal) = sim_batch(profile, Kind::Iso7816, 2, 3);
+    assert_eq!(summary.unwrap().tally.ok, 2);
+    assert!(journal.contains("\"identity\":\"10000001\""), "{journal}");
+    // A SELECT the card refuses leaves the card unidentified: a failure, nothing begun.
+    let refused = profile.replace("02 3F 00, 80", "02 2F 99, 80");
+    let (summary, journal) = sim_batch(&refused, Kind::Iso7816, 2, 3);
+    let summary = summary.unwrap();
+    assert_eq!((summary.tally.failed, summary.tally.ok), (2, 0));
+    assert!(!journal.contains("\"begin\""), "{journal}");
 }

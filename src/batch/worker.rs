@@ -120,6 +120,21 @@ impl Shared<'_> {
             lock(&self.outcome).rejected += 1;
         }
         self.progress.card(card);
+        self.write_report(card);
+    }
+
+    /// Like [`Shared::report`] for a card the journal says is done (issued, or failed
+    /// before): counted and reported, but no line of its own, since the batch said at its
+    /// start how many cards are done.
+    pub(super) fn done_before(&self, card: &CardReport, benign: bool) {
+        if card.verdict == Verdict::Skipped && !benign {
+            lock(&self.outcome).rejected += 1;
+        }
+        self.progress.count(card);
+        self.write_report(card);
+    }
+
+    fn write_report(&self, card: &CardReport) {
         if let Some(report) = &self.report {
             if let Err(e) = lock(report).write(card) {
                 self.progress
@@ -150,6 +165,7 @@ fn work_inner(shared: &Shared<'_>, opener: Opener) -> Result<(), Error> {
         settings: Settings {
             armed: config.armed,
             rules: config.rules,
+            ..Settings::default()
         },
         redactor: shared.redactor.clone(),
         output: Rc::new(move |line: &str| progress.output(line)),
@@ -182,6 +198,15 @@ fn work_inner(shared: &Shared<'_>, opener: Opener) -> Result<(), Error> {
         let next = super::card::one_card(shared, &profile, &env, reader.as_mut(), card)?;
         if let Some(stop) = next {
             shared.end(stop, None);
+            return Ok(());
+        }
+        // A batch that is done does not wait for its last card to be taken out (a serial
+        // reader's card, or one left in a PC/SC reader, may never be).
+        let exhausted = lock(&shared.book)
+            .ledger
+            .exhausted(shared.rows(), config.count);
+        if let Some(full) = exhausted {
+            shared.end(stop_for(full), None);
             return Ok(());
         }
         // Removal is awaited even after Ctrl-C was pressed, unless it was pressed now.

@@ -144,6 +144,12 @@ pub struct SimServeArgs {
     #[arg(long, value_name = "N")]
     pub sim_seed: Option<u64>,
 
+    /// The simulated reader the contactless card sits in: omnikey-5421 (default), acr122u or
+    /// acr1252u. Through vpcd pcscd names it `Virtual PCD`, so clients detect the family by
+    /// probing (the ACS firmware command, the PC/SC Part 3 version object).
+    #[arg(long, value_name = "MODEL", value_parser = parse_model, default_value = "omnikey-5421")]
+    pub sim_reader: crate::sim::ReaderModel,
+
     /// Do not re-arm TCP_QUICKACK before each read (only to measure what it saves).
     #[arg(long, hide = true)]
     pub no_quickack: bool,
@@ -166,6 +172,11 @@ pub struct SimServeArgs {
     pub inverse: bool,
 }
 
+/// A `--sim-reader` name.
+fn parse_model(text: &str) -> Result<crate::sim::ReaderModel, String> {
+    text.parse()
+}
+
 /// Options of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -180,6 +191,14 @@ pub struct RunArgs {
     /// Define a string constant NAME in the script (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub vars: Vec<String>,
+
+    /// YAML profiles: CSV data to take one row from (`--row N`), as a batch would.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: Option<PathBuf>,
+
+    /// The data row of --data to run on the card (1-based, as a batch journal counts rows).
+    #[arg(long, value_name = "N", requires = "data")]
+    pub row: Option<u64>,
 
     /// Allow irreversible operations (locks, OTP bits, commits, frozen access bits).
     #[arg(long)]
@@ -232,6 +251,16 @@ pub struct CardArgs {
     /// without it they come from the operating system and differ on every fresh card.
     #[arg(long, value_name = "N", requires = "sim")]
     pub sim_seed: Option<u64>,
+
+    /// The simulated reader a contactless card sits in: omnikey-5421 (default), acr122u or
+    /// acr1252u, each speaking its own dialect.
+    #[arg(long, value_name = "MODEL", requires = "sim")]
+    pub sim_reader: Option<String>,
+
+    /// The reader family's dialect for `picc::`, `mfc::` values and `mfp::`: omnikey,
+    /// acs-pn532, pcsc-part3 or direct (default: picked from the reader name, else probed).
+    #[arg(long, value_name = "KIND")]
+    pub reader_kind: Option<String>,
 
     /// PC/SC reader: a name substring or an index from `apdu-run readers`; or a serial
     /// reader: `tlp224:PATH` (Gemplus GCR400) or `phoenix:PATH[,echo=auto|on|off]` (raw).

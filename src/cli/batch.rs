@@ -76,6 +76,11 @@ pub struct BatchArgs {
     #[arg(long, value_name = "N", requires = "sim")]
     pub sim_seed: Option<u64>,
 
+    /// The simulated reader the contactless cards sit in: omnikey-5421 (default), acr122u or
+    /// acr1252u.
+    #[arg(long, value_name = "MODEL", requires = "sim")]
+    pub sim_reader: Option<String>,
+
     /// PC/SC protocol to connect with: any, t0 or t1.
     #[arg(long, value_name = "PROTOCOL", default_value = "any")]
     pub protocol: String,
@@ -91,6 +96,11 @@ pub struct BatchArgs {
     /// Do not follow 61xx with GET RESPONSE nor 6Cxx with a resend.
     #[arg(long)]
     pub no_auto_response: bool,
+
+    /// Show each card's verdict on the reader: green, or red and a beep, on ACS readers
+    /// (ACR122U, ACR1252U); Omnikey readers offer the host nothing to drive, so nothing.
+    #[arg(long)]
+    pub reader_feedback: bool,
 
     /// Define a variable NAME (repeatable); overrides the profile's `vars`.
     #[arg(long = "var", value_name = "NAME=VALUE")]
@@ -119,10 +129,13 @@ fn openers(args: &BatchArgs, count: Option<u64>) -> Result<Vec<Opener>, Failure>
         }
         let n = args.sim_readers;
         let seed = args.sim_seed;
+        let model = super::run::sim_reader(args.sim_reader.as_deref())?;
         return Ok((0..n)
             .map(|i| -> Opener {
                 Box::new(move || {
-                    let reader = SimReader::new(kind, i, n, count).with_seed(seed);
+                    let reader = SimReader::new(kind, i, n, count)
+                        .with_seed(seed)
+                        .with_model(model);
                     Ok(Box::new(reader) as Box<dyn Reader>)
                 })
             })
@@ -190,14 +203,11 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     let columns = data.as_ref().map(|d| d.columns.clone()).unwrap_or_default();
     let profile = profile::load(&args.profile, &vars, &columns).map_err(invalid)?;
     if let Some(data) = &data {
-        data.check_hex(batch::apdu_columns(&profile, data))
-            .map_err(invalid)?;
-        if let Some((name, _)) = profile.secrets.iter().find(|(n, _)| columns.contains(n)) {
-            return Err(invalid(anyhow!(
-                "{}: column `{name}` has the name of a secret of the profile",
-                data.path.display()
-            )));
-        }
+        super::profile_run::check_data(&profile, data)?;
+    }
+    if let Some(kind) = &args.sim {
+        let kind: sim::Kind = kind.parse().map_err(invalid)?;
+        super::profile_run::check_sim_kind(&profile, &args.profile, kind)?;
     }
     // A profile that declares irreversible steps would fail every card of an unarmed batch
     // and use up a data row each time; refuse before the first card instead.
@@ -236,6 +246,7 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
         max_failures: args.max_failures,
         armed: args.arm_irreversible,
         rules: rules(args.no_auto_response),
+        feedback: args.reader_feedback,
     };
     let interrupt = super::interrupt_flag();
 

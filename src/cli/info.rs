@@ -12,6 +12,7 @@ use super::colour::{self, Stream, Tone};
 use super::exit::invalid;
 use super::{Exit, Failure, outln};
 use crate::apdu::{Context, StatusWord, hex};
+use crate::reader::driver::ReaderKind;
 use crate::reader::pcsc;
 
 /// One reader in `readers --json`.
@@ -22,9 +23,13 @@ struct ReaderJson<'a> {
     state: String,
     /// Compact hex, `null` without a card.
     atr: Option<String>,
+    /// The reader family the name shows (`--reader-kind` names), `null` when the name says
+    /// nothing and the reader is probed when a script first needs it.
+    kind: Option<&'static str>,
 }
 
-/// `apdu-run readers`: one line per PC/SC reader, or one JSON array of them.
+/// `apdu-run readers`: one line per PC/SC reader, or one JSON array of them; the reader
+/// family its name shows, when it shows one.
 pub fn readers(json: bool) -> Result<Exit, Failure> {
     let readers = pcsc::list_readers().map_err(|e| Failure::new(Exit::Transport, e))?;
     if json {
@@ -35,6 +40,7 @@ pub fn readers(json: bool) -> Result<Exit, Failure> {
                 name: &reader.name,
                 state: reader.state.to_string(),
                 atr: reader.atr.as_deref().map(hex::format_compact),
+                kind: ReaderKind::from_name(&reader.name).map(ReaderKind::name),
             })
             .collect();
         return print_json(&list);
@@ -48,7 +54,15 @@ pub fn readers(json: bool) -> Result<Exit, Failure> {
             .as_deref()
             .map(|a| format!("  ATR {}", hex::format(a)))
             .unwrap_or_default();
-        outln!("{}  {}  {}{atr}", reader.index, reader.name, reader.state);
+        let kind = ReaderKind::from_name(&reader.name)
+            .map(|kind| format!("  [{kind}]"))
+            .unwrap_or_default();
+        outln!(
+            "{}  {}  {}{atr}{kind}",
+            reader.index,
+            reader.name,
+            reader.state
+        );
     }
     Ok(Exit::Ok)
 }

@@ -16,6 +16,7 @@ use super::args::{CardArgs, RunArgs};
 use super::exit::invalid;
 use super::{Exit, Failure, outln, trace_out};
 use crate::apdu::hex;
+use crate::reader::driver::ReaderKind;
 use crate::reader::guard::Guarded;
 use crate::reader::pcsc::{self, CardState, PcscReader, Protocol};
 use crate::reader::trace::{Redactor, Traced};
@@ -73,13 +74,33 @@ pub(super) enum Source {
     },
 }
 
+/// The `--sim-reader` model, the default one when not given (`run --sim` and `sim serve`).
+pub(super) fn sim_reader(text: Option<&str>) -> Result<sim::ReaderModel, Failure> {
+    text.map_or(Ok(sim::ReaderModel::default()), |text| {
+        text.parse()
+            .map_err(|e: String| invalid(anyhow!("--sim-reader: {e}")))
+    })
+}
+
 /// The bytes of `--sim-uid`, when given (`run --sim` and `sim serve` both take it).
 pub(super) fn sim_uid(text: Option<&str>) -> Result<Option<Vec<u8>>, Failure> {
     text.map(|text| hex::parse(text).map_err(|e| invalid(anyhow!("--sim-uid `{text}`: {e}"))))
         .transpose()
 }
 
+/// The `--reader-kind` family, when given.
+pub(super) fn reader_kind(args: &CardArgs) -> Result<Option<ReaderKind>, Failure> {
+    args.reader_kind
+        .as_deref()
+        .map(|text| {
+            text.parse()
+                .map_err(|e: String| invalid(anyhow!("--reader-kind: {e}")))
+        })
+        .transpose()
+}
+
 pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
+    reader_kind(args)?;
     if let Some(kind) = &args.sim {
         let kind: sim::Kind = kind.parse().map_err(invalid)?;
         let uid = sim_uid(args.sim_uid.as_deref())?;
@@ -87,6 +108,7 @@ pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
             uid,
             position: None,
             seed: args.sim_seed,
+            reader: sim_reader(args.sim_reader.as_deref())?,
         };
         super::paths::output_opt("--sim-state", args.sim_state.as_deref())?;
         Simulator::check_options(kind, &options).map_err(|e| {
@@ -310,6 +332,11 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     if super::profile_run::is_profile(&file) {
         return super::profile_run::run(&args, &file);
     }
+    if args.data.is_some() {
+        return Err(invalid(anyhow!(
+            "--data and --row apply to YAML profiles only; a script reads its values from --var"
+        )));
+    }
     let vars = parse_vars(&args.vars)?;
     let source = source(&args.card)?;
     let flow = load_flow(&file, &vars)?;
@@ -348,6 +375,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
                 settings: Settings {
                     armed: args.arm_irreversible,
                     rules,
+                    reader_kind: reader_kind(&args.card)?,
                 },
                 vars,
                 redactor,

@@ -51,12 +51,14 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
         }
     }
     let uid = sim_uid(args.sim_uid.as_deref())?;
+    let model = args.sim_reader;
     if let Some(serial) = &args.serial {
         super::paths::output_opt("--state", args.state.as_deref())?;
         let options = sim::Options {
             uid,
             position: None,
             seed: args.sim_seed,
+            reader: model,
         };
         let simulator = Simulator::open(kind, &options, args.state.as_deref()).map_err(invalid)?;
         let stop = super::interrupt_flag();
@@ -80,12 +82,13 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
     super::paths::output_opt("--timing", args.timing.as_deref())?;
 
     let mut cards = if many.is_some() {
-        Cards::stream(kind, args.sim_seed)
+        Cards::stream(kind, args.sim_seed, model)
     } else {
         let options = sim::Options {
             uid,
             position: None,
             seed: args.sim_seed,
+            reader: model,
         };
         let simulator = Simulator::open(kind, &options, args.state.as_deref()).map_err(invalid)?;
         Cards::single(kind, simulator, args.state.clone())
@@ -159,6 +162,8 @@ struct Cards {
     dwell_ms: u64,
     /// `--sim-seed`, for the cards of a stream.
     seed: Option<u64>,
+    /// `--sim-reader`, for the cards of a stream.
+    model: sim::ReaderModel,
 }
 
 impl Cards {
@@ -172,10 +177,11 @@ impl Cards {
             timings: None,
             dwell_ms: 0,
             seed: None,
+            model: sim::ReaderModel::default(),
         }
     }
 
-    fn stream(kind: sim::Kind, seed: Option<u64>) -> Cards {
+    fn stream(kind: sim::Kind, seed: Option<u64>, model: sim::ReaderModel) -> Cards {
         Cards {
             kind,
             single: None,
@@ -185,6 +191,7 @@ impl Cards {
             timings: None,
             dwell_ms: 0,
             seed,
+            model,
         }
     }
 
@@ -209,7 +216,10 @@ impl vpcd::Handler for Cards {
             let position = u64::from(position.saturating_sub(1));
             Simulator::new(
                 self.kind,
-                &sim::Options::in_stream(self.kind, position, self.seed),
+                &sim::Options {
+                    reader: self.model,
+                    ..sim::Options::in_stream(self.kind, position, self.seed)
+                },
             )
         });
         let card = simulator.card();

@@ -210,6 +210,9 @@ pub enum Problem {
         /// The compiler's message.
         message: String,
     },
+    /// `identify:` is malformed or cannot give an identity.
+    #[error("`identify`: {0}")]
+    Identify(String),
     /// A `run:` file cannot be read.
     #[error("cannot read script `{}`: {source}", path.display())]
     ScriptFile {

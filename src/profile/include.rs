@@ -76,6 +76,14 @@ pub(super) fn include(
             kind: kind.to_string(),
         }));
     }
+    if let Some(at) = &document.identify {
+        return Err(source.error_at(
+            at,
+            Problem::Identify(
+                "an included profile cannot say how cards are identified; move `identify:` to the profile the batch runs".to_string(),
+            ),
+        ));
+    }
     c.files.push(source);
     c.stack.push((Some(identity), path));
     collect(c, c.files.len() - 1, document)?;

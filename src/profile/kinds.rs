@@ -85,6 +85,12 @@ impl CardKind {
     pub fn accepts(self, other: CardKind) -> bool {
         self == other || self == CardKind::Any || other == CardKind::Any
     }
+
+    /// Whether cards of this kind are contact cards, which have no UID (a batch needs the
+    /// profile's `identify:` to tell them apart).
+    pub fn is_contact(self) -> bool {
+        self == CardKind::Iso7816
+    }
 }
 
 /// A kind of irreversible operation a profile may perform when the run is armed

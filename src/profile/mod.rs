@@ -17,6 +17,7 @@
 
 mod error;
 mod hash;
+mod identify;
 mod include;
 mod kinds;
 mod lengths;
@@ -38,6 +39,7 @@ use crate::script::Script;
 use crate::secret::SecretSource;
 
 pub use error::{Problem, ProfileError};
+pub use identify::{Identify, Unidentified};
 pub use kinds::{CardKind, Irreversible, OnError, Vocabulary};
 pub use lengths::{LengthError, check_lengths};
 pub use run::{Environment, Failure, FailureKind, Inputs, Outcome, StepResult, run};
@@ -71,6 +73,8 @@ pub struct Profile {
     pub irreversible: Vec<Irreversible>,
     /// What a batch does when a step fails.
     pub on_error: OnError,
+    /// How a batch tells cards apart when it is not by UID (`identify:`).
+    pub identify: Option<Identify>,
     /// Every step, includes spliced in order.
     pub steps: Vec<Step>,
     hash: u64,

@@ -86,6 +86,9 @@ pub struct Document {
     /// `on-error:` policy.
     #[serde(default)]
     pub on_error: Option<Located<String>>,
+    /// `identify:`: the command whose response data tells cards apart (top profile only).
+    #[serde(default)]
+    pub identify: Option<Located<super::identify::IdentifyModel>>,
     /// `include:` paths, relative to this file.
     #[serde(default)]
     pub include: Vec<Located<String>>,

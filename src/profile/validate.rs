@@ -150,6 +150,11 @@ fn assemble(
     let (card, irreversible, on_error) = header(&c.files[0], &document)?;
     c.card = card;
     c.irreversible = irreversible;
+    let identify = document
+        .identify
+        .as_ref()
+        .map(|at| super::identify::validate(&c.files[0], at))
+        .transpose()?;
     let name = document.name.value.clone();
     let description = document.description.as_ref().map(|d| d.value.clone());
     c.stack.push((identity, c.files[0].path.clone()));
@@ -176,6 +181,7 @@ fn assemble(
         secrets: c.secrets,
         irreversible: c.irreversible,
         on_error,
+        identify,
         steps,
         hash: c.hash.finish(),
     })

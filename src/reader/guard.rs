@@ -5,7 +5,10 @@
 //! guard judges the native command the chip receives — and, where a real reader might be
 //! more lenient than the simulated one, what it would deliver. [`Guarded`] keeps a decoder per
 //! card (generic session open or not, a COMPATIBILITY WRITE announced, a chain in progress),
-//! advances it only for commands it lets through, and starts afresh on reset.
+//! advances it only for commands it lets through, and starts afresh on reset. When the
+//! reader's answer does not show that it carried a command which changes how later frames
+//! are read (a reader of another family refuses `FF A0`, `FF C2` or `FF 00` commands), the
+//! guard follows both states and judges every command in each.
 //!
 //! Rules (design.md "Safety", README "What the guard decodes"):
 //! - MIFARE Classic: a write to a sector trailer whose access bits are malformed (always
@@ -25,6 +28,10 @@
 //!   S(DESELECT), a raw channel the decoder does not decode, a frame whose delivery would
 //!   change what later frames mean on a lenient reader — counts as every irreversible kind of
 //!   that card: refused unless armed.
+//! - After the RF field was switched off and on, or the chip activated afresh by a reader
+//!   command (PC/SC Part 3 `83`/`84`, PN532 InListPassiveTarget…), the chip may be another
+//!   one (a MIFARE Plus comes back in its new level) while the ATR the guard read is the
+//!   old one: until a reset, every write or frame counts as every irreversible kind.
 //!
 //! Refusal texts name the kind, the block or page and what the write would do, never the data
 //! bytes (they may be keys); a trailer's access bits are shown, its keys never.
@@ -158,6 +165,43 @@ impl Judgement {
         };
         Judgement { verdict, kinds }
     }
+}
+
+/// Whether a command (delivered, or delivered by a lenient reader) writes or sends a frame
+/// to the chip.
+fn reaches_chip(decoded: &Decoded) -> bool {
+    let writes = |native: &Native| {
+        matches!(
+            native,
+            Native::Update { .. } | Native::Apdu(_) | Native::Frame(_)
+        )
+    };
+    let lenient = match &decoded.doubt {
+        Some(Doubt::Lenient { native, .. }) => writes(native),
+        Some(Doubt::RawChannel) => true,
+        None => false,
+    };
+    lenient || decoded.outcome.as_ref().is_ok_and(writes)
+}
+
+const FIELD_CYCLED: &str = "the RF field was switched off and on (or the card activated \
+     afresh) by a reader command, so the card may now be in another state than its ATR says; \
+     call `reset()` to read it again";
+const TOO_MANY_STATES: &str = "readers' answers left too many framing states possible (commands \
+     of other reader families refused or not); call `reset()` to start afresh";
+
+/// When the guard is unsure of the card's state: every irreversible kind.
+fn unsure(why: &str) -> Judgement {
+    Judgement::irreversible(
+        format!("a write or frame after {why}"),
+        &[
+            Operation::ClassicTrailerLock,
+            Operation::ClassicFrozen,
+            Operation::UlLock,
+            Operation::UlOtp,
+            Operation::MfpCommit,
+        ],
+    )
 }
 
 /// Classifies one command for a card of `family`, as the first command to a fresh card: a
@@ -477,8 +521,28 @@ pub struct Guarded {
     armed: bool,
     /// When set, an armed run still refuses the irreversible kinds not listed.
     allowed: Option<Vec<Operation>>,
-    /// The framing state of the card, as far as commands let through took it.
-    decoder: Decoder,
+    /// The framing states the card may be in, as far as commands let through took it: more
+    /// than one when a reader's answer did not show whether it carried a command that
+    /// changes how later frames are read (a reader of another family refuses it).
+    decoders: Vec<Decoder>,
+    /// Why every later write or frame counts as irreversible until a reset: the field was
+    /// cycled by a reader command, or too many framing states are possible.
+    unsure: Option<&'static str>,
+}
+
+/// The most framing states the guard follows at once; beyond, it is unsure.
+const MAX_STATES: usize = 8;
+
+/// Whether the answer shows the reader carried the command out: `90 00` at the end, no
+/// error inside a PC/SC Part 3 `C0` object or a PN532 status byte. Anything else may be a
+/// reader that refused a command of another family's dialect.
+fn carried(answer: &[u8]) -> bool {
+    match answer {
+        [0xC0, 0x03, _, sw1, sw2, ..] => [*sw1, *sw2] == [0x90, 0x00],
+        [0xD5, _, status, .., 0x90, 0x00] => status & 0x3F == 0,
+        [.., 0x90, 0x00] => true,
+        _ => false,
+    }
 }
 
 impl Guarded {
@@ -491,7 +555,8 @@ impl Guarded {
             family,
             armed,
             allowed: None,
-            decoder,
+            decoders: vec![decoder],
+            unsure: None,
         }
     }
 
@@ -545,20 +610,56 @@ impl Card for Guarded {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
         // Decode on a copy: a refused command never reaches the card, so it must not move
         // the state either.
-        let mut next = self.decoder.clone();
-        let decoded = next.feed(command);
-        self.check(judge(self.family, &decoded))?;
-        self.decoder = next;
-        self.inner.transmit(command)
+        // Decode on copies: a refused command never reaches the card, so it must not move
+        // the state either. Every state the card may be in is judged.
+        let mut judgement = Judgement::ALLOW;
+        let mut nexts = Vec::with_capacity(self.decoders.len());
+        let mut cycles = false;
+        for decoder in &self.decoders {
+            let mut next = decoder.clone();
+            let decoded = next.feed(command);
+            judgement = judgement.worst(judge(self.family, &decoded));
+            if let Some(why) = self.unsure {
+                if reaches_chip(&decoded) {
+                    judgement = judgement.worst(unsure(why));
+                }
+            }
+            if let Ok(Native::Reader(reader)) = &decoded.outcome {
+                cycles |= reader.cycles_field();
+            }
+            nexts.push(next);
+        }
+        self.check(judgement)?;
+        let answer = self.inner.transmit(command);
+        let sure = matches!(&answer, Ok(bytes) if carried(bytes));
+        let mut states: Vec<Decoder> = Vec::with_capacity(nexts.len() * 2);
+        for (old, next) in self.decoders.drain(..).zip(nexts) {
+            if !sure && old != next && !states.contains(&old) {
+                states.push(old);
+            }
+            if !states.contains(&next) {
+                states.push(next);
+            }
+        }
+        if states.len() > MAX_STATES {
+            states.truncate(MAX_STATES);
+            self.unsure.get_or_insert(TOO_MANY_STATES);
+        }
+        self.decoders = states;
+        if cycles {
+            self.unsure = Some(FIELD_CYCLED);
+        }
+        answer
     }
 
     fn reset(&mut self) -> Result<Vec<u8>, Error> {
         // Whatever happens, the old framing state is gone with the field.
-        self.decoder = Decoder::for_atr(self.inner.atr());
+        self.decoders = vec![Decoder::for_atr(self.inner.atr())];
+        self.unsure = None;
         let atr = self.inner.reset()?;
         // A MIFARE Plus switched to SL1 comes back as a Classic: re-read the family.
         self.family = Family::from_atr(&atr);
-        self.decoder = Decoder::for_atr(&atr);
+        self.decoders = vec![Decoder::for_atr(&atr)];
         Ok(atr)
     }
 }

@@ -7,13 +7,18 @@
 //!
 //! This module does not know which backends exist: the PC/SC one lives in [`pcsc`], the
 //! simulated ones in `crate::sim`, the serial ones (TLP224, raw T=0) in [`serial`], and the
-//! command line picks one. [`omnikey`] wraps raw
-//! frames in the HID Omnikey generic session over any [`Card`].
+//! command line picks one. [`driver`] sends raw frames through
+//! whichever reader family holds the card ([`omnikey`], [`part3`], [`acs_pn532`], [`direct`]),
+//! over any [`Card`].
 
+pub mod acs_pn532;
 pub mod atr;
+pub mod direct;
+pub mod driver;
 pub mod framing;
 pub mod guard;
 pub mod omnikey;
+pub mod part3;
 pub mod pcsc;
 pub mod serial;
 pub mod trace;

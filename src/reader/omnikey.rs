@@ -209,3 +209,53 @@ pub fn session<T, E: From<Error>>(
 
 #[cfg(test)]
 mod tests;
+
+/// The Omnikey xx21 driver: the generic session, `FF D4`/`FF D8` values; no RF control
+/// command and no LED a host may drive (documented in README).
+pub struct Driver;
+
+impl super::driver::ReaderDriver for Driver {
+    fn kind(&self) -> super::driver::ReaderKind {
+        super::driver::ReaderKind::Omnikey
+    }
+
+    fn open(&self, card: &mut dyn Card) -> Result<(), super::driver::Error> {
+        open(card).map_err(driver_error)
+    }
+
+    fn close(&self, card: &mut dyn Card) -> Result<(), super::driver::Error> {
+        close(card).map_err(driver_error)
+    }
+
+    fn transceive(
+        &self,
+        card: &mut dyn Card,
+        frame: &[u8],
+    ) -> Result<Vec<u8>, super::driver::Error> {
+        transceive(card, frame).map_err(driver_error)
+    }
+
+    fn field(&self, _card: &mut dyn Card, _on: bool) -> Result<(), super::driver::Error> {
+        Err(super::driver::Error::Unsupported {
+            family: "HID Omnikey generic session",
+            what: "RF field control",
+            hint: ": use `reset()` to activate the card afresh",
+        })
+    }
+
+    fn value_command(
+        &self,
+        op: crate::reader::framing::ValueOp,
+        block: u8,
+        n: u32,
+    ) -> Result<crate::apdu::Command, super::driver::Error> {
+        Ok(super::driver::hid_value(op, block, n))
+    }
+}
+
+fn driver_error(error: Error) -> super::driver::Error {
+    match error {
+        Error::Reader(e) => super::driver::Error::Reader(e),
+        other => super::driver::Error::Omnikey(other),
+    }
+}

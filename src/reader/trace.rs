@@ -587,6 +587,19 @@ mod perso_tests {
             &format!("FF A0 00 05 1B 01 00 F3 00 00 64 0B 00 A8 04 90 {KEY}"),
             "FF A0 00 05 1B 01 00 F3 00 00 64 0B 00 A8 04 90 (secret)",
         );
+        // ACR122U direct transmit and the PC/SC Part 3 transparent exchange.
+        check(
+            &format!("FF 00 00 00 16 D4 40 01 A8 00 90 {KEY}"),
+            "FF 00 00 00 16 D4 40 01 A8 00 90 (secret)",
+        );
+        check(
+            &format!("FF 00 00 00 16 D4 42 02 A8 00 90 {KEY}"),
+            "FF 00 00 00 16 D4 42 02 A8 00 90 (secret)",
+        );
+        check(
+            &format!("FF C2 00 01 16 95 14 02 A8 00 90 {KEY} 00"),
+            "FF C2 00 01 16 95 14 02 A8 00 90 (secret) 00",
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! Every argument is checked before anything is sent: a key that is not 6 bytes, a block the
 //! card does not have (the layout comes from the ATR, §2.3), data that is not 16 bytes, a value
 //! that does not fit 32 bits or an access condition that is not three bits is an error naming
-//! the argument. Card functions throw on a status word other than 90 00. Keys are loaded into
+//! the argument. Card functions throw on a status word other than 90 00. `increment` and
+//! `decrement` use the reader family's own command and byte order (`picc::kind()`). Keys are loaded into
 //! volatile slot 00 (key A) or 01 (key B), the two slots every PC/SC reader has. Whether a
 //! trailer write is irreversible is decided below, by the guard (`reader/guard.rs`).
 //!
@@ -30,6 +31,7 @@ use super::error::{Fault, located_fn};
 use super::session::Shared;
 use crate::apdu::Command;
 use crate::mifare::classic::{Layout, parse_value_block, value_block};
+use crate::reader::framing::ValueOp;
 use crate::reader::guard::Family;
 use data::{access_bits, decode_access, key_arg, trailer};
 
@@ -114,14 +116,21 @@ fn write(session: &Shared, block: u8, data: Vec<u8>, what: &str) -> Fallible<()>
     Ok(())
 }
 
-/// Omnikey INCREMENT `FF D4` / DECREMENT `FF D8 00 <blk> 04 <n LE>` (§1.2).
-fn value_op(session: &Shared, ins: u8, block: INT, n: INT, what: &str) -> Fallible<()> {
+/// INCREMENT / DECREMENT with TRANSFER in the reader's own command and byte order: Omnikey
+/// `FF D4`/`FF D8 00 <blk> 04 <n LSB first>` (§1.2), ACS `FF D7 00 <blk> 05 01|02 <n MSB
+/// first>` (`reader/driver.rs`). A failure names the reader family.
+fn value_op(session: &Shared, op: ValueOp, block: INT, n: INT, what: &str) -> Fallible<()> {
     let (block, _) = block_arg(session, block, what)?;
     let n = int_arg(n, 0..=INT::from(i32::MAX), &format!("{what}: n"))? as u32;
-    let command = Command::new(0xFF, ins, 0x00, block).with_data(n.to_le_bytes().to_vec());
-    session
-        .borrow_mut()
-        .exchange_ok(&format!("{what}: block {block}"), &command)?;
+    let kind = session.borrow_mut().reader_kind()?;
+    let command = kind
+        .driver()
+        .value_command(op, block, n)
+        .map_err(|e| Fault::failed(format!("{what}: {e}")))?;
+    session.borrow_mut().exchange_ok(
+        &format!("{what}: block {block} (reader family: {})", kind.family()),
+        &command,
+    )?;
     Ok(())
 }
 
@@ -199,11 +208,11 @@ pub(crate) fn module(session: &Shared) -> Module {
     located_fn!(m, "value", |block: INT| value(&s, block));
     let s = session.clone();
     located_fn!(m, "increment", |block: INT, n: INT| {
-        value_op(&s, 0xD4, block, n, "mfc::increment")
+        value_op(&s, ValueOp::Increment, block, n, "mfc::increment")
     });
     let s = session.clone();
     located_fn!(m, "decrement", |block: INT, n: INT| {
-        value_op(&s, 0xD8, block, n, "mfc::decrement")
+        value_op(&s, ValueOp::Decrement, block, n, "mfc::decrement")
     });
     m
 }

@@ -3,7 +3,7 @@
 //! [`Script::compile`] reads and compiles a file without touching any card, so syntax
 //! errors stop a run before its first APDU. [`Script::run`] builds an engine around a
 //! [`Card`], registers the script API (one file per module: `card_api`, `bytes_api`,
-//! `iso_api`, `cos_api`, `crypto_api`, `mfc_api`, `ul_api`, `mfp_api`, `omnikey_api`,
+//! `iso_api`, `cos_api`, `crypto_api`, `mfc_api`, `ul_api`, `mfp_api`, `omnikey_api`, `picc_api`,
 //! `iso14443_api`)
 //! and evaluates the script. Output from `print`/`debug` goes to a caller-given
 //! [`Output`]; Ctrl-C is honoured through an interrupt flag polled by the engine.
@@ -25,6 +25,7 @@ mod mfc_api;
 mod mfp_api;
 mod omnikey_api;
 mod parse_cache;
+mod picc_api;
 mod session;
 mod strict;
 mod ul_api;
@@ -90,6 +91,7 @@ fn detached_engine() -> Engine {
         card: Box::new(session::Detached),
         settings: Settings::default(),
         redactor: Redactor::default(),
+        reader_kind: None,
     }));
     api_engine(&session, None)
 }
@@ -108,6 +110,7 @@ fn api_engine(session: &session::Shared, today: Option<String>) -> Engine {
     ul_api::register(&mut engine, session);
     mfp_api::register(&mut engine, session);
     omnikey_api::register(&mut engine, session);
+    picc_api::register(&mut engine, session);
     iso14443_api::register(&mut engine);
     clock_api::register(&mut engine, today);
     error::register(&mut engine);
@@ -202,6 +205,7 @@ impl Script {
             card,
             settings: options.settings.clone(),
             redactor: options.redactor.clone(),
+            reader_kind: None,
         }));
         let result = self.eval(&session, &options, values);
         let card = std::mem::replace(&mut session.borrow_mut().card, Box::new(session::Detached));

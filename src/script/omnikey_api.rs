@@ -42,7 +42,7 @@ fn fault(what: &str, error: Error) -> Box<EvalAltResult> {
 }
 
 /// A frame as messages show it, secrets and WritePerso keys masked.
-fn shown_frame(session: &Shared, frame: &[u8]) -> String {
+pub(super) fn shown_frame(session: &Shared, frame: &[u8]) -> String {
     // Masked in a transceive with Le, so that every form the trace knows is recognised; the
     // 11 header bytes and Le are never masked, so the frame is what lies between them.
     let Ok(apdu) = omnikey::transceive_command(frame) else {

@@ -12,6 +12,7 @@ use rhai::EvalAltResult;
 
 use super::error::Fault;
 use crate::apdu::{Command, Response};
+use crate::reader::driver::ReaderKind;
 use crate::reader::trace::{Redactor, mask_command};
 use crate::reader::{Card, Exchange};
 
@@ -22,6 +23,8 @@ pub struct Settings {
     pub armed: bool,
     /// How `61xx` and `6Cxx` are followed by default.
     pub rules: Exchange,
+    /// `--reader-kind`: the reader family's dialect, instead of detecting it.
+    pub reader_kind: Option<ReaderKind>,
 }
 
 impl Default for Settings {
@@ -29,6 +32,7 @@ impl Default for Settings {
         Settings {
             armed: false,
             rules: Exchange::AUTO,
+            reader_kind: None,
         }
     }
 }
@@ -38,6 +42,8 @@ pub(crate) struct Session {
     pub card: Box<dyn Card>,
     pub settings: Settings,
     pub redactor: Redactor,
+    /// The reader family, once a function needed it.
+    pub reader_kind: Option<ReaderKind>,
 }
 
 /// A session shared by the native functions of one engine.
@@ -78,6 +84,18 @@ impl Session {
                 self.show(command)
             )))
         }
+    }
+
+    /// The reader family: `--reader-kind`, else detected from the reader's name or by
+    /// probing it (once per run).
+    pub fn reader_kind(&mut self) -> Result<ReaderKind, Box<EvalAltResult>> {
+        if let Some(kind) = self.reader_kind {
+            return Ok(kind);
+        }
+        let kind = ReaderKind::detect(self.card.as_mut(), self.settings.reader_kind)
+            .map_err(|e| Fault::transport(&e))?;
+        self.reader_kind = Some(kind);
+        Ok(kind)
     }
 
     /// A command as it may appear in a message: secrets masked.

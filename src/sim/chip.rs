@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 
 use super::classic::{self, Classic};
 use super::cos::CosCard;
-use super::frontend::Frontend;
+use super::frontend::{Frontend, ReaderModel};
 use super::iso7816::{FileCard, Protocol, challenge};
 use super::plus::{self, Plus};
 use super::ultralight::{self, Tag, Ultralight};
@@ -89,6 +89,23 @@ impl Chip {
             Kind::Cos => CosCard::from_image(Protocol::T0, card).map(Chip::Cos),
             Kind::CosT1 => CosCard::from_image(Protocol::T1, card).map(Chip::Cos),
         }
+    }
+
+    /// The same card in a reader of `model` (contact cards have no contactless reader: the
+    /// model is ignored).
+    pub(crate) fn with_model(self, model: ReaderModel) -> Chip {
+        match self {
+            Chip::File(card) => Chip::File(card),
+            Chip::Cos(card) => Chip::Cos(card),
+            Chip::Classic(reader) => Chip::Classic(reader.with_model(model)),
+            Chip::Ultralight(reader) => Chip::Ultralight(reader.with_model(model)),
+            Chip::Plus(reader) => Chip::Plus(reader.with_model(model)),
+        }
+    }
+
+    /// Whether the card sits behind a contactless reader (a [`ReaderModel`] applies).
+    pub(crate) fn is_contactless(&self) -> bool {
+        !matches!(self, Chip::File(_) | Chip::Cos(_))
     }
 
     /// The answer-to-reset.

@@ -5,13 +5,16 @@
 //! trailer (or WritePerso trailer) that is frozen or dead, no locked COS key or COS file that
 //! can never be deleted (the COS card's install key passed first, so the card would comply).
 //!
+//! Every sequence runs on each simulated reader model (`--sim-reader`), with the PC/SC Part 3
+//! session, ACR122U direct transmit, field cycles and ACS value commands among the wrappings.
+//!
 //! The quick run is part of `cargo test`; `make fuzz-guard` runs the ignored long one, with
 //! `GUARD_FUZZ_SEQUENCES` sequences per kind (default 20000) and `GUARD_FUZZ_SEED`. A control
 //! runs the same generator armed and checks that the image does show changes, so the check
 //! can fail. Also here: one test per guard bypass class of issue 11, through `Guarded` to the
 //! simulator.
 
-use super::{Kind, Options, Simulator};
+use super::{Kind, Options, ReaderModel, Simulator};
 use crate::apdu::hex;
 use crate::mifare::access;
 use crate::reader::Card;
@@ -206,16 +209,52 @@ fn step(rng: &mut Rng, kind: Kind) -> Vec<Option<Vec<u8>>> {
             apdu(out)
         }
         10 => {
-            // Other raw channels: PC/SC Part 3 transparent exchange, ACR122U direct transmit.
-            let mut out = if rng.chance(50) {
-                vec![0xFF, 0xC2, 0x00, 0x01]
+            // Other raw channels: PC/SC Part 3 transparent exchange (after a session start,
+            // with a field cycle now and then), ACR122U direct transmit, framed or not.
+            let frame = if rng.chance(50) {
+                i_block(rng, false, &command)
             } else {
-                vec![0xFF, 0x00, 0x00, 0x00]
+                command
             };
-            out.push((command.len() + 2).min(255) as u8);
-            out.extend([0xD4, 0x42]);
-            out.extend(command);
-            apdu(out)
+            let frame = &frame[..frame.len().min(120)];
+            match rng.below(4) {
+                0 => {
+                    let mut out = vec![0xFF, 0xC2, 0x00, 0x01, (frame.len() + 2) as u8, 0x95];
+                    out.push(frame.len() as u8);
+                    out.extend_from_slice(frame);
+                    let mut steps = vec![Some(hex::parse("FF C2 00 00 02 81 00").unwrap())];
+                    if rng.chance(30) {
+                        steps.push(Some(hex::parse("FF C2 00 00 04 83 00 84 00").unwrap()));
+                    }
+                    steps.push(Some(out));
+                    steps
+                }
+                1 | 2 => {
+                    let (ins, target) = if rng.chance(50) {
+                        (0x40, vec![0x01])
+                    } else {
+                        (0x42, vec![])
+                    };
+                    let mut out = vec![0xFF, 0x00, 0x00, 0x00];
+                    out.push((frame.len() + 2 + target.len()) as u8);
+                    out.extend([0xD4, ins]);
+                    out.extend(target);
+                    out.extend_from_slice(frame);
+                    let mut steps = Vec::new();
+                    if rng.chance(30) {
+                        steps.push(Some(hex::parse("FF 00 00 00 04 D4 4A 01 00").unwrap()));
+                    }
+                    steps.push(Some(out));
+                    steps
+                }
+                _ => {
+                    // ACS value store to a likely block (a trailer gets a value-block layout).
+                    let block = rng.pick(&[3u8, 4, 7, 63]);
+                    let mut out = vec![0xFF, 0xD7, 0x00, block, 0x05, rng.pick(&[0u8, 1, 2])];
+                    out.extend(rng.bytes(4));
+                    apdu(out)
+                }
+            }
         }
         11 => {
             // Key, authentication and a trailer write for the Classic, harmless elsewhere.
@@ -335,12 +374,22 @@ fn irreversible_change(kind: Kind, image: &serde_json::Value) -> Option<String> 
 
 /// Runs `sequences` random sequences on fresh cards of `kind`; returns the first irreversible
 /// change found (with its seed), and how many commands went through and were refused.
-fn run(kind: Kind, seed: u64, sequences: usize, armed: bool) -> (Option<String>, usize, usize) {
+fn run(
+    kind: Kind,
+    model: ReaderModel,
+    seed: u64,
+    sequences: usize,
+    armed: bool,
+) -> (Option<String>, usize, usize) {
     let (mut sent, mut refused) = (0, 0);
     for n in 0..sequences {
         let seq_seed = seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         let mut rng = Rng(seq_seed);
-        let sim = Simulator::new(kind, &Options::default());
+        let options = Options {
+            reader: model,
+            ..Options::default()
+        };
+        let sim = Simulator::new(kind, &options);
         let mut card = Guarded::new(sim.card(), armed);
         if armed && matches!(kind, Kind::Plus2K | Kind::Plus4K) {
             // The control: the keys CommitPerso needs, so that a commit can happen.
@@ -371,7 +420,7 @@ fn run(kind: Kind, seed: u64, sequences: usize, armed: bool) -> (Option<String>,
         if let Some(change) = irreversible_change(kind, &image(&sim)) {
             return (
                 Some(format!(
-                    "{kind}: sequence {n} (seed {seq_seed:#x}): {change}"
+                    "{kind} in {model}: sequence {n} (seed {seq_seed:#x}): {change}"
                 )),
                 sent,
                 refused,
@@ -407,13 +456,15 @@ const KINDS: [Kind; 9] = [
 ];
 
 fn fuzz(sequences: usize, seed: u64) {
-    for kind in KINDS {
-        let (change, sent, refused) = run(kind, seed, sequences, false);
-        assert_eq!(change, None, "unarmed");
-        assert!(
-            sent > 0 && refused > 0 || kind.name().starts_with("iso"),
-            "{kind}: {sent} sent, {refused} refused"
-        );
+    for &model in ReaderModel::all() {
+        for kind in KINDS {
+            let (change, sent, refused) = run(kind, model, seed, sequences, false);
+            assert_eq!(change, None, "unarmed");
+            assert!(
+                sent > 0 && refused > 0 || kind.name().starts_with("iso"),
+                "{kind} in {model}: {sent} sent, {refused} refused"
+            );
+        }
     }
 }
 
@@ -437,8 +488,9 @@ fn unarmed_random_sequences_change_nothing_irreversible_long() {
     let started = std::time::Instant::now();
     fuzz(count, seed);
     eprintln!(
-        "fuzz-guard: {count} sequences per kind, {} kinds, seed {seed:#x}, {:.1} s",
+        "fuzz-guard: {count} sequences per kind and reader model, {} kinds, {} models, seed {seed:#x}, {:.1} s",
         KINDS.len(),
+        ReaderModel::all().len(),
         started.elapsed().as_secs_f64()
     );
 }
@@ -446,12 +498,14 @@ fn unarmed_random_sequences_change_nothing_irreversible_long() {
 /// The check can fail: armed, the same generator does make irreversible changes.
 #[test]
 fn armed_the_same_sequences_are_caught_by_the_check() {
-    for kind in [Kind::Classic1K, Kind::Ultralight, Kind::Plus2K, Kind::Cos] {
-        let (change, _, _) = run(kind, 0x5EED_0011, 300, true);
-        assert!(
-            change.is_some(),
-            "{kind}: nothing irreversible happened armed"
-        );
+    for &model in ReaderModel::all() {
+        for kind in [Kind::Classic1K, Kind::Ultralight, Kind::Plus2K, Kind::Cos] {
+            let (change, _, _) = run(kind, model, 0x5EED_0011, 300, true);
+            assert!(
+                change.is_some(),
+                "{kind} in {model}: nothing irreversible happened armed"
+            );
+        }
     }
 }
 
@@ -677,4 +731,53 @@ fn raw_frames_the_guard_cannot_classify_need_arming() {
         ],
     );
     assert_eq!(refusals, Vec::<String>::new());
+}
+
+/// A reader that opens an Omnikey generic session but refuses its transceive (`6A 81`), in
+/// front of a simulated ACR122U: the guard cannot tell whether the frame was carried.
+struct HalfOmnikey(Box<dyn Card + Send>);
+
+impl Card for HalfOmnikey {
+    fn atr(&self) -> &[u8] {
+        self.0.atr()
+    }
+    fn reader_name(&self) -> &str {
+        self.0.reader_name()
+    }
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, crate::reader::Error> {
+        match command {
+            [0xFF, 0xA0, 0x00, 0x07, ..] => Ok(vec![0x90, 0x00]),
+            [0xFF, 0xA0, ..] => Ok(vec![0x6A, 0x81]),
+            _ => self.0.transmit(command),
+        }
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, crate::reader::Error> {
+        self.0.reset()
+    }
+}
+
+/// A frame-state change the reader did not confirm must not make the guard read later
+/// frames in a state the card may not be in: the COMPATIBILITY WRITE announcement is refused,
+/// so the next raw frame is the card's own WRITE — to the lock page here — and is judged as
+/// such, besides as the data of the announced write.
+#[test]
+fn an_unconfirmed_frame_state_leaves_both_states_judged() {
+    let options = Options {
+        reader: ReaderModel::Acr122u,
+        ..Options::default()
+    };
+    let sim = Simulator::new(Kind::Ultralight, &options);
+    let mut card = Guarded::new(Box::new(HalfOmnikey(sim.card())), false);
+    let send = |card: &mut Guarded, apdu: &str| card.transmit(&hex::parse(apdu).unwrap());
+    send(&mut card, OPEN_HEX).unwrap();
+    assert_eq!(
+        send(&mut card, "FF A0 00 05 08 01 00 F3 00 00 64 A0 04 00").unwrap(),
+        [0x6A, 0x81]
+    );
+    let refused = send(&mut card, "FF 00 00 00 08 D4 42 A2 02 00 00 FF FF");
+    assert!(
+        matches!(refused, Err(crate::reader::Error::Refused { ref reason }) if reason.contains("lock bits")),
+        "{refused:?}"
+    );
+    assert_eq!(irreversible_change(Kind::Ultralight, &image(&sim)), None);
 }

@@ -38,6 +38,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 pub use error::Error;
+pub use frontend::ReaderModel;
 pub use kind::Kind;
 pub use stream::{SimReader, synthetic_identity, uid_for};
 
@@ -56,6 +57,9 @@ pub struct Options {
     /// The seed of the card's random numbers (GET CHALLENGE), `--sim-seed`; `None` draws
     /// them from the operating system, so no two fresh cards answer alike.
     pub seed: Option<u64>,
+    /// The simulated reader a contactless card sits in (`--sim-reader`); contact cards
+    /// ignore it.
+    pub reader: ReaderModel,
 }
 
 impl Options {
@@ -67,6 +71,7 @@ impl Options {
             uid: Chip::numbered_uid(kind, n),
             position: Some(u64::from(n)),
             seed: None,
+            reader: ReaderModel::default(),
         }
     }
 
@@ -77,6 +82,7 @@ impl Options {
             uid: uid_for(kind, position),
             position: Some(position),
             seed,
+            reader: ReaderModel::default(),
         }
     }
 }
@@ -88,12 +94,13 @@ impl Options {
 pub struct Simulator {
     kind: Kind,
     chip: Arc<Mutex<Chip>>,
+    reader: ReaderModel,
 }
 
 impl Simulator {
     /// A fresh card of `kind` with its default contents.
     pub fn new(kind: Kind, options: &Options) -> Simulator {
-        Simulator::from_chip(kind, Chip::new(kind, options))
+        Simulator::from_chip(kind, Chip::new(kind, options), options.reader)
     }
 
     /// Loads the card image at `state` if that file exists, else starts a fresh card.
@@ -107,7 +114,7 @@ impl Simulator {
             None => None,
         };
         Ok(match loaded {
-            Some(chip) => Simulator::from_chip(kind, chip),
+            Some(chip) => Simulator::from_chip(kind, chip, options.reader),
             None => Simulator::new(kind, options),
         })
     }
@@ -118,23 +125,37 @@ impl Simulator {
         Chip::check_options(kind, options).map_err(|message| Error::Options { kind, message })
     }
 
-    fn from_chip(kind: Kind, chip: Chip) -> Simulator {
+    fn from_chip(kind: Kind, chip: Chip, reader: ReaderModel) -> Simulator {
         Simulator {
             kind,
-            chip: Arc::new(Mutex::new(chip)),
+            chip: Arc::new(Mutex::new(chip.with_model(reader))),
+            reader,
         }
     }
 
     /// A connected handle to the card, sharing its state with every other handle.
     ///
-    /// The reader is named after the kind, e.g. `Simulated reader (iso7816)`.
+    /// The reader is named after the kind, e.g. `Simulated reader (iso7816)`; a contactless
+    /// card in another reader model than the default gets that reader's name as the CCID
+    /// driver reports it, e.g. `ACS ACR122U PICC Interface (simulated classic-1k)`.
     pub fn card(&self) -> Box<dyn reader::Card + Send> {
-        let atr = lock(&self.chip).atr().to_vec();
+        let chip = lock(&self.chip);
+        let atr = chip.atr().to_vec();
+        let reader = match self.reader.ccid_name() {
+            Some(name) if chip.is_contactless() => format!("{name} (simulated {})", self.kind),
+            _ => self.kind.reader_name(),
+        };
+        drop(chip);
         Box::new(SimCard {
             chip: Arc::clone(&self.chip),
             atr,
-            reader: self.kind.reader_name(),
+            reader,
         })
+    }
+
+    /// The simulated reader model the card sits in.
+    pub fn reader_model(&self) -> ReaderModel {
+        self.reader
     }
 
     /// Writes the card's persistent state as a JSON image (temporary file, then rename).

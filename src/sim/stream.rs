@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use super::chip::Chip;
-use super::{Kind, Options, Simulator};
+use super::{Kind, Options, ReaderModel, Simulator};
 use crate::reader::{Card, Error, Reader};
 
 /// The UID of the simulated card at `position` (0-based) of a stream, or `None` for kinds
@@ -48,6 +48,8 @@ pub struct SimReader {
     last: Option<u64>,
     /// `--sim-seed`: the cards' random numbers are reproducible.
     seed: Option<u64>,
+    /// `--sim-reader`: the reader model the contactless cards sit in.
+    model: ReaderModel,
 }
 
 impl SimReader {
@@ -70,7 +72,14 @@ impl SimReader {
             present: None,
             last: None,
             seed: None,
+            model: ReaderModel::default(),
         }
+    }
+
+    /// The same reader, its contactless cards in a reader of `model`.
+    pub fn with_model(mut self, model: ReaderModel) -> SimReader {
+        self.model = model;
+        self
     }
 
     /// The same reader, its cards' random numbers (GET CHALLENGE) derived from `seed` and
@@ -98,7 +107,10 @@ impl Reader for SimReader {
         }
         let position = self.next;
         self.next += self.step;
-        let options = Options::in_stream(self.kind, position, self.seed);
+        let options = Options {
+            reader: self.model,
+            ..Options::in_stream(self.kind, position, self.seed)
+        };
         let simulator = Simulator::new(self.kind, &options);
         let card = simulator.card();
         self.present = Some((position, simulator));

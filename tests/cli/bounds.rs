@@ -63,7 +63,7 @@ fn one_line(r: &Ran) -> &str {
     r.stderr.trim_end()
 }
 
-const PROFILE: &str = "name: t\ncard: iso7816\nsteps:\n  - apdu: 00 A4 00 0C 02 2F 00\n";
+const PROFILE: &str = "name: t\ncard: iso7816\nidentify: { apdu: 80 CA 9F 7F 00 }\nsteps:\n  - apdu: 00 A4 00 0C 02 2F 00\n";
 
 // ---- script limits ----
 

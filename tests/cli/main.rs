@@ -21,6 +21,7 @@ mod iso;
 mod keys;
 mod output;
 mod plus;
+mod readers;
 mod report;
 mod scriptor;
 mod secrets;

@@ -201,7 +201,7 @@ fn a_real_batch_reports_what_the_batch_said() {
     let profile = dir.path().join("t.yaml");
     std::fs::write(
         &profile,
-        "name: t\ncard: iso7816\nsteps:\n  - name: verify PIN\n    apdu: 00 20 00 01 04 ${pin}\n",
+        "name: t\ncard: iso7816\nidentify: { apdu: 80 CA 9F 7F 00, bytes: 15-18 }\nsteps:\n  - name: verify PIN\n    apdu: 00 20 00 01 04 ${pin}\n",
     )
     .unwrap();
     let mut data = String::from("pin\n");

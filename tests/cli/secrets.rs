@@ -127,6 +127,7 @@ print(d.valid);
 
 const VERIFY_PROFILE: &str = "name: leaky
 card: iso7816
+identify: { apdu: 80 CA 9F 7F 00 }
 secrets: { pin: env:APDU_RUN_TEST_PIN }
 steps:
   - apdu: 00 A4 00 0C 02 00 10
@@ -178,6 +179,7 @@ fn a_failed_response_check_writes_no_response_bytes_to_journal_or_report() {
         "t.yaml",
         "name: mismatch
 card: iso7816
+identify: { apdu: 80 CA 9F 7F 00 }
 steps:
   - apdu: 00 A4 00 0C 02 2F 00
   - name: read
@@ -215,6 +217,7 @@ fn a_failed_script_step_writes_no_row_values_to_journal_or_report() {
         "t.yaml",
         "name: script fails with row data
 card: iso7816
+identify: { apdu: 80 CA 9F 7F 00 }
 steps:
   - name: write holder
     script: |

@@ -120,38 +120,42 @@ fn a_device_that_is_not_there_is_a_transport_error() {
 }
 
 #[test]
-fn a_batch_through_a_serial_reader_skips_a_contact_card_it_cannot_identify() {
-    // Contact cards have no UID yet (issue 12): the batch refuses to issue them rather than
-    // risk issuing one twice, and writes no `begin`.
+fn a_batch_through_a_serial_reader_issues_a_contact_card_by_its_identify_bytes() {
+    // Contact cards have no UID; the profile's `identify:` (GET DATA CPLC) tells them apart,
+    // on a serial reader as on any other: the batch path is the same.
     let served = Served::start(&["--card", "iso7816-t0", "--serial", "tlp224"]);
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("j.jsonl");
-    let report = dir.path().join("r.jsonl");
-    let mut child = bin()
+    let output = bin()
         .args(["batch", "--reader"])
         .arg(format!("tlp224:{}", served.path))
-        .args(["--data", "profiles/iso7816_perso.csv", "--journal"])
+        .args([
+            "--count",
+            "1",
+            "--data",
+            "profiles/iso7816_perso.csv",
+            "--journal",
+        ])
         .arg(&journal)
-        .arg("--report")
-        .arg(&report)
         .arg("profiles/iso7816_perso.yaml")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+        .output()
         .unwrap();
-    let started = std::time::Instant::now();
-    while std::fs::read_to_string(&report)
-        .unwrap_or_default()
-        .is_empty()
-    {
-        assert!(started.elapsed().as_secs() < 20, "no card reported");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    let report = std::fs::read_to_string(&report).unwrap();
-    assert!(report.contains("\"skipped\""), "{report}");
-    assert!(report.contains("has no UID"), "{report}");
-    let journal = std::fs::read_to_string(&journal).unwrap_or_default();
-    assert!(!journal.contains("\"begin\""), "{journal}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // CPLC bytes 0-17 of the served card: fabricator 4790 … IC serial 10000000, batch 0001.
+    let identity = "479050404152600101006002100000000001";
+    assert!(
+        stdout.starts_with(&format!("ok          seq 1 row 1  {identity}  ")),
+        "{stdout}"
+    );
+    let journal = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        journal.contains(&format!("\"uid\":null,\"identity\":\"{identity}\"")),
+        "{journal}"
+    );
 }

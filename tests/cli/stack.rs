@@ -11,6 +11,7 @@
 
 mod batch;
 mod cos;
+mod families;
 mod flags;
 mod iso;
 mod offline;
@@ -126,6 +127,8 @@ fn readers_lists_both_virtual_readers_with_the_card_state() {
     assert_eq!(lines[0]["state"], "present");
     assert_eq!(lines[0]["atr"], spaced.concat());
     assert_eq!(lines[1]["state"], "empty");
+    // `Virtual PCD` names no reader family: probed when a script needs it.
+    assert_eq!(lines[0]["kind"], serde_json::Value::Null);
 }
 
 #[test]

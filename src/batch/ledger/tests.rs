@@ -45,7 +45,10 @@ fn done_cards_are_skipped_open_ones_resumed_rows_never_reused() {
         l.decide("A"),
         Decision::Issued("already issued ok at t1 with row 1 (seq 1)".into())
     );
-    assert!(matches!(l.decide("B"), Decision::Skip(why) if why.contains("not tried again")));
+    assert!(
+        matches!(l.decide("B"), Decision::FailedBefore(why) if why.contains("not tried again"))
+    );
+    assert_eq!(l.done(), (1, 1));
     assert_eq!(
         l.decide("C"),
         Decision::Resume {
@@ -62,6 +65,7 @@ fn done_cards_are_skipped_open_ones_resumed_rows_never_reused() {
     l.end(&end("C", 3, Some(3), Verdict::Ok)).unwrap();
     assert_eq!(l.exhausted(Some(3), None), Some(Full::Data));
     assert_eq!(l.finished(), 3);
+    assert_eq!(l.done(), (2, 1));
     assert_eq!(l.exhausted(None, Some(3)), Some(Full::Count));
 }
 

@@ -32,7 +32,7 @@ fn structure_errors_are_located() {
             "unknown top-level field",
             &[],
             "name: x\nstepz: []\n",
-            "p.yaml:2:1: unknown field `stepz`, expected one of name, description, card, vars, secrets, irreversible, on-error, include, steps",
+            "p.yaml:2:1: unknown field `stepz`, expected one of name, description, card, vars, secrets, irreversible, on-error, identify, include, steps",
         ),
         (
             "unknown field in a step",
@@ -382,4 +382,132 @@ fn an_unreadable_profile_points_at_its_start() {
         error.to_string(),
         "no/such/profile.yaml:1:1: cannot read the profile: No such file or directory (os error 2)"
     );
+}
+
+#[test]
+fn identify_errors_are_located() {
+    const STEPS: &str = "steps: [{apdu: 00 A4 00 0C 02 3F 00}]\n";
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "bad hex",
+            format!("name: x\nidentify:\n  apdu: 80 CA 9F 7G 00\n{STEPS}"),
+            "p.yaml:3:19: `identify`: bad hex in `apdu`: `G` is not a hex digit",
+        ),
+        (
+            "bad hex in a flow mapping",
+            format!("name: x\nidentify: {{ apdu: 80 CA 9F 7F 0 }}\n{STEPS}"),
+            "p.yaml:2:31: `identify`: bad hex in `apdu`: odd number of hex digits (9)",
+        ),
+        (
+            "not a command",
+            format!("name: x\nidentify:\n  apdu: 80 CA\n{STEPS}"),
+            "p.yaml:3:9: `identify`: `apdu` is not a valid command: APDU too short: 2 bytes, a command has at least 4 (CLA INS P1 P2)",
+        ),
+        (
+            "no Le",
+            format!("name: x\nidentify:\n  apdu: 00 B0 00 00\n{STEPS}"),
+            "p.yaml:3:9: `identify`: the `apdu` that gives the identity has no Le, so the card answers no data to tell it by (end it with `00`)",
+        ),
+        (
+            "bad hex in a list",
+            format!(
+                "name: x\nidentify:\n  apdu:\n    - 00 A4 00 0C 02 2F E2\n    - 00 B0 00 00 0X\n{STEPS}"
+            ),
+            "p.yaml:5:20: `identify`: bad hex in `apdu`: `X` is not a hex digit",
+        ),
+        (
+            "a list whose last command has no Le",
+            format!("name: x\nidentify:\n  apdu: [80 CA 9F 7F 00, 00 A4 00 0C 02 2F E2]\n{STEPS}"),
+            "p.yaml:3:26: `identify`: the `apdu` that gives the identity has no Le, so the card answers no data to tell it by (end it with `00`)",
+        ),
+        (
+            "an empty list",
+            format!("name: x\nidentify:\n  apdu: []\n{STEPS}"),
+            "p.yaml:3:9: `identify`: `apdu` lists no command",
+        ),
+        (
+            "bad range",
+            format!("name: x\nidentify:\n  apdu: 80 CA 9F 7F 00\n  bytes: 3-x\n{STEPS}"),
+            "p.yaml:4:12: `identify`: bad `bytes` `3-x`: `x` is not a decimal digit",
+        ),
+        (
+            "backwards range",
+            format!("name: x\nidentify:\n  apdu: 80 CA 9F 7F 00\n  bytes: 20-3\n{STEPS}"),
+            "p.yaml:4:10: `identify`: bad `bytes` `20-3`: the range runs backwards (20 > 3); write `3-20`",
+        ),
+        (
+            "range past Le",
+            format!("name: x\nidentify:\n  apdu: 80 CA 9F 7F 08\n  bytes: 3-8\n{STEPS}"),
+            "p.yaml:4:10: `identify`: `bytes` ends at byte 8, but the command's Le asks for 8 bytes (0 to 7)",
+        ),
+        (
+            "unknown field",
+            format!("name: x\nidentify:\n  apdu: 80 CA 9F 7F 00\n  byte: 3\n{STEPS}"),
+            "p.yaml:4:3: unknown field `byte`, expected one of apdu, bytes",
+        ),
+        (
+            "missing apdu",
+            format!("name: x\nidentify:\n  bytes: 3\n{STEPS}"),
+            "p.yaml:3:3: missing field `apdu`",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, text, expected) in &cases {
+        match load_in(&[], text) {
+            Ok(_) => failures.push(format!("{what}: loaded, expected `{expected}`")),
+            Err(actual) if actual != *expected => failures.push(format!(
+                "{what}:\n  expected `{expected}`\n  actual   `{actual}`"
+            )),
+            Err(_) => {}
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn identify_belongs_to_the_top_profile() {
+    let error = load_in(
+        &[(
+            "inc.yaml",
+            "name: inc\nidentify: { apdu: 80 CA 9F 7F 00 }\nsteps: [{apdu: 00 A4 00 0C 02 3F 00}]\n",
+        )],
+        "name: x\ninclude: [inc.yaml]\nsteps: [{apdu: 00 A4 00 0C 02 3F 00}]\n",
+    )
+    .unwrap_err();
+    assert!(
+        error.starts_with("inc.yaml:2:11: `identify`: an included profile cannot say"),
+        "{error}"
+    );
+}
+
+#[test]
+fn identify_is_read() {
+    let profile = load_in(
+        &[],
+        "name: x\nidentify: { apdu: 80 CA 9F 7F 00, bytes: 15-18 }\nsteps: [{apdu: 00 A4 00 0C 02 3F 00}]\n",
+    )
+    .unwrap();
+    let identify = profile.identify.unwrap();
+    assert_eq!(identify.command.to_bytes(), [0x80, 0xCA, 0x9F, 0x7F, 0x00]);
+    assert_eq!(identify.bytes, Some(15..=18));
+    let single = load_in(
+        &[],
+        "name: x\nidentify: { apdu: 80 CA 9F 7F 00, bytes: 7 }\nsteps: [{apdu: 00 A4 00 0C 02 3F 00}]\n",
+    )
+    .unwrap();
+    assert_eq!(single.identify.unwrap().bytes, Some(7..=7));
+    let listed = load_in(
+        &[],
+        "name: x\nidentify:\n  apdu:\n    - A0 A4 00 00 02 2F E2\n    - A0 B0 00 00 0A\nsteps: [{apdu: 00 A4 00 0C 02 3F 00}]\n",
+    )
+    .unwrap()
+    .identify
+    .unwrap();
+    assert_eq!(listed.before.len(), 1);
+    assert_eq!(
+        listed.before[0].to_bytes(),
+        [0xA0, 0xA4, 0, 0, 2, 0x2F, 0xE2]
+    );
+    assert_eq!(listed.command.to_bytes(), [0xA0, 0xB0, 0, 0, 0x0A]);
+    assert_eq!(listed.bytes, None);
 }

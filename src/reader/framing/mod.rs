@@ -20,18 +20,25 @@
 //!   NAD, chaining reassembled, R- and S-blocks, and bytes that are no block; for a card at
 //!   layer 3 (storage-card ATR) READ, WRITE, the one- and two-frame COMPATIBILITY WRITE, HALT,
 //!   RATS;
+//! - the PC/SC Part 3 transparent session `FF C2 00 00/01/02` (`part3.rs`): manage session,
+//!   transparent exchange `95`, switch protocol;
+//! - the ACS ACR122U direct transmit `FF 00 00 00 … D4 40/42` and its LED, buzzer and
+//!   firmware commands (`acs.rs`), and the ACS value command `FF D7` (`storage.rs`);
 //! - any other class than `FF`: a command the reader passes to an ISO 14443-4 chip.
 //!
-//! Other reader families plug in here: a wrapper that carries a raw frame (PC/SC Part 3
-//! transparent exchange `FF C2`, ACR122U direct transmit `FF 00 00 00 D4 40/42`) gets a branch
-//! in [`Decoder::feed`] that hands its frame to the same frame decoder. Until then those
-//! instructions are [`RAW_CHANNELS`]: undecoded, reported as [`Doubt::RawChannel`].
+//! Every reader family plugs in here: a wrapper that carries a raw frame gets a branch in
+//! [`Decoder::feed`] that hands its frame to the same frame decoder, so the guard and every
+//! simulated reader read it alike. The forms of [`RAW_CHANNELS`] no branch decodes are
+//! refused and reported as [`Doubt::RawChannel`]. [`channel`] says which wrapping a command
+//! uses, so a simulated reader answers in the same one.
 //!
 //! This module judges nothing (that is the guard's job) and answers nothing (the
 //! simulator's); it never panics, whatever the bytes.
 
+mod acs;
 mod frame;
 mod omnikey;
+mod part3;
 mod storage;
 #[cfg(test)]
 mod tests;
@@ -40,12 +47,15 @@ use std::ops::Range;
 
 use crate::mifare::KeyType;
 
+pub use acs::{IN_COMMUNICATE_THRU, IN_DATA_EXCHANGE, TO_PN532};
 pub use frame::{Frame, Header, Layer3};
+pub use part3::{DataObject, ManageOp, parse_dos};
 
-/// Instructions of class `FF` that carry raw frames on some reader family and are not
-/// decoded here beyond what the simulated reader does: `A0` (Omnikey generic session, other
-/// forms), `C2` (PC/SC Part 3 manage session / transparent exchange), `00` (ACR122U direct
-/// transmit), `FE` (SpringCard), `70` (Omnikey 5x22 proprietary).
+/// Instructions of class `FF` that carry raw frames on some reader family; the forms not
+/// decoded here (beyond what the simulated readers do) are reported as raw channels: `A0`
+/// (Omnikey generic session, other forms), `C2` (PC/SC Part 3, other functions or DOs), `00`
+/// (ACR122U direct transmit, other PN532 commands), `FE` (SpringCard), `70` (Omnikey 5x22
+/// proprietary).
 pub const RAW_CHANNELS: [u8; 5] = [0xA0, 0xC2, 0x00, 0xFE, 0x70];
 
 /// The largest chained ISO 14443-4 command kept: an extended APDU with 65,535 data bytes and
@@ -105,6 +115,73 @@ pub enum ReaderCommand {
     /// A transceive without its trailing Le: the simulated reader answers a bare `90 00` and
     /// sends nothing (protocols.md §1.1).
     BareAnswer,
+    /// PC/SC Part 3 manage session `FF C2 00 00`: its operations in order.
+    Manage(Vec<ManageOp>),
+    /// PC/SC Part 3 switch protocol `FF C2 00 02` to the layer frames are already read in.
+    Switch {
+        /// `00` ISO 14443 A, …
+        standard: u8,
+        /// `03` layer 3, `04` layer 4.
+        layer: u8,
+    },
+    /// A PN532 command for the reader itself (`FF 00 00 00 … D4 <command>`); `field` when it
+    /// activates the chip afresh or changes the RF field.
+    Pn532 {
+        /// The PN532 command byte.
+        command: u8,
+        /// Whether the chip or the field is reset.
+        field: bool,
+    },
+    /// ACS LED and buzzer `FF 00 40 <state> 04 <T1> <T2> <repeat> <buzzer>`.
+    Feedback {
+        /// The LED state control byte (P2).
+        state: u8,
+        /// T1 in 100 ms.
+        t1: u8,
+        /// T2 in 100 ms.
+        t2: u8,
+        /// Repetitions.
+        repeat: u8,
+        /// Buzzer link: 00 off, 01 during T1, 02 during T2, 03 both.
+        buzzer: u8,
+    },
+    /// ACS firmware version `FF 00 48 00 00`.
+    Firmware,
+}
+
+impl ReaderCommand {
+    /// Whether the command switches the RF field or activates the chip afresh: after it,
+    /// the chip may be another one (a MIFARE Plus comes back in its new security level).
+    pub fn cycles_field(&self) -> bool {
+        match self {
+            ReaderCommand::Manage(ops) => ops
+                .iter()
+                .any(|op| matches!(op, ManageOp::RfOff | ManageOp::RfOn)),
+            ReaderCommand::Pn532 { field, .. } => *field,
+            _ => false,
+        }
+    }
+}
+
+/// The wrapping a command arrives in, so a reader answers in the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Storage-card pseudo-APDUs, the Omnikey commands, pass-through: data and a status word.
+    Plain,
+    /// PC/SC Part 3 `FF C2 00 00/01/02`: status in a `C0` data object, outer `90 00`.
+    Part3,
+    /// ACR122U direct transmit to the PN532 `FF 00 00 00 … D4 <command>`: answer
+    /// `D5 <command + 1> …`.
+    Pn532(u8),
+}
+
+/// Which wrapping `apdu` uses (stateless).
+pub fn channel(apdu: &[u8]) -> Channel {
+    match *apdu {
+        [0xFF, 0xC2, 0x00, 0x00..=0x02, ..] => Channel::Part3,
+        [0xFF, 0x00, 0x00, 0x00, _, TO_PN532, command, ..] => Channel::Pn532(command),
+        _ => Channel::Plain,
+    }
 }
 
 /// The native command the chip receives.
@@ -135,13 +212,13 @@ pub enum Native {
         /// The bytes written.
         data: Vec<u8>,
     },
-    /// INCREMENT or DECREMENT with TRANSFER (`FF D4`, `FF D8`, `FF C2 00 03`).
+    /// INCREMENT or DECREMENT with TRANSFER (`FF D4`, `FF D8`, `FF C2 00 03`, ACS `FF D7`).
     Value {
         /// The block.
         address: u16,
         /// Which operation.
         op: ValueOp,
-        /// The operand, read LSB first.
+        /// The operand (LSB first in the HID commands, MSB first in ACS `FF D7`).
         operand: u32,
     },
     /// A command for an ISO 14443-4 chip that the reader frames itself (pass-through).
@@ -238,6 +315,15 @@ impl Decoder {
         Decoder::new(Protocol::from_atr(atr))
     }
 
+    /// The decoder after the chip was activated afresh (RF field cycled) with `atr`: frames
+    /// are read in the chip's protocol again, nothing pending; an open session stays open.
+    pub fn reactivated(&self, atr: &[u8]) -> Decoder {
+        Decoder {
+            session: self.session,
+            ..Decoder::for_atr(atr)
+        }
+    }
+
     /// The protocol frames are read in.
     pub fn protocol(&self) -> Protocol {
         self.protocol
@@ -254,6 +340,9 @@ impl Decoder {
         let decoded = match apdu {
             [] => Decoded::certain(Err(Reject::WrongLength)),
             [0xFF, 0xA0, ..] => omnikey::generic(self, apdu),
+            [0xFF, 0xC2, ..] | [0xFF, 0x00, ..] => part3::decode(self, apdu)
+                .or_else(|| acs::decode(self, apdu))
+                .unwrap_or_else(|| storage::decode(apdu)),
             [0xFF, ..] => storage::decode(apdu),
             _ => Decoded::certain(match self.protocol {
                 Protocol::IsoDep => Ok(Native::Apdu(apdu.to_vec())),
@@ -302,6 +391,8 @@ pub fn native_span(apdu: &[u8]) -> Option<Range<usize>> {
     match apdu {
         [] => None,
         [0xFF, 0xA0, ..] => omnikey::span(apdu),
+        [0xFF, 0xC2, ..] => part3::span(apdu),
+        [0xFF, 0x00, ..] => acs::span(apdu),
         [0xFF, ..] => None,
         _ => Some(0..apdu.len()),
     }

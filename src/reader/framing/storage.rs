@@ -41,6 +41,15 @@ pub(super) fn decode(bytes: &[u8]) -> Decoded {
     }
     let parsed = Command::parse(bytes);
     match parsed {
+        // The ACS copy form writes a block the decoder does not model: a raw channel.
+        Ok(command)
+            if command.ins == 0xD7 && command.data.len() == 2 && command.data[0] == 0x03 =>
+        {
+            Decoded {
+                outcome: Err(Reject::NotSupported),
+                doubt: Some(Doubt::RawChannel),
+            }
+        }
         Ok(command) if !command.extended => Decoded::certain(short(&command)),
         // The simulated reader takes short APDUs only; a lenient reader might still write
         // what follows the length byte of a storage write.
@@ -141,6 +150,42 @@ fn short(command: &Command) -> Result<Native, Reject> {
             })
         }
         0xC2 => manage(command),
+        0xD7 => acs_value(command),
+        _ => Err(Reject::NotSupported),
+    }
+}
+
+/// ACS `FF D7 00 <blk> 05 <op> <value MSB first>` (readers-and-keys.md §1b): op `00` stores
+/// the value as a value block (the reader writes the whole block, its address byte the
+/// block number), `01` increments, `02` decrements, each with TRANSFER to the same block.
+/// The copy form `FF D7 00 <src> 02 03 <dst>` is not decoded.
+fn acs_value(command: &Command) -> Result<Native, Reject> {
+    if command.p1 != 0x00 {
+        return Err(Reject::WrongP1P2);
+    }
+    if command.le.is_some() {
+        return Err(Reject::WrongLength);
+    }
+    let block = command.p2;
+    let [op, a, b, c, d] = command.data[..] else {
+        return Err(Reject::WrongLength);
+    };
+    let value = u32::from_be_bytes([a, b, c, d]);
+    let address = u16::from(block);
+    match op {
+        0x00 => Ok(Native::Update {
+            address,
+            data: crate::mifare::classic::value_block(value as i32, block).to_vec(),
+        }),
+        0x01 | 0x02 => Ok(Native::Value {
+            address,
+            op: if op == 0x01 {
+                ValueOp::Increment
+            } else {
+                ValueOp::Decrement
+            },
+            operand: value,
+        }),
         _ => Err(Reject::NotSupported),
     }
 }

@@ -185,7 +185,7 @@ fn storage_commands_and_pass_through() {
     for apdu in [
         "FF A0 00 05 08 02 00 F3 00 00 64 AA 00",
         "FF C2 00 01 04 5F 46 04 00",
-        "FF 00 00 00 04 D4 42 AA 00",
+        "FF 00 00 00 04 D4 08 00 00",
     ] {
         assert_eq!(feed(&mut d, apdu).doubt, Some(Doubt::RawChannel), "{apdu}");
     }
@@ -237,5 +237,133 @@ proptest! {
             with_timeout.feed(&apdu).outcome,
             Ok(Native::Frame(direct.deliver(&frame)))
         );
+    }
+}
+
+#[test]
+fn part3_sessions_deliver_frames_and_fail_closed_elsewhere() {
+    let mut d = Decoder::new(Protocol::Layer3);
+    let held = feed(&mut d, "FF C2 00 01 04 95 02 A2 03");
+    assert_eq!(held.outcome, Err(Reject::NoSession));
+    assert!(matches!(held.doubt, Some(Doubt::Lenient { .. })));
+    let start = feed(&mut d, "FF C2 00 00 02 81 00");
+    assert_eq!(
+        start.outcome,
+        Ok(Native::Reader(ReaderCommand::Manage(vec![ManageOp::Start])))
+    );
+    assert!(d.session_open());
+    let frame = frame_of(feed(
+        &mut d,
+        "FF C2 00 01 0F 90 02 00 00 5F 46 04 50 C3 00 00 95 02 30 04 00",
+    ));
+    assert_eq!(frame, Frame::Layer3(Layer3::Read { page: 4 }));
+    // Non-default flags, two frames, unknown DOs, IFD parameters set: a raw channel.
+    for apdu in [
+        "FF C2 00 01 06 90 02 00 01 95 00",
+        "FF C2 00 01 08 95 02 30 04 95 02 30 05",
+        "FF C2 00 01 02 94 00",
+        "FF C2 00 00 05 FF 6E 02 08 01",
+        "FF C2 00 02 04 8F 02 00 04",
+        "FF C2 00 07 00",
+    ] {
+        let decoded = feed(&mut d, apdu);
+        assert!(decoded.outcome.is_err(), "{apdu}");
+        assert_eq!(decoded.doubt, Some(Doubt::RawChannel), "{apdu}");
+    }
+    // The layer frames are read in already: certain.
+    assert!(feed(&mut d, "FF C2 00 02 04 8F 02 00 03").outcome.is_ok());
+    let cycle = feed(&mut d, "FF C2 00 00 04 83 00 84 00");
+    assert!(matches!(cycle.outcome, Ok(Native::Reader(ref c)) if c.cycles_field()));
+}
+
+#[test]
+fn acr122u_direct_transmit_reaches_the_chip_as_its_protocol_takes_it() {
+    let mut iso = Decoder::new(Protocol::IsoDep);
+    assert_eq!(
+        feed(&mut iso, "FF 00 00 00 04 D4 40 01 AA").outcome,
+        Ok(Native::Apdu(vec![0xAA]))
+    );
+    let mut l3 = Decoder::new(Protocol::Layer3);
+    assert_eq!(
+        frame_of(feed(&mut l3, "FF 00 00 00 08 D4 42 A2 02 00 00 FF FF")),
+        Frame::Layer3(Layer3::Write {
+            page: 2,
+            data: [0, 0, 0xFF, 0xFF]
+        })
+    );
+    assert_eq!(
+        frame_of(feed(&mut l3, "FF 00 00 00 05 D4 40 01 30 04")),
+        Frame::Layer3(Layer3::Read { page: 4 })
+    );
+    assert!(matches!(
+        feed(&mut l3, "FF 00 00 00 04 D4 4A 01 00").outcome,
+        Ok(Native::Reader(ReaderCommand::Pn532 { field: true, .. }))
+    ));
+    assert_eq!(
+        feed(&mut l3, "FF 00 48 00 00").outcome,
+        Ok(Native::Reader(ReaderCommand::Firmware))
+    );
+    // Wrong Lc (the nfc-pcsc pitfall), another target: refused, raw channel.
+    for apdu in [
+        "FF 00 00 00 16 D4 42 1A 00",
+        "FF 00 00 00 05 D4 40 02 30 04",
+    ] {
+        let decoded = feed(&mut l3, apdu);
+        assert!(decoded.outcome.is_err(), "{apdu}");
+        assert_eq!(decoded.doubt, Some(Doubt::RawChannel), "{apdu}");
+    }
+}
+
+#[test]
+fn acs_value_commands_read_their_operand_msb_first() {
+    let mut d = Decoder::new(Protocol::Layer3);
+    assert_eq!(
+        feed(&mut d, "FF D7 00 05 05 02 00 00 00 1E").outcome,
+        Ok(Native::Value {
+            address: 5,
+            op: ValueOp::Decrement,
+            operand: 30
+        })
+    );
+    assert_eq!(
+        feed(&mut d, "FF D7 00 05 05 00 00 00 00 64").outcome,
+        Ok(Native::Update {
+            address: 5,
+            data: crate::mifare::classic::value_block(100, 5).to_vec()
+        })
+    );
+    assert_eq!(
+        feed(&mut d, "FF D7 00 05 02 03 06").doubt,
+        Some(Doubt::RawChannel)
+    );
+}
+
+#[test]
+fn native_span_finds_the_command_in_the_acs_and_part3_wrappings() {
+    let span = |apdu: &str| native_span(&hex::parse(apdu).unwrap());
+    assert_eq!(span("FF 00 00 00 05 D4 40 01 A8 00"), Some(8..10));
+    assert_eq!(span("FF 00 00 00 05 D4 42 02 A8 00"), Some(8..10));
+    assert_eq!(span("FF C2 00 01 05 95 03 02 A8 00 00"), Some(8..10));
+}
+
+proptest! {
+    #[test]
+    fn the_new_wrappings_never_panic(
+        prefix in prop_oneof![
+            Just(vec![0xFF, 0xC2, 0x00, 0x00]),
+            Just(vec![0xFF, 0xC2, 0x00, 0x01]),
+            Just(vec![0xFF, 0xC2, 0x00, 0x02]),
+            Just(vec![0xFF, 0x00, 0x00, 0x00]),
+            Just(vec![0xFF, 0xD7, 0x00, 0x04]),
+        ],
+        tail in proptest::collection::vec(any::<u8>(), 0..40),
+        iso in any::<bool>(),
+    ) {
+        let mut apdu = prefix;
+        apdu.extend(tail);
+        let mut d = Decoder::new(if iso { Protocol::IsoDep } else { Protocol::Layer3 });
+        let _ = d.feed(&apdu);
+        let _ = native_span(&apdu);
+        let _ = channel(&apdu);
     }
 }

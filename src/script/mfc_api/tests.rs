@@ -119,8 +119,8 @@ fn a_wallet_on_the_simulated_card() {
     assert_eq!(e.kind, ErrorKind::Failed);
     assert_eq!(
         e.to_string(),
-        "t.rhai:14:14: mfc::increment: block 4: card answered 6982 (security status not satisfied) \
-         to `FF D4 00 04 04 01 00 00 00`"
+        "t.rhai:14:14: mfc::increment: block 4 (reader family: HID Omnikey generic session): card \
+         answered 6982 (security status not satisfied) to `FF D4 00 04 04 01 00 00 00`"
     );
     assert!(
         r.sent.iter().any(|c| c.starts_with("FF 82 00 01 06")),

@@ -17,12 +17,21 @@
 //! | `FF A0 00 05 <6+n> 01 00 F3 00 00 64 <frame> 00` | [`Picc::frame`]: `00 00 <answer> 90 00`, or `64 00` when it stays silent |
 //! | anything whose class is not `FF` | [`Picc::apdu`] (ISO 14443-4 pass-through), else `6E 00` |
 //!
+//! The reader model (`--sim-reader`, [`ReaderModel`], `model.rs`) adds its own dialect: the
+//! Omnikey 5421 (`omnikey5421.rs`, generic session `session.rs`), the ACS ACR122U
+//! (`acr122u.rs`: PN532 direct transmit, `63 00`) and ACR1252U (`acr1252u.rs`: PC/SC Part 3
+//! transparent session), each refusing the others' commands as the real one does.
+//!
 //! Status words follow the one table in `sw.rs`. The front-end never panics, whatever the
 //! bytes; short APDUs only (storage-card pseudo-APDUs have no extended form). It keeps no
 //! card data: a card image holds the chip alone.
 
+mod acr122u;
+mod acr1252u;
 mod atr;
 mod keys;
+mod model;
+mod omnikey5421;
 mod session;
 mod storage;
 mod sw;
@@ -30,6 +39,7 @@ mod sw;
 use serde::{Serialize, Serializer};
 
 pub(crate) use atr::{CLASSIC_1K, CLASSIC_4K, storage_atr};
+pub use model::ReaderModel;
 pub(crate) use sw::Refusal;
 
 use crate::apdu::StatusWord;
@@ -109,6 +119,8 @@ pub(crate) struct Frontend<P> {
     /// a chained ISO 14443-4 command. The guard keeps the same state with the same code.
     decoder: Decoder,
     atr: Vec<u8>,
+    /// The reader model, whose dialect this reader speaks.
+    model: ReaderModel,
 }
 
 impl<P: Picc> Frontend<P> {
@@ -120,7 +132,22 @@ impl<P: Picc> Frontend<P> {
             keys: KeySlots::default(),
             decoder: Decoder::for_atr(&atr),
             atr,
+            model: ReaderModel::default(),
         }
+    }
+
+    /// The same reader as another model.
+    pub(crate) fn with_model(mut self, model: ReaderModel) -> Frontend<P> {
+        self.model = model;
+        self
+    }
+
+    /// The RF field was switched off and on, or the chip activated afresh: the chip forgets
+    /// its volatile state (a MIFARE Plus comes back in its new level); a session stays open.
+    fn cycle_field(&mut self) {
+        self.picc.reset();
+        self.atr = self.picc.atr();
+        self.decoder = self.decoder.reactivated(&self.atr);
     }
 
     /// The ATR the reader reports for the chip.
@@ -146,17 +173,32 @@ impl<P: Picc> Frontend<P> {
     /// whatever the chip answered). The APDU goes through the framing decoder; the reader
     /// and the chip act on what it decoded, nothing else.
     pub(crate) fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
+        let model = self.model;
+        if let Some(answer) = model.refuse(command) {
+            return answer;
+        }
         let decoded = self.decoder.feed(command);
-        let answer = match decoded.outcome {
+        match command {
+            // The ACS and PC/SC Part 3 wrappings: each model answers in its own.
+            [0xFF, 0x00, ..] | [0xFF, 0xC2, 0x00, 0x00..=0x02, ..] => {
+                model.wrapped(self, command, decoded.outcome)
+            }
+            _ => self.plain(decoded.outcome),
+        }
+    }
+
+    /// Answers a decoded command with data and a status word (or a pass-through answer).
+    fn plain(&mut self, outcome: Result<Native, Reject>) -> Vec<u8> {
+        let answer = match outcome {
             Err(reject) => Err(refusal_status(reject)),
             Ok(Native::Apdu(apdu)) => match self.picc.apdu(&apdu) {
-                Some(answer) => return answer,
+                Some(answer) => return self.model.pass_through(answer),
                 None => Err(sw::CLA_NOT_SUPPORTED),
             },
             Ok(native) => self.process(native),
         };
         let (mut data, sw) = answer.unwrap_or_else(|sw| (Vec::new(), sw));
-        data.extend_from_slice(&sw.0.to_be_bytes());
+        data.extend_from_slice(&self.model.status(sw).0.to_be_bytes());
         data
     }
 
@@ -182,6 +224,14 @@ impl<P: Picc> Frontend<P> {
                 operand,
             } => storage::value(self, address, op, operand).map(done),
             Native::Frame(frame) => session::transceive(self, &frame),
+            // Other models' wrappings, answered by them; the LED is an ACS command.
+            Native::Reader(
+                ReaderCommand::Manage(_)
+                | ReaderCommand::Switch { .. }
+                | ReaderCommand::Pn532 { .. }
+                | ReaderCommand::Feedback { .. }
+                | ReaderCommand::Firmware,
+            ) => Err(sw::NOT_SUPPORTED),
             Native::Apdu(_) => Err(sw::CLA_NOT_SUPPORTED),
         }
     }

@@ -269,3 +269,91 @@ proptest! {
         prop_assert!(fe.transmit(&command).len() >= 2);
     }
 }
+
+fn model(model: ReaderModel) -> Frontend<Toy> {
+    Frontend::new(Toy::default()).with_model(model)
+}
+
+#[test]
+fn each_model_refuses_the_other_dialects_in_its_own_words() {
+    let mut omnikey = model(ReaderModel::Omnikey5421);
+    check(&mut omnikey, "FF C2 00 00 02 81 00", "6A 81");
+    check(&mut omnikey, "FF 00 00 00 04 D4 42 30 04", "6A 81");
+    check(&mut omnikey, "FF D7 00 04 05 01 00 00 00 01", "6A 81");
+    let mut acr122u = model(ReaderModel::Acr122u);
+    check(&mut acr122u, "FF A0 00 07 03 01 00 01", "63 00");
+    check(&mut acr122u, "FF C2 00 00 02 81 00", "63 00");
+    check(&mut acr122u, "FF D4 00 04 04 01 00 00 00", "63 00");
+    // Its one error word for the common commands too.
+    check(&mut acr122u, "FF D6 00 04 04 01 02 03 04", "63 00");
+    let mut acr1252u = model(ReaderModel::Acr1252u);
+    check(&mut acr1252u, "FF A0 00 07 03 01 00 01", "6A 81");
+    check(&mut acr1252u, "FF 00 00 00 04 D4 42 30 04", "6A 81");
+    check(&mut acr1252u, "FF 00 48 00 00", "6A 81");
+}
+
+#[test]
+fn the_acr122u_answers_in_pn532_frames_with_its_status_inside() {
+    let mut fe = model(ReaderModel::Acr122u);
+    check(
+        &mut fe,
+        "FF 00 00 00 04 D4 42 30 05",
+        &format!("D5 43 00 {} 90 00", ["05"; 16].join(" ")),
+    );
+    // A silent chip: PN532 timeout inside, 90 00 outside.
+    check(&mut fe, "FF 00 00 00 03 D4 42 50", "D5 43 01 90 00");
+    check(&mut fe, "FF 00 48 00 00", &hex::format(b"ACR122U207"));
+    check(&mut fe, "FF 00 40 0E 04 00 00 00 00", "90 02");
+    check(
+        &mut fe,
+        "FF 00 00 00 04 D4 4A 01 00",
+        "D5 4B 01 01 00 44 00 04 01 02 03 04 90 00",
+    );
+}
+
+#[test]
+fn the_acr1252u_says_90_00_outside_whatever_c0_says_inside() {
+    let mut fe = model(ReaderModel::Acr1252u);
+    // No session: refused inside C0 only.
+    check(
+        &mut fe,
+        "FF C2 00 01 04 95 02 30 05",
+        "C0 03 00 6A 81 90 00",
+    );
+    check(&mut fe, "FF C2 00 00 02 81 00", "C0 03 00 90 00 90 00");
+    check(
+        &mut fe,
+        "FF C2 00 01 04 95 02 30 05 00",
+        &format!(
+            "C0 03 00 90 00 92 01 00 96 02 00 00 97 10 {} 90 00",
+            ["05"; 16].join(" ")
+        ),
+    );
+    check(&mut fe, "FF C2 00 01 03 95 01 50", "C0 03 01 64 01 90 00");
+    check(
+        &mut fe,
+        "FF C2 00 00 04 83 00 84 00",
+        "C0 03 00 90 00 90 00",
+    );
+    assert!(fe.picc().calls.contains(&"reset".to_string()));
+    check(
+        &mut fe,
+        "FF C2 00 00 02 80 00",
+        "C0 03 00 90 00 80 03 02 02 00 90 00",
+    );
+}
+
+proptest! {
+    #[test]
+    fn any_bytes_get_an_answer_from_every_model(
+        prefix in prop::sample::select(vec![vec![], vec![0xFF], vec![0xFF, 0xC2, 0x00], vec![0xFF, 0x00, 0x00, 0x00], vec![0xFF, 0xD7, 0x00]]),
+        bytes in proptest::collection::vec(any::<u8>(), 0..40),
+    ) {
+        for &m in ReaderModel::all() {
+            let mut fe = model(m);
+            fe.transmit(&hex::parse("FF C2 00 00 02 81 00").unwrap());
+            let answer = fe.transmit(&[&prefix[..], &bytes].concat());
+            prop_assert!(answer.len() >= 2);
+        }
+    }
+}

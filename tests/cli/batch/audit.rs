@@ -4,6 +4,7 @@ use super::{Dir, read_lines};
 
 const PROFILE: &str = r#"name: t
 card: iso7816
+identify: { apdu: 80 CA 9F 7F 00, bytes: 15-18 }
 secrets: { pin: env:APDU_RUN_AUDIT_PIN }
 steps:
   - name: select EF 0010

@@ -161,7 +161,7 @@ fn ctrl_c_records_the_card_and_exits_130_then_the_card_is_resumed() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout
-            .contains("ok          seq 1 row 1  SIM-000001  Simulated reader (iso7816)  (resumed)"),
+            .contains("ok          seq 1 row 1  10000000  Simulated reader (iso7816)  (resumed)"),
         "{}",
         r.stdout
     );

@@ -17,11 +17,11 @@ fn a_value_whose_length_breaks_its_apdu_is_refused_before_any_card() {
     for (data, expected) in [
         (
             &short,
-            "error: t.yaml:10:26: data row 2: step 3: the APDU with its values is not a valid command: Lc says 4 data bytes but 3 follow the header (`${serial}` gives 3 byte(s))\n",
+            "error: t.yaml:11:26: data row 2: step 3: the APDU with its values is not a valid command: Lc says 4 data bytes but 3 follow the header (`${serial}` gives 3 byte(s))\n",
         ),
         (
             &long,
-            "error: t.yaml:10:26: data row 3: step 3: Lc says 4 data bytes, but with its values the APDU carries 5 after Lc, so the last byte of `${serial}` would be sent as Le (`${serial}` gives 5 byte(s))\n",
+            "error: t.yaml:11:26: data row 3: step 3: Lc says 4 data bytes, but with its values the APDU carries 5 after Lc, so the last byte of `${serial}` would be sent as Le (`${serial}` gives 5 byte(s))\n",
         ),
     ] {
         for args in [
@@ -57,7 +57,7 @@ fn a_value_whose_length_breaks_its_apdu_is_refused_before_any_card() {
         assert!(
             r.stderr
                 .replace(&prefix, "")
-                .starts_with("error: t.yaml:10:26: step 3: Lc says 4 data bytes, but"),
+                .starts_with("error: t.yaml:11:26: step 3: Lc says 4 data bytes, but"),
             "{args:?}: {}",
             r.stderr
         );

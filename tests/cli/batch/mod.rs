@@ -22,9 +22,11 @@ mod profiles;
 mod runs;
 
 /// A profile for the ISO 7816 demo card: writes the row's `serial` into EF 0010 and reads it
-/// back; a script step spins `${spin}` times so that a card takes a while when wanted.
+/// back; a script step spins `${spin}` times so that a card takes a while when wanted. Cards
+/// are told apart by their CPLC IC serial number: card n of a stream is `10000000` + n - 1.
 pub(crate) const PROFILE: &str = r#"name: t
 card: iso7816
+identify: { apdu: 80 CA 9F 7F 00, bytes: 15-18 }
 vars: { spin: "0" }
 steps:
   - name: select EF 0010

@@ -91,8 +91,98 @@ fn check_and_run_a_profile_once() {
     let prefix = format!("{}/", dir.dir.path().display());
     assert_eq!(
         r.stderr.replace(&prefix, ""),
-        "error: t.yaml:15: step 5 `spin`: script threw: read back CAFEBABE (t.yaml:20)\n"
+        "error: t.yaml:16: step 5 `spin`: script threw: read back CAFEBABE (t.yaml:21)\n"
     );
+}
+
+#[test]
+fn run_with_data_and_row_runs_that_row_on_one_card() {
+    let dir = Dir::new();
+    let profile = dir.write("t.yaml", PROFILE);
+    let data = dir.write("d.csv", "serial\n00000001\nCAFEBABE\n00000003\n");
+    let state = dir.path("card.json");
+    let state = state.to_str().unwrap();
+    let r = dir.run(&[
+        "run",
+        "--sim",
+        "iso7816",
+        "--sim-state",
+        state,
+        "--data",
+        &data,
+        "--row",
+        "2",
+        &profile,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("ok: 5 steps in"), "{}", r.stdout);
+    assert!(r.stdout.contains(", data row 2"), "{}", r.stdout);
+    // The card holds row 2's serial.
+    let script = dir.write(
+        "read.rhai",
+        "iso::select(\"3F00/0010\"); print(hex(iso::read_binary(0, 4)));",
+    );
+    let r = dir.run(&["run", "--sim", "iso7816", "--sim-state", state, &script]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "CAFEBABE\n");
+    // `${row}` is the row's number, as in a batch.
+    let rows = dir.write(
+        "rows.yaml",
+        "name: rows\nsteps:\n  - script: if row != 3 { throw `row ${row}`; }\n",
+    );
+    let r = dir.run(&[
+        "run", "--sim", "iso7816", "--data", &data, "--row", "3", &rows,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // No journal is written: this is not a batch.
+    assert!(!dir.path("t.journal.jsonl").exists());
+}
+
+#[test]
+fn run_with_data_refuses_a_missing_or_absent_row() {
+    let dir = Dir::new();
+    let profile = dir.write("t.yaml", PROFILE);
+    let data = dir.write("d.csv", "serial\n00000001\n00000002\n");
+    for row in ["0", "3", "99"] {
+        let r = dir.run(&[
+            "run", "--sim", "iso7816", "--data", &data, "--row", row, &profile,
+        ]);
+        assert_eq!(r.code, 2, "row {row}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("--row {row}: `"))
+                && r.stderr.contains("d.csv` has 2 data rows"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    }
+    let r = dir.run(&["run", "--sim", "iso7816", "--data", &data, &profile]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("d.csv` needs --row N: `run` personalises one card with one row (1..=2)")
+            && r.stderr.contains("apdu-run batch --data"),
+        "{}",
+        r.stderr
+    );
+    let r = dir.run(&["run", "--sim", "iso7816", "--row", "1", &profile]);
+    assert_eq!(r.code, 2, "--row without --data: {}", r.stderr);
+    let script = dir.write("s.rhai", "print(1);");
+    let r = dir.run(&[
+        "run", "--sim", "iso7816", "--data", &data, "--row", "1", &script,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("apply to YAML profiles only"),
+        "{}",
+        r.stderr
+    );
+    // A bad value in the row is refused before the card, as a batch refuses it.
+    let bad = dir.write("bad.csv", "serial\n0000000G\n");
+    let r = dir.run(&[
+        "run", "--sim", "iso7816", "--data", &bad, "--row", "1", &profile,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
 }
 
 /// The `apdu-run batch …` command in a profile's header comment, as words, with paths under

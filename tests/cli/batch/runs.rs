@@ -51,23 +51,27 @@ fn a_200_card_simulated_batch_issues_every_row_once() {
             &Value::Null
         )
     );
-    assert_eq!(first["identity"], "SIM-000001");
+    // Told apart by the `identify:` bytes, the CPLC IC serial number; no UID.
+    assert_eq!(first["identity"], "10000000");
     assert_eq!(first["reader"], "Simulated reader (iso7816)");
     assert_eq!(first["steps"].as_array().unwrap().len(), 5);
     assert_eq!(first["steps"][2]["sw"], "9000");
     assert!(first["steps"][2]["micros"].is_u64() && first["micros"].is_u64());
 
-    // Run again: every card is presented again and skipped, saying when and with which row.
+    // Run again: every card is presented again and skipped; one line says so for all.
     let r = dir.run(&[
         "batch", "--sim", "iso7816", "--count", "3", "--data", &data, &profile,
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("0 ok"), "{}", r.stdout);
     assert!(
-        r.stderr.contains("resuming, 200 card(s) finished before"),
+        r.stdout.starts_with(
+            "resuming: 200 cards already in the journal (200 ok, 0 failed); journal `"
+        ),
         "{}",
-        r.stderr
+        r.stdout
     );
+    assert_eq!(r.stdout.lines().count(), 3, "{}", r.stdout);
 }
 
 #[test]
@@ -85,21 +89,28 @@ fn a_restarted_batch_skips_done_cards_and_uses_the_rest_of_the_rows() {
         "batch", "--sim", "iso7816", "--count", "4", "--data", &data, &profile,
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let skipped: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("skipped"))
-        .collect();
-    assert_eq!(skipped.len(), 2, "{}", r.stdout);
+    // The two cards done before are one line, not a line each; the report still has them.
+    let lines: Vec<&str> = r.stdout.lines().collect();
     assert!(
-        skipped[0].contains("SIM-000001")
-            && skipped[0].contains("already issued ok at ")
-            && skipped[0].contains("with row 1 (seq 1)"),
+        lines[0].starts_with("resuming: 2 cards already in the journal (2 ok, 0 failed)"),
         "{}",
-        skipped[0]
+        r.stdout
     );
     assert!(
-        r.stdout.contains("ok          seq 4 row 4  SIM-000004"),
+        !lines.iter().any(|l| l.starts_with("skipped")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[1].starts_with("ok          seq 3 row 3  10000002  Simulated reader (iso7816)")
+            && lines[2]
+                .starts_with("ok          seq 4 row 4  10000003  Simulated reader (iso7816)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("2 ok, 0 failed, 0 interrupted, 2 skipped"),
         "{}",
         r.stdout
     );
@@ -108,27 +119,31 @@ fn a_restarted_batch_skips_done_cards_and_uses_the_rest_of_the_rows() {
 }
 
 #[test]
-fn a_card_of_the_wrong_kind_is_rejected_without_writing() {
+fn a_simulated_kind_that_cannot_be_the_profiles_card_is_refused_before_any_card() {
     let dir = Dir::new();
     let profile = dir.write(
         "t.yaml",
         "name: t\ncard: ultralight\nsteps:\n  - apdu: FF D6 00 04 04 00 00 00 01\n",
     );
     let r = dir.run(&["batch", "--sim", "iso7816", "--count", "2", &profile]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stdout.contains("skipped      SIM-000001  Simulated reader (iso7816)  not a `ultralight` card: its ATR 3B8A8131FE458068415044552D52554E0D is an ISO 7816 card"),
+        r.stderr.contains("--sim iso7816: a simulated `iso7816` card can never be the `card: ultralight` card of `")
+            && r.stderr.contains("use --sim ultralight"),
         "{}",
-        r.stdout
+        r.stderr
     );
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(!dir.path("t.journal.jsonl").exists());
+    // `run` refuses it the same way.
+    let r = dir.run(&["run", "--sim", "classic-1k", &profile]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stdout
-            .contains("0 ok, 0 failed, 0 interrupted, 2 skipped"),
+        r.stderr
+            .contains("`classic-1k` card can never be the `card: ultralight` card"),
         "{}",
-        r.stdout
+        r.stderr
     );
-    // Nothing was begun: the journal holds its header only.
-    assert_eq!(dir.journal().len(), 1);
 }
 
 #[test]
@@ -177,7 +192,8 @@ fn failures_use_up_rows_and_stop_after_max_failures() {
         r.stdout
     );
     assert!(
-        r.stdout.contains("a failed card is not tried again"),
+        r.stdout
+            .starts_with("resuming: 3 cards already in the journal (0 ok, 3 failed)"),
         "{}",
         r.stdout
     );
@@ -270,7 +286,7 @@ fn a_refused_irreversible_operation_stops_the_batch_and_the_card_keeps_its_row()
         &profile,
     ]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("seq 1 row 1  SIM-000001"), "{}", r.stdout);
+    assert!(r.stdout.contains("seq 1 row 1  10000000"), "{}", r.stdout);
     assert!(r.stdout.contains("(resumed)"), "{}", r.stdout);
     assert_eq!(check_journal(&dir.journal()).ok_rows.len(), 3);
 }
@@ -303,16 +319,27 @@ fn an_armed_batch_still_refuses_kinds_the_profile_does_not_list() {
 #[test]
 fn a_simulated_stream_without_count_has_one_card_per_row() {
     let dir = Dir::new();
+    // No card can be identified (tag 9F7E is not on the card): each is a failure, no row
+    // is used, and without a failure limit the stream still ends.
     let profile = dir.write(
         "t.yaml",
-        "name: t\ncard: ultralight\nsteps:\n  - apdu: FF B0 00 04 04 ${serial}\n",
+        &PROFILE.replace("80 CA 9F 7F 00", "80 CA 9F 7E 00"),
     );
     let data = dir.data(4);
-    let r = dir.run(&["batch", "--sim", "iso7816", "--data", &data, &profile]);
+    let r = dir.run(&[
+        "batch",
+        "--sim",
+        "iso7816",
+        "--data",
+        &data,
+        "--max-failures",
+        "0",
+        &profile,
+    ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stdout
-            .contains("0 ok, 0 failed, 0 interrupted, 4 skipped"),
+            .contains("0 ok, 4 failed, 0 interrupted, 0 skipped"),
         "{}",
         r.stdout
     );
@@ -321,4 +348,73 @@ fn a_simulated_stream_without_count_has_one_card_per_row() {
         "{}",
         r.stdout
     );
+}
+
+#[test]
+fn cards_that_cannot_be_identified_fail_count_and_stop_the_batch() {
+    let dir = Dir::new();
+    let profile = dir.write(
+        "t.yaml",
+        &PROFILE.replace("80 CA 9F 7F 00", "80 CA 9F 7E 00"),
+    );
+    let data = dir.data(10);
+    let report = dir.path("r.jsonl");
+    let r = dir.run(&[
+        "batch",
+        "--sim",
+        "iso7816",
+        "--data",
+        &data,
+        "--max-failures",
+        "2",
+        "--report",
+        report.to_str().unwrap(),
+        &profile,
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let failed: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("failed"))
+        .collect();
+    assert_eq!(failed.len(), 2, "{}", r.stdout);
+    assert!(
+        failed[0]
+            .contains("not identified: the `identify:` command `80 CA 9F 7E 00` answered 6A88")
+            && failed[0].contains("nothing else is sent"),
+        "{}",
+        failed[0]
+    );
+    assert!(
+        r.stdout
+            .contains("batch ended: 2 cards failed in a row (--max-failures)"),
+        "{}",
+        r.stdout
+    );
+    // No row was used: the journal holds its header only, the report both cards.
+    assert_eq!(dir.journal().len(), 1);
+    let lines = read_lines(&report);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["verdict"], "failed");
+    assert_eq!(lines[0]["row"], Value::Null);
+}
+
+#[test]
+fn a_contact_profile_without_identify_is_refused_before_any_card() {
+    let dir = Dir::new();
+    let text = PROFILE.replace("identify: { apdu: 80 CA 9F 7F 00, bytes: 15-18 }\n", "");
+    assert!(!text.contains("identify"));
+    let profile = dir.write("t.yaml", &text);
+    let data = dir.data(2);
+    let r = dir.run(&["batch", "--sim", "iso7816", "--data", &data, &profile]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("t.yaml: `card: iso7816` cards have no UID")
+            && r.stderr.contains("add `identify:`"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert!(!dir.path("t.journal.jsonl").exists());
 }

@@ -391,3 +391,154 @@ fn pcscd_stopped_mid_batch_exits_3_and_loses_nothing() {
         );
     }
 }
+
+/// The shipped ISO 7816 profile, which tells its contact cards apart by GET DATA CPLC.
+const ISO_PROFILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/iso7816_perso.yaml");
+const ISO_DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/iso7816_perso.csv");
+
+/// The identity card n of a served stream has under `ISO_PROFILE`'s `identify:` (CPLC bytes
+/// 0-17, the IC serial number `10000000` + n - 1 in the middle).
+fn cplc_identity(n: u32) -> String {
+    format!("4790504041526001010060021{:07X}0001", n - 1)
+}
+
+/// The identities of the journal's `ok` ends, by `seq`.
+fn ok_identities(lines: &[Value]) -> BTreeMap<u64, String> {
+    records(lines, "end", Some("ok"))
+        .into_iter()
+        .map(|l| {
+            (
+                l["seq"].as_u64().unwrap(),
+                l["identity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn contact_cards_without_uid_batch_through_pcscd_by_identify_and_resume_by_it() {
+    let Some(_stack) = stack() else { return };
+    let dir = Dir::new();
+    let journal_path = dir.path("iso.journal.jsonl");
+    let journal_arg = journal_path.to_str().unwrap();
+    let batch = |count: &str| {
+        spawn_batch(
+            &dir,
+            &[
+                "--reader",
+                READER,
+                "--count",
+                count,
+                "--data",
+                ISO_DATA,
+                "--journal",
+                journal_arg,
+                ISO_PROFILE,
+            ],
+        )
+    };
+
+    // Three fresh contact cards: no UID, each told apart by its CPLC.
+    let mut server = Server::start(&["--card", "iso7816", "--count", "3"]);
+    let r = finish(batch("3"), BATCH_LIMIT);
+    assert_eq!(r.code, 0, "{}\n{}\n{}", r.stdout, r.stderr, server.stderr());
+    assert!(server.exit().success(), "{}", server.stderr());
+    let lines = journal(&journal_path);
+    let checked = check_journal(&lines);
+    assert_eq!((checked.ok_rows.len(), checked.failed), (3, 0), "{lines:?}");
+    let expected: BTreeMap<u64, String> = (1..=3).map(|n| (n, cplc_identity(n as u32))).collect();
+    assert_eq!(ok_identities(&lines), expected);
+    assert!(
+        records(&lines, "begin", None)
+            .iter()
+            .all(|b| b["uid"].is_null()),
+        "{lines:?}"
+    );
+
+    // The same three cards again and a fourth: the three are known by their CPLC and
+    // skipped (one line for all of them), the fourth gets row 4.
+    let mut server = Server::start(&["--card", "iso7816", "--count", "4"]);
+    let r = finish(batch("4"), BATCH_LIMIT);
+    assert_eq!(r.code, 0, "{}\n{}\n{}", r.stdout, r.stderr, server.stderr());
+    assert!(server.exit().success(), "{}", server.stderr());
+    assert!(
+        r.stdout
+            .starts_with("resuming: 3 cards already in the journal (3 ok, 0 failed)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!(
+            "ok          seq 4 row 4  {}  {READER}",
+            cplc_identity(4)
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("1 ok, 0 failed, 0 interrupted, 3 skipped"),
+        "{}",
+        r.stdout
+    );
+    let lines = journal(&journal_path);
+    assert_eq!(
+        records(&lines, "begin", None).len(),
+        4,
+        "no card begun twice"
+    );
+    assert_eq!(ok_identities(&lines).len(), 4);
+}
+
+#[test]
+fn contact_cards_that_cannot_be_identified_fail_and_stop_the_batch_through_pcscd() {
+    let Some(_stack) = stack() else { return };
+    let dir = Dir::new();
+    // Tag 9F7E is not on the card: it answers 6A88, the card has no identity.
+    let text = std::fs::read_to_string(ISO_PROFILE)
+        .unwrap()
+        .replace("80 CA 9F 7F 00", "80 CA 9F 7E 00")
+        .replace(
+            "file:iso7816_perso.pin",
+            &format!(
+                "file:{}",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/iso7816_perso.pin")
+            ),
+        );
+    let profile = dir.write("unknown.yaml", &text);
+    let mut server = Server::start(&["--card", "iso7816", "--count", "5"]);
+    let r = finish(
+        spawn_batch(
+            &dir,
+            &[
+                "--reader",
+                READER,
+                "--max-failures",
+                "2",
+                "--data",
+                ISO_DATA,
+                &profile,
+            ],
+        ),
+        BATCH_LIMIT,
+    );
+    let _ = server.interrupt();
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("batch ended: 2 cards failed in a row (--max-failures)"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("failed") && l.contains("answered 6A88"))
+            .count(),
+        2,
+        "{}",
+        r.stdout
+    );
+    // No row was taken.
+    assert!(records(&journal(&dir.path("unknown.journal.jsonl")), "begin", None).is_empty());
+}
