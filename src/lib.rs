@@ -7,6 +7,7 @@ pub mod apdu;
 pub mod batch;
 pub mod cli;
 pub mod clock;
+pub mod cos;
 pub mod crypto;
 pub mod input;
 pub mod iso14443;

@@ -237,7 +237,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct CardArgs {
     /// Use a simulated reader and card of this kind (iso7816, iso7816-t0, classic-1k,
-    /// classic-4k, ultralight, plus-2k, plus-4k).
+    /// classic-4k, ultralight, plus-2k, plus-4k, cos, cos-t1).
     #[arg(long, value_name = "KIND", conflicts_with = "reader")]
     pub sim: Option<String>,
 

@@ -101,7 +101,11 @@ pub(super) fn check_sim_kind(
 ) -> Result<(), Failure> {
     let fits = |kind: sim::Kind| match profile.card {
         CardKind::Any => true,
-        CardKind::Iso7816 => matches!(kind, sim::Kind::Iso7816 | sim::Kind::Iso7816T0),
+        // The COS card is an ISO 7816 contact card too.
+        CardKind::Iso7816 => matches!(
+            kind,
+            sim::Kind::Iso7816 | sim::Kind::Iso7816T0 | sim::Kind::Cos | sim::Kind::CosT1
+        ),
         CardKind::Classic1k => kind == sim::Kind::Classic1K,
         CardKind::Classic4k => kind == sim::Kind::Classic4K,
         CardKind::Ultralight => kind == sim::Kind::Ultralight,

@@ -43,6 +43,16 @@ fn describe(kind: Kind) -> (&'static str, &'static str, &'static str) {
         Kind::Ultralight => ("MIFARE Ultralight (MF0ICU1)", OMNIKEY, "T=1"),
         Kind::Plus2K => ("MIFARE Plus S 2K in security level 0", OMNIKEY, "T=1"),
         Kind::Plus4K => ("MIFARE Plus S 4K in security level 0", OMNIKEY, "T=1"),
+        Kind::Cos => (
+            "file card of the source documents' COS, blank",
+            "contact reader",
+            "T=0",
+        ),
+        Kind::CosT1 => (
+            "file card of the source documents' COS, blank",
+            "contact reader",
+            "T=1",
+        ),
     }
 }
 

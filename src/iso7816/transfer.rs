@@ -257,6 +257,49 @@ impl Transfer {
         offset: usize,
         data: &[u8],
     ) -> Result<Outcome, Failure<E>> {
+        self.binary_write(send, 0xD6, "UPDATE BINARY", offset, data)
+    }
+
+    /// WRITE BINARY (`D0`): as [`Transfer::update_binary`], but the card combines the data
+    /// with what the EF holds per its data coding (replace, OR, AND; cos-and-serial.md §4).
+    pub fn write_binary<E>(
+        &self,
+        send: &mut Send<'_, E>,
+        offset: usize,
+        data: &[u8],
+    ) -> Result<Outcome, Failure<E>> {
+        self.binary_write(send, 0xD0, "WRITE BINARY", offset, data)
+    }
+
+    /// ERASE BINARY (`0E`) from `offset` to the end of the current EF, or up to (not
+    /// including) `end`: one command, P1-P2 the offset, `end` as 2 bytes of data.
+    pub fn erase_binary<E>(
+        &self,
+        send: &mut Send<'_, E>,
+        offset: usize,
+        end: Option<usize>,
+    ) -> Result<Outcome, Failure<E>> {
+        if offset > MAX_OFFSET || end.is_some_and(|end| end < offset || end > MAX_OFFSET + 1) {
+            return Err(Failure::Argument(format!(
+                "ERASE BINARY addresses offsets 0..={MAX_OFFSET}, the end not before the offset"
+            )));
+        }
+        let mut command = self.command(0x0E, (offset >> 8) as u8, offset as u8);
+        if let Some(end) = end {
+            command = command.with_data((end as u16).to_be_bytes().to_vec());
+        }
+        self.single(send, command)
+    }
+
+    /// UPDATE or WRITE BINARY in as many commands as the data needs.
+    fn binary_write<E>(
+        &self,
+        send: &mut Send<'_, E>,
+        ins: u8,
+        name: &str,
+        offset: usize,
+        data: &[u8],
+    ) -> Result<Outcome, Failure<E>> {
         if data.is_empty() {
             return Err(Failure::Argument("data is empty".into()));
         }
@@ -264,7 +307,7 @@ impl Transfer {
         let last = offset + (data.len() - 1) / chunk * chunk;
         if offset > MAX_OFFSET || last > MAX_OFFSET {
             return Err(Failure::Argument(format!(
-                "writing {} bytes at offset {offset} needs offset {last}; UPDATE BINARY \
+                "writing {} bytes at offset {offset} needs offset {last}; {name} \
                  addresses 0..={MAX_OFFSET}",
                 data.len()
             )));
@@ -273,7 +316,7 @@ impl Transfer {
         for (i, part) in data.chunks(chunk).enumerate() {
             let at = offset + i * chunk;
             let command = self
-                .command(0xD6, (at >> 8) as u8, at as u8)
+                .command(ins, (at >> 8) as u8, at as u8)
                 .with_data(part.to_vec());
             let outcome = self.single(send, command)?;
             if !outcome.sw.is_ok() {

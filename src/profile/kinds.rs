@@ -108,6 +108,10 @@ pub enum Irreversible {
     UlOtp,
     /// MIFARE Plus CommitPerso (leaves security level 0 for good).
     MfpCommit,
+    /// COS LOCK KEY: a key locked for good (the install key: the structure is final).
+    CosKeyLock,
+    /// COS CREATE FILE of a file whose delete condition is never.
+    CosPermanentFile,
 }
 
 impl Irreversible {
@@ -119,6 +123,8 @@ impl Irreversible {
             Irreversible::UlLock => Operation::UlLock,
             Irreversible::UlOtp => Operation::UlOtp,
             Irreversible::MfpCommit => Operation::MfpCommit,
+            Irreversible::CosKeyLock => Operation::CosKeyLock,
+            Irreversible::CosPermanentFile => Operation::CosPermanentFile,
         }
     }
 }
@@ -129,6 +135,8 @@ vocabulary!(Irreversible, "irreversible operation kind",
     "ul-lock" => UlLock,
     "ul-otp" => UlOtp,
     "mfp-commit" => MfpCommit,
+    "cos-key-lock" => CosKeyLock,
+    "cos-permanent-file" => CosPermanentFile,
 );
 
 /// What a batch does when a step fails on a card (`on-error:`).

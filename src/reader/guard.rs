@@ -20,6 +20,8 @@
 //! - ISO 14443-4 commands (passed through, or in I-blocks with any CID/NAD, chained or not):
 //!   CommitPerso `AA` (any length) is `mfp-commit`; WritePerso (one block or EV1 multi-block)
 //!   of a sector trailer with malformed access bits is always refused (`perso.rs`).
+//! - The file-card COS (`cos.rs`, any wrapping): LOCK KEY `5C 03` is `cos-key-lock`, CREATE
+//!   FILE `F2` of a file that can never be deleted `cos-permanent-file`.
 //! - Fail closed: on a card whose kind has irreversible commands (Classic, Ultralight, an
 //!   ISO 14443-4 card such as a MIFARE Plus in SL0), a raw frame the guard cannot classify
 //!   with certainty — an unknown layer-3 frame, any frame to a Classic but READ/HALT/RATS, an
@@ -44,6 +46,7 @@ use crate::mifare::classic::Layout;
 use crate::mifare::plus::COMMIT_PERSO;
 use crate::mifare::ultralight;
 
+mod cos;
 mod perso;
 
 /// The card family, as far as the guard needs it.
@@ -367,9 +370,13 @@ fn raw_frame(bytes: &[u8]) -> String {
     }
 }
 
-/// A command for an ISO 14443-4 chip: CommitPerso (any length: the EV1 form carries a
-/// parameter) and WritePerso of a trailer (`perso.rs`).
+/// A command for an ISO 14443-4 chip or a contact card: CommitPerso (any length: the EV1
+/// form carries a parameter), WritePerso of a trailer (`perso.rs`), and the irreversible
+/// commands of the file-card COS (`cos.rs`).
 fn iso_command(command: &[u8]) -> Judgement {
+    if let Some((why, operation)) = cos::judge(command) {
+        return Judgement::irreversible(why, &[operation]);
+    }
     if command.first() == Some(&COMMIT_PERSO) {
         return Judgement::irreversible(
             "MIFARE Plus CommitPerso (`AA`) ends security level 0 for good".to_string(),
@@ -486,6 +493,10 @@ pub enum Operation {
     UlOtp,
     /// MIFARE Plus CommitPerso.
     MfpCommit,
+    /// COS LOCK KEY (`5C 03`).
+    CosKeyLock,
+    /// COS CREATE FILE of a file that can never be deleted.
+    CosPermanentFile,
 }
 
 impl Operation {
@@ -497,6 +508,8 @@ impl Operation {
             Operation::UlLock => "ul-lock",
             Operation::UlOtp => "ul-otp",
             Operation::MfpCommit => "mfp-commit",
+            Operation::CosKeyLock => "cos-key-lock",
+            Operation::CosPermanentFile => "cos-permanent-file",
         }
     }
 }

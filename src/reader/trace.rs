@@ -190,6 +190,8 @@ pub fn sensitive_data(command: &[u8]) -> Option<std::ops::Range<usize>> {
         // VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER (ISO 7816-4).
         (0xFF, _) => false,
         (_, 0x20 | 0x24 | 0x2C) => true,
+        // The file-card COS's PIN and key administration (`cos`): PINs, enciphered blocks.
+        (_, 0x5E | 0x5C) => true,
         _ => false,
     };
     if !sensitive || command.len() <= 4 {
@@ -447,6 +449,11 @@ mod tests {
             "FF 82 00 00 06 FF FF FF FF FF FF",
             "FF 82 00 00 06 (secret)",
         );
+        check(
+            "00 5E 00 01 09 31 32 33 34 FF 35 36 37 38",
+            "00 5E 00 01 09 (secret)",
+        );
+        check("80 5C 02 01 02 AA BB", "80 5C 02 01 02 (secret)");
         // Empty VERIFY (asks for the counter) has nothing to mask.
         check("00 20 00 01", "00 20 00 01");
         // FF 20 is a reader pseudo-APDU, not VERIFY.

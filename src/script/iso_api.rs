@@ -251,19 +251,48 @@ fn read_binary_sfi(c: &Ctx, sfi: INT, offset: INT, len: INT) -> Fallible<Blob> {
 }
 
 fn update_binary(c: &Ctx, offset: INT, data: Dynamic) -> Fallible<Blob> {
-    let offset = int_in(offset, 0..=0x7FFF, "iso::update_binary: offset")?;
-    let data = bytes_of(&data, "iso::update_binary: data")?;
+    binary_write(
+        c,
+        "iso::update_binary",
+        offset,
+        data,
+        Transfer::update_binary,
+    )
+}
+
+fn write_binary(c: &Ctx, offset: INT, data: Dynamic) -> Fallible<Blob> {
+    binary_write(c, "iso::write_binary", offset, data, Transfer::write_binary)
+}
+
+/// The binary write signature [`Transfer`] offers for UPDATE and WRITE BINARY.
+type BinaryWrite = fn(
+    &Transfer,
+    &mut dyn FnMut(&Command) -> Result<Response, crate::reader::Error>,
+    usize,
+    &[u8],
+) -> Result<Outcome, Failure<crate::reader::Error>>;
+
+fn binary_write(c: &Ctx, what: &str, offset: INT, data: Dynamic, f: BinaryWrite) -> Fallible<Blob> {
+    let offset = int_in(offset, 0..=0x7FFF, &format!("{what}: offset"))?;
+    let data = bytes_of(&data, &format!("{what}: data"))?;
     let _scope = scope_of(&c.session, &data);
     let data = data.bytes;
     if data.is_empty() {
-        return Err(Fault::failed("iso::update_binary: data is empty"));
+        return Err(Fault::failed(format!("{what}: data is empty")));
     }
-    c.run("iso::update_binary", |t, send| {
-        t.update_binary(send, offset, &data)
+    c.run(what, |t, send| f(t, send, offset, &data))
+}
+
+fn erase_binary(c: &Ctx, offset: INT, end: Option<INT>) -> Fallible<Blob> {
+    let offset = int_in(offset, 0..=0x7FFF, "iso::erase_binary: offset")?;
+    let end = end
+        .map(|end| int_in(end, 0..=0x8000, "iso::erase_binary: end"))
+        .transpose()?;
+    c.run("iso::erase_binary", |t, send| {
+        t.erase_binary(send, offset, end)
     })
 }
 
-/// A record number (1..=254) or a mode name (`"first"`, `"last"`, `"next"`, `"previous"`).
 fn record_mode(which: &Dynamic, what: &str) -> Fallible<RecordMode> {
     if let Some(n) = which.clone().try_cast::<INT>() {
         return Ok(RecordMode::Number(record_p1(n, what)?));
@@ -360,6 +389,20 @@ pub(crate) fn module(session: &Shared) -> Module {
     located_fn!(m, "update_binary", |offset: INT, data: Dynamic| {
         update_binary(&c, offset, data)
     });
+    let c = ctx.clone();
+    located_fn!(m, "write_binary", |offset: INT, data: Dynamic| {
+        write_binary(&c, offset, data)
+    });
+    let c = ctx.clone();
+    located_fn!(m, "erase_binary", |offset: INT| erase_binary(
+        &c, offset, None
+    ));
+    let c = ctx.clone();
+    located_fn!(m, "erase_binary", |offset: INT, end: INT| erase_binary(
+        &c,
+        offset,
+        Some(end)
+    ));
     let c = ctx.clone();
     located_fn!(m, "read_record", |which: Dynamic| read_record(
         &c, which, None

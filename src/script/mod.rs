@@ -3,7 +3,7 @@
 //! [`Script::compile`] reads and compiles a file without touching any card, so syntax
 //! errors stop a run before its first APDU. [`Script::run`] builds an engine around a
 //! [`Card`], registers the script API (one file per module: `card_api`, `bytes_api`,
-//! `iso_api`, `crypto_api`, `mfc_api`, `ul_api`, `mfp_api`, `omnikey_api`, `picc_api`,
+//! `iso_api`, `cos_api`, `crypto_api`, `mfc_api`, `ul_api`, `mfp_api`, `omnikey_api`, `picc_api`,
 //! `iso14443_api`)
 //! and evaluates the script. Output from `print`/`debug` goes to a caller-given
 //! [`Output`]; Ctrl-C is honoured through an interrupt flag polled by the engine.
@@ -14,6 +14,7 @@
 mod bytes_api;
 mod card_api;
 mod clock_api;
+mod cos_api;
 mod crypto_api;
 mod error;
 mod iso14443_api;
@@ -102,6 +103,7 @@ fn api_engine(session: &session::Shared, today: Option<String>) -> Engine {
     bytes_api::register(&mut engine);
     card_api::register(&mut engine, session);
     iso_api::register(&mut engine, session);
+    cos_api::register(&mut engine, session);
     mfc_api::register(&mut engine, session);
     crypto_api::register(&mut engine, session);
     keys_api::register(&mut engine);

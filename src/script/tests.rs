@@ -288,6 +288,21 @@ fn iso_helpers_encode_every_command() {
             "00 D6 01 02 02 AA BB",
             "iso::update_binary",
         ),
+        (
+            r#"iso::write_binary(0x0102, "AA BB")"#,
+            "00 D0 01 02 02 AA BB",
+            "iso::write_binary",
+        ),
+        (
+            "iso::erase_binary(0x0102)",
+            "00 0E 01 02",
+            "iso::erase_binary",
+        ),
+        (
+            "iso::erase_binary(2, 4)",
+            "00 0E 00 02 02 00 04",
+            "iso::erase_binary",
+        ),
         ("iso::read_record(3)", "00 B2 03 04 00", "iso::read_record"),
         (
             r#"iso::update_record(2, "CC")"#,
@@ -341,6 +356,14 @@ fn iso_helpers_check_their_arguments_before_sending() {
         (
             "iso::update_binary(0, \"\")",
             "iso::update_binary: data is empty",
+        ),
+        (
+            "iso::write_binary(0, \"\")",
+            "iso::write_binary: data is empty",
+        ),
+        (
+            "iso::erase_binary(4, 2)",
+            "iso::erase_binary: ERASE BINARY addresses offsets 0..=32767, the end not before the offset",
         ),
         (
             "iso::read_record(0)",

@@ -6,6 +6,7 @@
 use serde::{Serialize, Serializer};
 
 use super::classic::{self, Classic};
+use super::cos::CosCard;
 use super::frontend::{Frontend, ReaderModel};
 use super::iso7816::{FileCard, Protocol, challenge};
 use super::plus::{self, Plus};
@@ -18,6 +19,8 @@ use crate::mifare::classic::Layout;
 pub(crate) enum Chip {
     /// The ISO 7816-4 file card (both transport variants).
     File(FileCard),
+    /// The file card of the COS (both transport variants).
+    Cos(CosCard),
     /// MIFARE Classic 1K or 4K behind the simulated reader.
     Classic(Frontend<Classic>),
     /// MIFARE Ultralight behind the simulated reader.
@@ -47,6 +50,8 @@ impl Chip {
             }
             Kind::Plus2K => plus_chip(Plus::new(Layout::TwoK, options.uid.as_deref())),
             Kind::Plus4K => plus_chip(Plus::new(Layout::FourK, options.uid.as_deref())),
+            Kind::Cos => Chip::Cos(cos_card(Protocol::T0, options)),
+            Kind::CosT1 => Chip::Cos(cos_card(Protocol::T1, options)),
         }
     }
 
@@ -81,6 +86,8 @@ impl Chip {
             Kind::Ultralight => Ultralight::from_image(card).map(ultralight_chip),
             Kind::Plus2K => Plus::from_image(Layout::TwoK, card).map(plus_chip),
             Kind::Plus4K => Plus::from_image(Layout::FourK, card).map(plus_chip),
+            Kind::Cos => CosCard::from_image(Protocol::T0, card).map(Chip::Cos),
+            Kind::CosT1 => CosCard::from_image(Protocol::T1, card).map(Chip::Cos),
         }
     }
 
@@ -89,6 +96,7 @@ impl Chip {
     pub(crate) fn with_model(self, model: ReaderModel) -> Chip {
         match self {
             Chip::File(card) => Chip::File(card),
+            Chip::Cos(card) => Chip::Cos(card),
             Chip::Classic(reader) => Chip::Classic(reader.with_model(model)),
             Chip::Ultralight(reader) => Chip::Ultralight(reader.with_model(model)),
             Chip::Plus(reader) => Chip::Plus(reader.with_model(model)),
@@ -97,13 +105,14 @@ impl Chip {
 
     /// Whether the card sits behind a contactless reader (a [`ReaderModel`] applies).
     pub(crate) fn is_contactless(&self) -> bool {
-        !matches!(self, Chip::File(_))
+        !matches!(self, Chip::File(_) | Chip::Cos(_))
     }
 
     /// The answer-to-reset.
     pub(crate) fn atr(&self) -> &[u8] {
         match self {
             Chip::File(card) => card.atr(),
+            Chip::Cos(card) => card.atr(),
             Chip::Classic(reader) => reader.atr(),
             Chip::Ultralight(reader) => reader.atr(),
             Chip::Plus(reader) => reader.atr(),
@@ -114,6 +123,7 @@ impl Chip {
     pub(crate) fn transmit(&mut self, command: &[u8]) -> Vec<u8> {
         match self {
             Chip::File(card) => card.transmit(command),
+            Chip::Cos(card) => card.transmit(command),
             Chip::Classic(reader) => reader.transmit(command),
             Chip::Ultralight(reader) => reader.transmit(command),
             Chip::Plus(reader) => reader.transmit(command),
@@ -124,6 +134,7 @@ impl Chip {
     pub(crate) fn reset(&mut self) {
         match self {
             Chip::File(card) => card.reset(),
+            Chip::Cos(card) => card.reset(),
             Chip::Classic(reader) => reader.reset(),
             Chip::Ultralight(reader) => reader.reset(),
             Chip::Plus(reader) => reader.reset(),
@@ -136,6 +147,7 @@ impl Serialize for Chip {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Chip::File(card) => card.serialize(serializer),
+            Chip::Cos(card) => card.serialize(serializer),
             Chip::Classic(reader) => reader.serialize(serializer),
             Chip::Ultralight(reader) => reader.serialize(serializer),
             Chip::Plus(reader) => reader.serialize(serializer),
@@ -148,6 +160,16 @@ fn file_card(protocol: Protocol, options: &Options) -> FileCard {
     let position = options.position.unwrap_or(0);
     let rng = challenge::fresh_state(options.seed, position);
     FileCard::demo(protocol, position, rng)
+}
+
+/// A blank COS card: its serial from its position, its challenges from the seed (or the OS).
+fn cos_card(protocol: Protocol, options: &Options) -> CosCard {
+    let position = options.position.unwrap_or(0);
+    CosCard::blank(
+        protocol,
+        position,
+        challenge::fresh_state(options.seed, position),
+    )
 }
 
 fn classic_chip(card: Classic) -> Chip {

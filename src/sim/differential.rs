@@ -2,7 +2,8 @@
 //! the framing decoder knows and some it does not, sent unarmed through [`Guarded`] to every
 //! simulated kind; afterwards the card's own image (not the guard's opinion) must show no
 //! irreversible change: no Ultralight lock or OTP bit, no MIFARE Plus commit, no Classic
-//! trailer (or WritePerso trailer) that is frozen or dead.
+//! trailer (or WritePerso trailer) that is frozen or dead, no locked COS key or COS file that
+//! can never be deleted (the COS card's install key passed first, so the card would comply).
 //!
 //! Every sequence runs on each simulated reader model (`--sim-reader`), with the PC/SC Part 3
 //! session, ACR122U direct transmit, field cycles and ACS value commands among the wrappings.
@@ -79,6 +80,39 @@ fn native(rng: &mut Rng, kind: Kind) -> Vec<u8> {
                 1 => [vec![0xA0, page], data, rng.bytes(12)].concat(),
                 2 => vec![0xA0, page],
                 _ => [data, rng.bytes(12)].concat(),
+            }
+        }
+        Kind::Cos | Kind::CosT1 => {
+            let n = rng.pick(&[0u8, 0, 1]);
+            match rng.below(5) {
+                0 => vec![0x80, 0x5C, 0x03, n],
+                1 => vec![0x80, 0x5C, rng.pick(&[0x01, 0x03]), n],
+                2 => {
+                    // CREATE FILE with a likely delete condition (FF: never).
+                    let p1 = rng.pick(&[0x01, 0x38, 0x3F, 0x61]);
+                    let p2 = rng.pick(&[0xFF, 0x20, 0x00]);
+                    let mut data = vec![0x00, rng.byte() | 1, 0x00, 0x00, 0x00, 0x20, 0x20];
+                    if p1 == 0x01 || p1 == 0x61 {
+                        data[3] = 0x04;
+                    }
+                    if p1 == 0x38 {
+                        data.extend([0xA0, 0x00, rng.byte()]);
+                    }
+                    [vec![0x80, 0xF2, p1, p2, data.len() as u8], data].concat()
+                }
+                3 => vec![
+                    rng.pick(&[0x00, 0x80]),
+                    0xE4,
+                    0x00,
+                    0x00,
+                    0x02,
+                    0x00,
+                    rng.byte(),
+                ],
+                _ => {
+                    let len = rng.below(12) + 4;
+                    rng.bytes(len)
+                }
             }
         }
         Kind::Classic1K | Kind::Classic4K => {
@@ -322,6 +356,19 @@ fn irreversible_change(kind: Kind, image: &serde_json::Value) -> Option<String> 
             })
         }
         Kind::Iso7816 | Kind::Iso7816T0 => None,
+        Kind::Cos | Kind::CosT1 => image["files"].as_array()?.iter().find_map(|file| {
+            let keys = &file["body"]["keys"];
+            if let Some((n, _)) = keys
+                .as_object()
+                .and_then(|keys| keys.iter().find(|(_, key)| key["locked"] == true))
+            {
+                return Some(format!("key {n} of file {} locked", file["fid"]));
+            }
+            (file["access"]["delete"] == "FF"
+                && file["body"]["type"] != "keys"
+                && file.get("parent").is_some())
+            .then(|| format!("file {} can never be deleted", file["fid"]))
+        }),
     }
 }
 
@@ -351,6 +398,10 @@ fn run(
                     .unwrap();
             }
         }
+        if matches!(kind, Kind::Cos | Kind::CosT1) {
+            // The install key passed, so that the card itself would accept a lock.
+            cos_authenticate(&mut card);
+        }
         for _ in 0..rng.below(12) + 1 {
             for apdu in step(&mut rng, kind) {
                 match apdu {
@@ -379,7 +430,20 @@ fn run(
     (None, sent, refused)
 }
 
-const KINDS: [Kind; 7] = [
+/// GET CHALLENGE and EXTERNAL AUTHENTICATE with a blank COS card's install key.
+fn cos_authenticate(card: &mut Guarded) {
+    let challenge = card.transmit(&[0x00, 0x84, 0x00, 0x00, 0x04]).unwrap();
+    let challenge = match challenge.as_slice() {
+        [random @ .., 0x90, 0x00] => random.to_vec(),
+        other => panic!("GET CHALLENGE answered {other:02X?}"),
+    };
+    let cryptogram = crate::cos::cryptogram(b"APDU-RUN INSTALL", &challenge).unwrap();
+    let mut command = vec![0x00, 0x82, 0x00, 0x00, 0x08];
+    command.extend(cryptogram);
+    assert_eq!(card.transmit(&command).unwrap(), [0x90, 0x00]);
+}
+
+const KINDS: [Kind; 9] = [
     Kind::Classic1K,
     Kind::Classic4K,
     Kind::Ultralight,
@@ -387,6 +451,8 @@ const KINDS: [Kind; 7] = [
     Kind::Plus4K,
     Kind::Iso7816,
     Kind::Iso7816T0,
+    Kind::Cos,
+    Kind::CosT1,
 ];
 
 fn fuzz(sequences: usize, seed: u64) {
@@ -433,7 +499,7 @@ fn unarmed_random_sequences_change_nothing_irreversible_long() {
 #[test]
 fn armed_the_same_sequences_are_caught_by_the_check() {
     for &model in ReaderModel::all() {
-        for kind in [Kind::Classic1K, Kind::Ultralight, Kind::Plus2K] {
+        for kind in [Kind::Classic1K, Kind::Ultralight, Kind::Plus2K, Kind::Cos] {
             let (change, _, _) = run(kind, model, 0x5EED_0011, 300, true);
             assert!(
                 change.is_some(),

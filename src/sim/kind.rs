@@ -25,6 +25,10 @@ pub enum Kind {
     Plus2K,
     /// MIFARE Plus S 4K, fresh in security level 0, behind an Omnikey-like PC/SC reader.
     Plus4K,
+    /// The file card of the source documents' COS (keys, PINs, CREATE FILE `F2`) over T=0.
+    Cos,
+    /// The same COS card over T=1.
+    CosT1,
 }
 
 impl Kind {
@@ -38,6 +42,8 @@ impl Kind {
             Kind::Ultralight => "ultralight",
             Kind::Plus2K => "plus-2k",
             Kind::Plus4K => "plus-4k",
+            Kind::Cos => "cos",
+            Kind::CosT1 => "cos-t1",
         }
     }
 
@@ -51,6 +57,8 @@ impl Kind {
             Kind::Ultralight,
             Kind::Plus2K,
             Kind::Plus4K,
+            Kind::Cos,
+            Kind::CosT1,
         ]
     }
 

@@ -19,6 +19,7 @@
 mod card;
 mod chip;
 mod classic;
+mod cos;
 #[cfg(test)]
 mod differential;
 mod error;

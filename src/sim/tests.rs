@@ -325,6 +325,8 @@ fn every_kind_s_atr_reads_back_as_that_kind_in_reader_atr() {
         // A fresh MIFARE Plus is in SL0: an ISO 14443-4 card, no storage-card name.
         (Kind::Plus2K, None, true),
         (Kind::Plus4K, None, true),
+        (Kind::Cos, None, false),
+        (Kind::CosT1, None, false),
     ];
     assert_eq!(expected.len(), Kind::all().len());
     for (kind, name, iso14443_4) in expected {
@@ -358,7 +360,7 @@ fn cplc(simulator: &Simulator) -> Vec<u8> {
 
 #[test]
 fn contact_cards_answer_the_cplc_with_a_serial_per_position() {
-    for kind in [Kind::Iso7816, Kind::Iso7816T0] {
+    for kind in [Kind::Iso7816, Kind::Iso7816T0, Kind::Cos, Kind::CosT1] {
         let first = cplc(&Simulator::new(kind, &Options::in_stream(kind, 0, None)));
         assert_eq!(first.len(), 45, "{kind}");
         assert_eq!(first[..3], [0x9F, 0x7F, 0x2A]);
@@ -375,7 +377,7 @@ fn contact_cards_answer_the_cplc_with_a_serial_per_position() {
             .transmit(&[0x80, 0xCA, 0x9F, 0x7F, 0x00])
             .unwrap();
         match kind {
-            Kind::Iso7816 => assert_eq!(raw.len(), 47),
+            Kind::Iso7816 | Kind::CosT1 => assert_eq!(raw.len(), 47),
             _ => assert_eq!(raw, [0x6C, 0x2D]),
         }
     }

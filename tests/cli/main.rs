@@ -15,6 +15,7 @@ mod child;
 mod classic;
 mod clock;
 mod core;
+mod cos;
 mod guard;
 mod iso;
 mod keys;

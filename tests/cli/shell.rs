@@ -280,6 +280,8 @@ fn sim_kinds_lists_every_kind_one_line_each() {
         "ultralight",
         "plus-2k",
         "plus-4k",
+        "cos",
+        "cos-t1",
     ];
     let r = apdu_run(&["sim", "kinds"]);
     assert_eq!(r.code, 0, "{}", r.stderr);

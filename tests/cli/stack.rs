@@ -10,6 +10,7 @@
 //! ```
 
 mod batch;
+mod cos;
 mod families;
 mod flags;
 mod iso;
@@ -271,6 +272,10 @@ fn every_shipped_script_through_pcscd_matches_the_simulator() {
             match arg.as_str() {
                 "--sim" => {
                     reader_args.extend(["--reader".to_string(), READER.to_string()]);
+                    skip = 1;
+                }
+                "--sim-seed" => {
+                    server_args.extend(["--sim-seed".to_string(), sim_args[i + 1].clone()]);
                     skip = 1;
                 }
                 "--sim-state" => {

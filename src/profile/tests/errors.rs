@@ -99,7 +99,7 @@ fn closed_vocabularies_are_checked() {
             "bad irreversible kind",
             &[],
             "name: x\nirreversible: [ul-lock, ul-brick]\nsteps: [{apdu: 00 A4 04 00}]\n",
-            "p.yaml:2:25: unknown irreversible operation kind `ul-brick`, expected one of `classic-trailer-lock`, `classic-frozen`, `ul-lock`, `ul-otp`, `mfp-commit`",
+            "p.yaml:2:25: unknown irreversible operation kind `ul-brick`, expected one of `classic-trailer-lock`, `classic-frozen`, `ul-lock`, `ul-otp`, `mfp-commit`, `cos-key-lock`, `cos-permanent-file`",
         ),
         (
             "bad on-error",

@@ -284,3 +284,61 @@ fn a_trailer_that_freezes_data_blocks_is_two_kinds() {
         "{err}"
     );
 }
+
+#[test]
+fn cos_lock_key_and_permanent_files_are_irreversible_in_every_wrapping() {
+    let contact = family("3B 0A 80 68 41 50 44 55 2D 43 4F 53");
+    assert_eq!(contact, Family::Other);
+    let iso4 = family("3B 87 80 01 C1 05 2F 2F 01 BC D6 A9");
+    for (command, expected) in [
+        ("80 5C 03 00", Some(Operation::CosKeyLock)),
+        ("00 5C 03 07", Some(Operation::CosKeyLock)),
+        // Through the Omnikey generic session, in an I-block.
+        (
+            "FF A0 00 05 0B 01 00 F3 00 00 64 02 80 5C 03 00 00",
+            Some(Operation::CosKeyLock),
+        ),
+        (
+            "80 F2 01 FF 07 00 01 00 04 00 20 FF",
+            Some(Operation::CosPermanentFile),
+        ),
+        (
+            "80 F2 38 FF 0E 50 00 00 00 00 20 20 A0 00 00 02 47 10 01",
+            Some(Operation::CosPermanentFile),
+        ),
+        // A key file goes only with its DF; other conditions and commands are reversible.
+        ("80 F2 3F FF 07 00 00 00 00 FF 20 FF", None),
+        ("80 F2 01 20 07 00 01 00 04 00 20 FF", None),
+        ("80 5C 01 00", None),
+        ("80 5C 02 01 08 00 11 22 33 44 55 66 77", None),
+        ("80 5E 02 01 08 00 11 22 33 44 55 66 77", None),
+        ("FF 5C 03 00", None),
+    ] {
+        for family in [contact, iso4] {
+            let ops = operations(family, &hex::parse(command).unwrap());
+            assert_eq!(ops, expected.into_iter().collect::<Vec<_>>(), "{command}");
+        }
+    }
+    let why = verdict(contact, "80 5C 03 00");
+    assert!(
+        matches!(&why, Verdict::Irreversible(w) if w.contains("key 0 locks it for good")),
+        "{why:?}"
+    );
+    let cos_card = || {
+        Box::new(Fixed::with_atr(
+            "3B 0A 80 68 41 50 44 55 2D 43 4F 53",
+            Some(vec![0x90, 0x00]),
+        ))
+    };
+    let lock = [0x80, 0x5C, 0x03, 0x00];
+    let err = Guarded::new(cos_card(), false).transmit(&lock).unwrap_err();
+    assert!(err.to_string().contains("pass --arm-irreversible"), "{err}");
+    let mut armed = Guarded::new(cos_card(), true).only(vec![Operation::CosPermanentFile]);
+    let err = armed.transmit(&lock).unwrap_err();
+    assert!(
+        err.to_string().contains("does not list `cos-key-lock`"),
+        "{err}"
+    );
+    let mut armed = Guarded::new(cos_card(), true).only(vec![Operation::CosKeyLock]);
+    assert_eq!(armed.transmit(&lock).unwrap(), [0x90, 0x00]);
+}

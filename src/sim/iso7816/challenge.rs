@@ -31,7 +31,7 @@ pub(crate) fn fresh_state(seed: Option<u64>, position: u64) -> u64 {
 }
 
 /// Advances SplitMix64 and returns its next output.
-fn next(state: &mut u64) -> u64 {
+pub(in crate::sim) fn next(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

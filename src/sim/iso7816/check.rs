@@ -93,7 +93,7 @@ impl Tree {
         }
         match &file.body {
             Body::Df => Ok(()),
-            Body::Transparent { data } if data.len() <= MAX_EF_SIZE => Ok(()),
+            Body::Transparent { data, .. } if data.len() <= MAX_EF_SIZE => Ok(()),
             Body::Transparent { .. } => Err(format!(
                 "a transparent EF holds at most {MAX_EF_SIZE} bytes"
             )),

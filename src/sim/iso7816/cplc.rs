@@ -14,7 +14,7 @@ use crate::apdu::{Command, StatusWord};
 
 /// The IC serial number of the card at `position` (0-based) of a stream: distinct for the
 /// first 2^32 positions.
-pub(super) fn serial_for(position: u64) -> u32 {
+pub(in crate::sim) fn serial_for(position: u64) -> u32 {
     0x1000_0000u32.wrapping_add(position as u32)
 }
 
@@ -24,7 +24,7 @@ pub(super) fn default_serial() -> u32 {
 }
 
 /// The CPLC value (42 bytes) around `serial`.
-pub(super) fn value(serial: u32) -> [u8; 42] {
+pub(in crate::sim) fn value(serial: u32) -> [u8; 42] {
     let mut out = [0u8; 42];
     out[0..2].copy_from_slice(&[0x47, 0x90]); // IC fabricator
     out[2..4].copy_from_slice(&[0x50, 0x40]); // IC type

@@ -4,7 +4,7 @@
 //! (`69 82`), the identifier must be new in the DF and not the DF's own (`6A 89`; reserved
 //! `3FFF`/`FFFF` are `6A 80`), a DF name must be new on the card (`6A 8A`), an SFI new in the
 //! DF (`6A 80`), and the card must have room (`6A 84`). The new file becomes current. New
-//! transparent EFs are filled with `00`; new linear fixed EFs start with no records.
+//! transparent EFs hold their erased state (`FF` for write-AND, else `00`); new linear fixed EFs start with no records.
 
 use super::fs::{CAPACITY, MAX_FILES, MF_FID};
 use super::sw;

@@ -12,6 +12,7 @@ use super::challenge::SEED;
 use super::cplc;
 use super::fs::{Body, Condition, File, MF, Tree};
 use super::pin::Pin;
+use crate::cos::WriteMode;
 
 /// A file under `parent` readable and updatable by anyone.
 fn file(fid: u16, parent: Option<usize>, body: Body) -> File {
@@ -35,11 +36,19 @@ pub(super) fn state() -> Persistent {
         Some(MF),
         Body::Transparent {
             data: (0..16).collect(),
+            mode: WriteMode::Replace,
         },
     );
     let guarded = File {
         update: Condition::Pin(0x01),
-        ..file(0x0010, Some(MF), Body::Transparent { data: vec![0; 32] })
+        ..file(
+            0x0010,
+            Some(MF),
+            Body::Transparent {
+                data: vec![0; 32],
+                mode: WriteMode::Replace,
+            },
+        )
     };
     let app = File {
         name: Some(vec![0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01]),
@@ -52,6 +61,7 @@ pub(super) fn state() -> Persistent {
             Some(DF_5000),
             Body::Transparent {
                 data: (0..300).map(|i| (i % 256) as u8).collect(),
+                mode: WriteMode::Replace,
             },
         )
     };

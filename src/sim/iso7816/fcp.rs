@@ -2,7 +2,8 @@
 //!
 //! SELECT answers `62 L` followed by, in this order:
 //!
-//! * `82` file descriptor: `38` DF, `01` transparent EF, `02 21 00 RL NR` linear fixed EF
+//! * `82` file descriptor: `38` DF, `01` transparent EF (`01 41` write-OR, `01 61`
+//!   write-AND: the data coding byte, bits 7-6), `02 21 00 RL NR` linear fixed EF
 //!   (data coding `21`, 2-byte record length, number of records the file holds);
 //! * `83` file identifier;
 //! * `84` DF name (DFs that have one);
@@ -16,7 +17,8 @@
 //! CREATE FILE takes the same template, or the same fields in an FCI template (tag `6F`, as
 //! OpenSC sends it). `82` and `83` are required; the shareable bit (`40`) of the descriptor
 //! is ignored; `80` (or `81`) is
-//! required for a transparent EF; `82` for a linear fixed EF may give the record length and
+//! required for a transparent EF, whose descriptor's data coding byte (if any) sets how WRITE
+//! BINARY combines (bits 7-6 `10` OR, `11` AND, else replace); `82` for a linear fixed EF may give the record length and
 //! count as 1+1, 2+1 or 2+2 bytes; `86` defaults to `00 00`; `88` absent or empty means no
 //! SFI; `8A` and unknown tags are ignored. This file only encodes and decodes: whether the
 //! file may be created is `create.rs`'s decision.
@@ -24,6 +26,7 @@
 use super::fs::{Body, Condition, File, MAX_EF_SIZE, MAX_NAME_LEN, MAX_RECORDS, Tree};
 use super::sw;
 use crate::apdu::StatusWord;
+use crate::cos::WriteMode;
 
 /// The data coding byte written for record EFs: the value commonly seen on cards (data unit
 /// of one byte); this card does not interpret it.
@@ -50,7 +53,8 @@ pub(super) fn encode(tree: &Tree, index: usize) -> Vec<u8> {
     let mut fields = Vec::with_capacity(48);
     match &file.body {
         Body::Df => put(&mut fields, 0x82, &[0x38]),
-        Body::Transparent { .. } => put(&mut fields, 0x82, &[0x01]),
+        Body::Transparent { mode, .. } if mode.is_replace() => put(&mut fields, 0x82, &[0x01]),
+        Body::Transparent { mode, .. } => put(&mut fields, 0x82, &[0x01, mode.data_coding()]),
         Body::LinearFixed {
             record_len,
             max_records,
@@ -65,7 +69,7 @@ pub(super) fn encode(tree: &Tree, index: usize) -> Vec<u8> {
     if let Some(name) = &file.name {
         put(&mut fields, 0x84, name);
     }
-    if let Body::Transparent { data } = &file.body {
+    if let Body::Transparent { data, .. } = &file.body {
         put(&mut fields, 0x80, &(data.len() as u16).to_be_bytes());
     }
     if let Some(sfi) = file.sfi {
@@ -165,6 +169,9 @@ pub(super) fn parse_create(data: &[u8]) -> Result<File, StatusWord> {
     let body = match unshared.as_slice() {
         [0x38] | [0x38, _] => Body::Df,
         [0x01] | [0x01, _] => {
+            let mode = unshared
+                .get(1)
+                .map_or(WriteMode::Replace, |&dc| WriteMode::from_data_coding(dc));
             let size = size.ok_or(sw::INCORRECT_DATA)?;
             if size == 0 {
                 return Err(sw::INCORRECT_DATA);
@@ -173,7 +180,8 @@ pub(super) fn parse_create(data: &[u8]) -> Result<File, StatusWord> {
                 return Err(sw::NOT_ENOUGH_MEMORY);
             }
             Body::Transparent {
-                data: vec![0; size],
+                data: vec![mode.erased(); size],
+                mode,
             }
         }
         [0x02, _, len, count] => linear(*len as usize, *count as usize)?,

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cos::WriteMode;
 use crate::sim::serde_hex;
 
 /// Index of the MF: always the first file.
@@ -104,6 +105,9 @@ pub(super) enum Body {
         /// The contents; its length is the file size.
         #[serde(with = "serde_hex::bytes")]
         data: Vec<u8>,
+        /// How WRITE BINARY combines data with the contents (its data coding byte).
+        #[serde(default, skip_serializing_if = "WriteMode::is_replace")]
+        mode: WriteMode,
     },
     /// A linear fixed EF: records of one length, appended up to a maximum.
     LinearFixed {
@@ -122,7 +126,7 @@ impl Body {
     pub(super) fn allocated(&self) -> usize {
         match self {
             Body::Df => 0,
-            Body::Transparent { data } => data.len(),
+            Body::Transparent { data, .. } => data.len(),
             Body::LinearFixed {
                 record_len,
                 max_records,
@@ -218,36 +222,7 @@ impl Tree {
     /// Removes the file at `index` (never the MF) and every file under it. Returns, for each
     /// old index, its new index, or `None` for a removed file.
     pub(super) fn remove(&mut self, index: usize) -> Vec<Option<usize>> {
-        let mut gone = vec![false; self.files.len()];
-        if index == MF || index >= self.files.len() {
-            return (0..self.files.len()).map(Some).collect();
-        }
-        gone[index] = true;
-        // Parents come before their children, so one pass finds every descendant.
-        for i in index + 1..self.files.len() {
-            if self.files[i].parent.is_some_and(|p| gone[p]) {
-                gone[i] = true;
-            }
-        }
-        let mut map = Vec::with_capacity(gone.len());
-        let mut next = 0;
-        for &g in &gone {
-            map.push((!g).then(|| {
-                next += 1;
-                next - 1
-            }));
-        }
-        let files = std::mem::take(&mut self.files);
-        self.files = files
-            .into_iter()
-            .zip(&gone)
-            .filter(|(_, g)| !**g)
-            .map(|(mut file, _)| {
-                file.parent = file.parent.and_then(|p| map[p]);
-                file
-            })
-            .collect();
-        map
+        remove_subtree(&mut self.files, index, |f| &mut f.parent)
     }
 
     /// Adds a file (the caller has checked it fits) and returns its index.
@@ -255,4 +230,48 @@ impl Tree {
         self.files.push(file);
         self.files.len() - 1
     }
+}
+
+/// Removes the file at `index` (never the root, index 0) and everything under it from a
+/// flat tree whose files name their parents (`parent_of`, parents listed first), renumbering
+/// the parents that remain. Returns, for each old index, its new one (`None`: removed).
+/// Shared by the simulated file cards.
+pub(in crate::sim) fn remove_subtree<F>(
+    files: &mut Vec<F>,
+    index: usize,
+    parent_of: impl Fn(&mut F) -> &mut Option<usize>,
+) -> Vec<Option<usize>> {
+    if index == 0 || index >= files.len() {
+        return (0..files.len()).map(Some).collect();
+    }
+    let mut gone = vec![false; files.len()];
+    gone[index] = true;
+    // Parents come before their children, so one pass finds every descendant.
+    for i in index + 1..files.len() {
+        if parent_of(&mut files[i]).is_some_and(|p| gone[p]) {
+            gone[i] = true;
+        }
+    }
+    let mut next = 0;
+    let map: Vec<Option<usize>> = gone
+        .iter()
+        .map(|&g| {
+            (!g).then(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect();
+    let old = std::mem::take(files);
+    *files = old
+        .into_iter()
+        .zip(&map)
+        .filter(|(_, new)| new.is_some())
+        .map(|(mut file, _)| {
+            let parent = parent_of(&mut file);
+            *parent = parent.and_then(|p| map[p]);
+            file
+        })
+        .collect();
+    map
 }

@@ -16,17 +16,17 @@
 mod binary;
 pub(crate) mod challenge;
 mod check;
-mod cplc;
+pub(in crate::sim) mod cplc;
 mod create;
 mod delete;
 mod demo;
 mod fcp;
-mod fs;
+pub(in crate::sim) mod fs;
 mod pin;
 mod record;
 mod select;
-mod sw;
-mod transport;
+pub(in crate::sim) mod sw;
+pub(in crate::sim) mod transport;
 
 use serde::{Deserialize, Serialize};
 
@@ -205,6 +205,8 @@ impl FileCard {
             0xA4 => self.select(command),
             0xB0 => self.read_binary(command),
             0xD6 => self.update_binary(command),
+            0xD0 => self.write_binary(command),
+            0x0E => self.erase_binary(command),
             0xB2 => self.read_record(command),
             0xDC => self.update_record(command),
             0xE2 => self.append_record(command),

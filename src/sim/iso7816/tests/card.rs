@@ -46,7 +46,7 @@ fn unknown_instructions_answer_6d00() {
         &mut t1(),
         &[
             ("00 B1 00 00 00", "6D 00"),
-            ("00 0E 00 00", "6D 00"),
+            ("00 0C 00 00", "6D 00"),
             ("00 E6 00 00", "6D 00"),
         ],
     );
@@ -97,7 +97,7 @@ fn t0_atr_offers_only_t0_and_has_no_tck() {
 
 /// Instructions the card knows, plus a few it does not, to steer random APDUs inward.
 const INS: &[u8] = &[
-    0xA4, 0xB0, 0xD6, 0xB2, 0xDC, 0xE2, 0x20, 0x24, 0x2C, 0x84, 0xC0, 0xE0, 0xCA, 0x00,
+    0xA4, 0xB0, 0xD6, 0xD0, 0x0E, 0xB2, 0xDC, 0xE2, 0x20, 0x24, 0x2C, 0x84, 0xC0, 0xE0, 0xCA, 0x00,
 ];
 
 /// P1 values that mean something to some command.

@@ -233,3 +233,60 @@ fn delete_file_refusals() {
         ],
     );
 }
+
+#[test]
+fn write_binary_combines_per_the_data_coding_and_erase_prepares_the_ef() {
+    // Write-AND (data coding 61): created erased (all ones); WRITE ANDs, ERASE restores.
+    let and = create("82 02 01 61 83 02 12 35 80 02 00 04");
+    let or = create("82 02 01 41 83 02 12 36 80 02 00 02");
+    run(
+        &mut t1(),
+        &[
+            (&and, "90 00"),
+            ("00 B0 00 00 04", "FF FF FF FF 90 00"),
+            ("00 D0 00 00 02 F0 3C", "90 00"),
+            ("00 D0 00 00 02 3C 3C", "90 00"),
+            ("00 B0 00 00 02", "30 3C 90 00"),
+            // A script's way to store its bytes on an AND file: erase, then write.
+            ("00 0E 00 00", "90 00"),
+            ("00 D0 00 00 02 5A A5", "90 00"),
+            ("00 B0 00 00 04", "5A A5 FF FF 90 00"),
+            // UPDATE replaces whatever the coding; ERASE up to an end offset.
+            ("00 D6 00 00 01 00", "90 00"),
+            ("00 0E 00 01 02 00 02", "90 00"),
+            ("00 B0 00 00 04", "00 FF FF FF 90 00"),
+            ("00 0E 00 02 02 00 01", "6A 80"),
+            ("00 0E 00 04", "6B 00"),
+            ("00 D0 00 03 02 00 00", "6A 84"),
+            (
+                "00 A4 00 00 02 12 35 00",
+                "62 13 82 02 01 61 83 02 12 35 80 02 00 04 86 02 00 00 8A 01 05 90 00",
+            ),
+            (&or, "90 00"),
+            ("00 D0 00 00 02 F0 01", "90 00"),
+            ("00 D0 00 00 02 0F 02", "90 00"),
+            ("00 B0 00 00 02", "FF 03 90 00"),
+            ("00 0E 00 00", "90 00"),
+            ("00 B0 00 00 02", "00 00 90 00"),
+        ],
+    );
+}
+
+#[test]
+fn write_and_erase_binary_need_the_update_condition() {
+    run(
+        &mut t1(),
+        &[
+            // EF 0010 updates after VERIFY only; a replace EF's WRITE replaces.
+            ("00 A4 00 0C 02 00 10", "90 00"),
+            ("00 D0 00 00 01 AA", "69 82"),
+            ("00 0E 00 00", "69 82"),
+            (VERIFY_PIN, "90 00"),
+            ("00 D0 00 00 01 AA", "90 00"),
+            ("00 D0 00 00 01 55", "90 00"),
+            ("00 B0 00 00 01", "55 90 00"),
+            ("00 0E 00 00", "90 00"),
+            ("00 B0 00 00 01", "00 90 00"),
+        ],
+    );
+}
