@@ -122,40 +122,87 @@ fn a_device_that_is_not_there_is_a_transport_error() {
 #[test]
 fn a_batch_through_a_serial_reader_issues_a_contact_card_by_its_identify_bytes() {
     // Contact cards have no UID; the profile's `identify:` (GET DATA CPLC) tells them apart,
-    // on a serial reader as on any other: the batch path is the same.
-    let served = Served::start(&["--card", "iso7816-t0", "--serial", "tlp224"]);
-    let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("j.jsonl");
-    let output = bin()
-        .args(["batch", "--reader"])
-        .arg(format!("tlp224:{}", served.path))
-        .args([
-            "--count",
-            "1",
-            "--data",
-            "profiles/iso7816_perso.csv",
-            "--journal",
-        ])
-        .arg(&journal)
-        .arg("profiles/iso7816_perso.yaml")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    // CPLC bytes 0-17 of the served card: fabricator 4790 … IC serial 10000000, batch 0001.
-    let identity = "479050404152600101006002100000000001";
-    assert!(
-        stdout.starts_with(&format!("ok          seq 1 row 1  {identity}  ")),
-        "{stdout}"
-    );
-    let journal = std::fs::read_to_string(&journal).unwrap();
-    assert!(
-        journal.contains(&format!("\"uid\":null,\"identity\":\"{identity}\"")),
-        "{journal}"
-    );
+    // on a serial reader as on any other: the batch path is the same, on both backends.
+    for backend in ["tlp224", "phoenix"] {
+        let served = Served::start(&["--card", "iso7816-t0", "--serial", backend]);
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        let output = bin()
+            .args(["batch", "--reader"])
+            .arg(format!("{backend}:{}", served.path))
+            .args([
+                "--count",
+                "1",
+                "--data",
+                "profiles/iso7816_perso.csv",
+                "--journal",
+            ])
+            .arg(&journal)
+            .arg("profiles/iso7816_perso.yaml")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{backend}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // CPLC bytes 0-17 of the served card: fabricator 4790 … IC serial 10000000, batch 0001.
+        let identity = "479050404152600101006002100000000001";
+        assert!(
+            stdout.starts_with(&format!("ok          seq 1 row 1  {identity}  ")),
+            "{backend}: {stdout}"
+        );
+        let journal = std::fs::read_to_string(&journal).unwrap();
+        assert!(
+            journal.contains(&format!("\"uid\":null,\"identity\":\"{identity}\"")),
+            "{journal}"
+        );
+    }
+}
+
+#[test]
+fn the_cos_card_is_issued_and_verified_through_both_serial_readers() {
+    for backend in ["tlp224", "phoenix"] {
+        let served = Served::start(&["--card", "cos", "--serial", backend]);
+        let reader = format!("{backend}:{}", served.path);
+        // The served card keeps its state between the two runs: issue, then verify it.
+        let keys = [
+            "--var",
+            "install_source=file:scripts/cos_demo_install.key",
+            "--var",
+            "issuer_source=file:scripts/cos_demo_issuer.key",
+        ];
+        let common = [
+            "--var",
+            "app_source=file:scripts/cos_demo_app.key",
+            "--var",
+            "holder=Ada",
+            "--var",
+            "pin=4711",
+        ];
+        for (script, extra) in [
+            ("scripts/cos_issue.rhai", &keys[..]),
+            (
+                "scripts/cos_verify.rhai",
+                &["--var", "terminal_random=A5A5A5A5"][..],
+            ),
+        ] {
+            let output = bin()
+                .args(["--reader", &reader, "--arm-irreversible"])
+                .args(extra)
+                .args(common)
+                .arg(script)
+                .output()
+                .unwrap();
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{backend} {script}: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
 }

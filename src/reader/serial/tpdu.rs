@@ -55,16 +55,18 @@ impl Tpdu {
     }
 }
 
-/// Instructions that never return data (ISO 7816-4 and -9): a 5-byte command with one of
-/// them is a header with Lc 0, not a request for 256 bytes.
-const NEVER_RETURNS_DATA: &[u8] = &[
-    0x04, 0x0E, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x44, 0x82, 0xD0, 0xD2, 0xD6, 0xDA, 0xDC, 0xDE, 0xE0,
-    0xE2, 0xE4, 0xE6, 0xE8,
+/// Instructions whose P3 is Lc (data goes in; a 5-byte command with one of them is a
+/// header with Lc 0, not a request for 256 bytes): ISO 7816-4 and -9, INTERNAL
+/// AUTHENTICATE (`88`, its answer comes by GET RESPONSE), and the file-card COS's
+/// proprietary-class `5C`, `5E` and CREATE FILE `F2`.
+const TAKES_DATA: &[u8] = &[
+    0x04, 0x0E, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x44, 0x82, 0x88, 0xD0, 0xD2, 0xD6, 0xDA, 0xDC, 0xDE,
+    0xE0, 0xE2, 0xE4, 0xE6, 0xE8, 0x5C, 0x5E, 0xF2,
 ];
 
 /// Instructions whose data flows from the card under T=0 (case 2): what a card's T=0 layer
 /// uses to tell P3 = Le from P3 = Lc. Every other instruction takes data in.
-const SENDS_DATA: &[u8] = &[0xB0, 0xB1, 0xB2, 0xB3, 0xC0, 0xCA, 0xCB, 0x84, 0x12, 0xF2];
+const SENDS_DATA: &[u8] = &[0xB0, 0xB1, 0xB2, 0xB3, 0xC0, 0xCA, 0xCB, 0x84, 0x12];
 
 /// Whether a card reads P3 of instruction `ins` as Le (true) or Lc (false).
 pub fn card_sends_data(ins: u8) -> bool {
@@ -72,10 +74,13 @@ pub fn card_sends_data(ins: u8) -> bool {
 }
 
 /// Whether the card reads P3 of this command as Le: an ISO instruction that sends data
-/// ([`card_sends_data`]), or a proprietary class (bit 8 set) with an instruction not known
-/// to take data only.
+/// ([`card_sends_data`]), GSM 11.11 STATUS (`A0 F2`; in other classes `F2` is the COS's
+/// CREATE FILE, which takes data), or a proprietary class (bit 8 set) with an instruction
+/// not known to take data.
 pub fn outgoing(cla: u8, ins: u8) -> bool {
-    card_sends_data(ins) || (cla & 0x80 != 0 && !NEVER_RETURNS_DATA.contains(&ins))
+    (cla == 0xA0 && ins == 0xF2)
+        || card_sends_data(ins)
+        || (cla & 0x80 != 0 && !TAKES_DATA.contains(&ins))
 }
 
 /// After an incoming transfer that was meant to return data: `61xx` is followed by GET
