@@ -205,7 +205,12 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     if let Some(data) = &data {
         data.check_hex(batch::apdu_columns(&profile, data))
             .map_err(invalid)?;
-        if let Some((name, _)) = profile.secrets.iter().find(|(n, _)| columns.contains(n)) {
+        let secret_names = profile.secrets.iter().map(|(n, _)| n);
+        let derived_names = profile.derived.iter().map(|d| &d.name);
+        if let Some(name) = secret_names
+            .chain(derived_names)
+            .find(|n| columns.contains(n))
+        {
             return Err(invalid(anyhow!(
                 "{}: column `{name}` has the name of a secret of the profile",
                 data.path.display()
@@ -251,6 +256,9 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
         rules: rules(args.no_auto_response),
         feedback: args.reader_feedback,
     };
+    // Master keys are opened once here so that a missing key or token stops the batch
+    // before its first card (each worker opens its own afterwards).
+    drop(profile::Derivations::load(&profile).map_err(invalid)?);
     let interrupt = super::interrupt_flag();
 
     let summary = batch::run(&config, &profile, openers, interrupt).map_err(setup_failure)?;

@@ -63,6 +63,7 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
     let source = source(&args.card)?;
     let profile = profile::load(file, &vars, &[]).map_err(invalid)?;
     let secrets = load_secrets(&profile).map_err(invalid)?;
+    let derivations = profile::Derivations::load(&profile).map_err(invalid)?;
     check_lengths(
         &profile,
         Some(&secret_lengths(&secrets)),
@@ -110,6 +111,7 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
         redactor,
         output: Rc::new(|line: &str| outln!("{line}")),
         interrupt,
+        derivations,
     };
     let (_card, outcome) = profile::run(&profile, card, &inputs, &env);
     for step in &outcome.steps {

@@ -32,7 +32,8 @@ pub struct LengthError {
     pub column: usize,
     /// The 1-based data row that gives the bad length (`None`: no data value is involved).
     pub row: Option<u64>,
-    /// 1-based number of the step.
+    /// 1-based number of the step; 0 for a value used before the first step (the input
+    /// of a `diversify:` secret).
     pub step: usize,
     /// What is wrong, lengths only.
     pub message: String,
@@ -44,7 +45,11 @@ impl fmt::Display for LengthError {
         if let Some(row) = self.row {
             write!(f, "data row {row}: ")?;
         }
-        write!(f, "step {}: {}", self.step, self.message)
+        // Step 0: a value used before the first step (a diversification input).
+        if self.step > 0 {
+            write!(f, "step {}: ", self.step)?;
+        }
+        f.write_str(&self.message)
     }
 }
 
@@ -69,6 +74,7 @@ pub fn check_lengths(
     rows: &mut dyn Iterator<Item = (u64, Vec<(String, String)>)>,
 ) -> Result<(), LengthError> {
     let rows: Vec<(u64, Vec<(String, String)>)> = rows.collect();
+    super::derive::check_inputs(profile, &rows)?;
     let has_data = !rows.is_empty();
     for (index, step) in profile.steps.iter().enumerate() {
         let Action::Apdu(template) = &step.action else {
@@ -125,6 +131,9 @@ impl Scope<'_> {
         }
         if let Some((_, value)) = row.iter().find(|(n, _)| n == name) {
             return hex_of(value);
+        }
+        if let Some(derived) = self.profile.derived.iter().find(|d| d.name == name) {
+            return Known::Length(derived.method.output_len());
         }
         if self.profile.secrets.iter().any(|(n, _)| n == name) {
             return match self.secrets.and_then(|s| s.iter().find(|(n, _)| n == name)) {

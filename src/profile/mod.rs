@@ -15,6 +15,7 @@
 //! module does not wait for cards, choose data rows or load secrets (the batch does); it
 //! does not print and does not choose exit codes.
 
+mod derive;
 mod error;
 mod hash;
 mod include;
@@ -37,6 +38,9 @@ use crate::reader::guard::Operation;
 use crate::script::Script;
 use crate::secret::SecretSource;
 
+pub use derive::{
+    CLASSIC_OFFSET, Derivations, DeriveMethod, Derived, METHOD_NAMES, MasterError, uid_len,
+};
 pub use error::{Problem, ProfileError};
 pub use kinds::{CardKind, Irreversible, OnError, Vocabulary};
 pub use lengths::{LengthError, check_lengths};
@@ -67,6 +71,9 @@ pub struct Profile {
     /// Secrets by name, in definition order. Not loaded: loading is the runner's job.
     /// A relative `file:` path is resolved against the profile's directory.
     pub secrets: Vec<(String, SecretSource)>,
+    /// Secrets diversified per card (`diversify:`), in definition order; their names are
+    /// distinct from `secrets`' names. Computed by [`Derivations`] before a card's first step.
+    pub derived: Vec<Derived>,
     /// The irreversible operation kinds this profile may do when the run is armed.
     pub irreversible: Vec<Irreversible>,
     /// What a batch does when a step fails.
