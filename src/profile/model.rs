@@ -259,7 +259,9 @@ impl<'de> Deserialize<'de> for SecretModel {
                 }
                 let body: DiversifyModel = map.next_value()?;
                 if let Some(extra) = map.next_key::<String>()? {
-                    return Err(de::Error::unknown_field(&extra, &[]));
+                    return Err(de::Error::custom(format_args!(
+                        "a derived secret has only `diversify`, found also `{extra}`"
+                    )));
                 }
                 Ok(SecretModel::Diversify(Box::new(body)))
             }
