@@ -6,7 +6,8 @@
 //! component's and the key's key check value (KCV: the first 3 bytes of the encryption of
 //! a zero block), stores the key in the token as a sensitive, non-extractable object, and
 //! checks the token computes the same KCV. `key kcv SPEC` prints the KCV of a key in a
-//! token, a file or the environment, never the key. The clap declarations live here so
+//! token, a file or the environment, never the key. `key encrypt-column --key SPEC` turns
+//! values (hex lines on standard input) into cells of an `encrypted-columns:` data column. The clap declarations live here so
 //! that this subcommand is one file. Nothing here talks to a card.
 
 use std::io::{BufRead, IsTerminal};
@@ -57,12 +58,20 @@ pub enum KeyAction {
         #[arg(long)]
         des3: bool,
     },
+    /// Encrypt values for an `encrypted-columns:` data column: one hex value per line of
+    /// standard input, one cell per line of standard output (IV ‖ AES-CBC, hex).
+    EncryptColumn {
+        /// The transport key (AES): `pkcs11:…`, `env:NAME` or `file:PATH`.
+        #[arg(long, value_name = "SECRET-SPEC")]
+        key: String,
+    },
 }
 
 /// Runs `key`.
 pub fn run(args: KeyArgs) -> Result<Exit, Failure> {
     match args.action {
         KeyAction::Kcv { spec, des3 } => kcv(&spec, des3),
+        KeyAction::EncryptColumn { key } => encrypt_column(&key),
         KeyAction::Import {
             to,
             component_files,
@@ -138,6 +147,34 @@ fn import(to: &str, files: &[PathBuf], count: usize, des3: bool) -> Result<Exit,
         uri.key_name(),
         hex::format_compact(&stored)
     );
+    Ok(Exit::Ok)
+}
+
+/// Encrypts each line of standard input (hex) into a cell. Values are read and held as
+/// secrets; a line that is not hex is refused by its number, never shown.
+fn encrypt_column(spec: &str) -> Result<Exit, Failure> {
+    keys::check_spec(spec).map_err(|e| invalid(anyhow!("--key: {e}")))?;
+    let key = keys::load(spec).map_err(failed)?;
+    // Every line is read and checked before any cell is printed: a bad line leaves no
+    // half-written column behind.
+    let mut values = Vec::new();
+    for (i, line) in std::io::stdin().lock().lines().enumerate() {
+        let line = held(line.map_err(|e| failed(format!("reading line {}: {e}", i + 1)))?);
+        let text = String::from_utf8_lossy(line.expose());
+        let value = hex::parse(text.trim())
+            .map(Secret::new)
+            .map_err(|_| invalid(anyhow!("standard input line {}: not hex", i + 1)))?;
+        values.push(value);
+    }
+    let mut cells = Vec::with_capacity(values.len());
+    for (i, value) in values.iter().enumerate() {
+        let cell = keys::columns::encrypt(&key, value.expose())
+            .map_err(|e| failed(format!("line {}: {e}", i + 1)))?;
+        cells.push(cell);
+    }
+    for cell in cells {
+        outln!("{cell}");
+    }
     Ok(Exit::Ok)
 }
 

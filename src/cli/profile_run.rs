@@ -49,6 +49,12 @@ pub fn check(
     }
     // Secrets are not loaded by `check`: steps whose lengths depend on one are left to the run.
     check_lengths(&profile, None, &mut data_rows(data.as_ref())).map_err(invalid)?;
+    // Encrypted cells are decrypted (transport keys loaded) so a bad cell is found now.
+    if let (Some(data), false) = (&data, profile.encrypted_columns.is_empty()) {
+        let keys = profile::Derivations::load(&profile).map_err(invalid)?;
+        keys.check_rows(&mut data_rows(Some(data)))
+            .map_err(|e| invalid(anyhow::anyhow!("{}: {e}", data.path.display())))?;
+    }
     super::check_out::Checked {
         steps: Some(profile.steps.len()),
         hash: Some(profile.hash()),

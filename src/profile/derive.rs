@@ -17,6 +17,10 @@
 //!   a key no other system of the scheme computes, so the card is refused before any
 //!   command (a refusal, not a warning: a card keyed that way is lost to its system).
 //!
+//! The same moment decrypts the row's `encrypted-columns:` cells into secrets with their
+//! transport keys ([`Derivations::decrypt_row`]; the cell format is `crate::keys::columns`);
+//! [`Derivations::check_rows`] decrypts every row up front for `check --data` and `batch`.
+//!
 //! This file does not send anything and does not print.
 
 use std::cell::RefCell;
@@ -27,7 +31,7 @@ use super::run::Inputs;
 use super::{CardKind, LengthError, Profile, Template, TemplatePart, Vocabulary};
 use crate::apdu::hex;
 use crate::crypto::an10922::{self, Method};
-use crate::keys::{self, Key, KeyError};
+use crate::keys::{self, Key, KeyError, columns};
 use crate::secret::Secret;
 
 /// The byte offset of the 6-byte MIFARE Classic key inside the AES-128 result (the
@@ -195,18 +199,25 @@ fn input_len(
     Ok(Some(len))
 }
 
+/// A data row split: its plain (column, value) pairs and its decrypted (column, secret)s.
+pub type SplitRow = (Vec<(String, String)>, Vec<(String, Secret)>);
+
 /// The master keys of a profile's diversified secrets, loaded once per run (a token
 /// session each for `pkcs11:` keys). Empty when the profile has none.
+///
+/// It also holds the transport keys of the profile's `encrypted-columns:`, which are used
+/// at the same moment (a row's cells are decrypted before the card's first command).
 #[derive(Debug, Default)]
 pub struct Derivations {
     keys: Vec<Key>,
+    columns: Vec<(String, Key)>,
 }
 
 /// A master key that could not be loaded.
 #[derive(Debug, thiserror::Error)]
-#[error("secret `{name}`: master key: {error}")]
+#[error("{name}: {error}")]
 pub struct MasterError {
-    /// The diversified secret's name.
+    /// What the key is for (`secret \`k\`: master key`).
     pub name: String,
     /// Why.
     pub error: KeyError,
@@ -220,12 +231,63 @@ impl Derivations {
             .iter()
             .map(|d| {
                 keys::load(&d.master).map_err(|error| MasterError {
-                    name: d.name.clone(),
+                    name: format!("secret `{}`: master key", d.name),
                     error,
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(Derivations { keys })
+        let columns = profile
+            .encrypted_columns
+            .iter()
+            .map(|(column, spec)| {
+                keys::load(spec)
+                    .map(|key| (column.clone(), key))
+                    .map_err(|error| MasterError {
+                        name: format!("encrypted column `{column}`: transport key"),
+                        error,
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Derivations { keys, columns })
+    }
+
+    /// Decrypts every cell of every row (`check --data`, and a batch before its first
+    /// card), so that a bad cell is found before any card; the first bad one is the error.
+    pub fn check_rows(
+        &self,
+        rows: &mut dyn Iterator<Item = (u64, Vec<(String, String)>)>,
+    ) -> Result<(), String> {
+        if self.columns.is_empty() {
+            return Ok(());
+        }
+        for (row, values) in rows {
+            self.decrypt_row(&values, Some(row))?;
+        }
+        Ok(())
+    }
+
+    /// Splits a data row into its plain values and its encrypted columns' values, decrypted
+    /// into secrets. The error names the column (and `row` when given), never the cell.
+    pub fn decrypt_row(
+        &self,
+        data: &[(String, String)],
+        row: Option<u64>,
+    ) -> Result<SplitRow, String> {
+        let mut plain = Vec::with_capacity(data.len());
+        let mut secrets = Vec::new();
+        for (column, value) in data {
+            match self.columns.iter().find(|(c, _)| c == column) {
+                Some((_, key)) => match columns::decrypt(key, value) {
+                    Ok(secret) => secrets.push((column.clone(), secret)),
+                    Err(e) => {
+                        let at = row.map(|r| format!("data row {r}: ")).unwrap_or_default();
+                        return Err(format!("{at}encrypted column `{column}`: the cell {e}"));
+                    }
+                },
+                None => plain.push((column.clone(), value.clone())),
+            }
+        }
+        Ok((plain, secrets))
     }
 
     /// This card's diversified secrets, in the profile's order. The error names the

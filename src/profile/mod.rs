@@ -74,6 +74,9 @@ pub struct Profile {
     /// Secrets diversified per card (`diversify:`), in definition order; their names are
     /// distinct from `secrets`' names. Computed by [`Derivations`] before a card's first step.
     pub derived: Vec<Derived>,
+    /// `encrypted-columns:`: (column, transport key spec), the top profile's only. Their
+    /// cells are decrypted into secrets when a row is used (`keys::columns`).
+    pub encrypted_columns: Vec<(String, String)>,
     /// The irreversible operation kinds this profile may do when the run is armed.
     pub irreversible: Vec<Irreversible>,
     /// What a batch does when a step fails.

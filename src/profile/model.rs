@@ -80,6 +80,10 @@ pub struct Document {
     /// `secrets:` sources, in file order.
     #[serde(default)]
     pub secrets: SecretEntries,
+    /// `encrypted-columns:` data columns whose cells are encrypted, with their transport
+    /// key's spec, in file order.
+    #[serde(default)]
+    pub encrypted_columns: Entries,
     /// `irreversible:` kinds.
     #[serde(default)]
     pub irreversible: Vec<Located<String>>,

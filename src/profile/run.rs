@@ -148,34 +148,56 @@ pub fn run(
     env: &Environment,
 ) -> (Box<dyn Card>, Outcome) {
     let started = Instant::now();
+    let refuse = |message: String| {
+        let failure = Failure {
+            index: 0,
+            step: "secrets".to_string(),
+            sw: None,
+            kind: FailureKind::Failed,
+            message: message.clone(),
+            record: message,
+        };
+        Outcome {
+            steps: Vec::new(),
+            failure: Some(failure),
+            micros: micros_since(started),
+        }
+    };
+    // The row's encrypted cells, decrypted in memory before any command.
+    let (data, decrypted) = match env.derivations.decrypt_row(inputs.data, inputs.row) {
+        Ok(split) => split,
+        Err(message) => return (card, refuse(message)),
+    };
+    for (_, secret) in &decrypted {
+        env.redactor.add(secret.expose());
+    }
+    let plain_inputs = Inputs {
+        data: &data,
+        secrets: inputs.secrets,
+        uid: inputs.uid.clone(),
+        atr: inputs.atr.clone(),
+        row: inputs.row,
+        seq: inputs.seq,
+    };
+    let inputs = &plain_inputs;
     // This card's diversified keys, before any command: a card whose keys cannot be
     // computed is refused with nothing sent.
     let derived = match env.derivations.derive(profile, inputs) {
         Ok(derived) => derived,
-        Err((name, message)) => {
-            let message = format!("secret `{name}`: {message}");
-            let failure = Failure {
-                index: 0,
-                step: "diversified secrets".to_string(),
-                sw: None,
-                kind: FailureKind::Failed,
-                message: message.clone(),
-                record: message,
-            };
-            let outcome = Outcome {
-                steps: Vec::new(),
-                failure: Some(failure),
-                micros: micros_since(started),
-            };
-            return (card, outcome);
-        }
+        Err((name, message)) => return (card, refuse(format!("secret `{name}`: {message}"))),
     };
     for (_, secret) in &derived {
         env.redactor.add(secret.expose());
     }
-    let secrets: Vec<(String, Secret)> = inputs.secrets.iter().cloned().chain(derived).collect();
+    let secrets: Vec<(String, Secret)> = inputs
+        .secrets
+        .iter()
+        .cloned()
+        .chain(decrypted)
+        .chain(derived)
+        .collect();
     let inputs = &Inputs {
-        data: inputs.data,
+        data: &data,
         secrets: &secrets,
         uid: inputs.uid.clone(),
         atr: inputs.atr.clone(),

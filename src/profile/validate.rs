@@ -158,6 +158,7 @@ fn assemble(
     let name = document.name.value.clone();
     let description = document.description.as_ref().map(|d| d.value.clone());
     c.stack.push((identity, c.files[0].path.clone()));
+    let encrypted_columns = encrypted_columns(&c.files[0], &document, data_columns)?;
     collect(&mut c, 0, document)?;
     let declared: Vec<String> = c.vars.iter().map(|(n, _)| n.clone()).collect();
     for (name, value) in cli_vars {
@@ -188,6 +189,7 @@ fn assemble(
         vars: c.vars,
         secrets: c.secrets,
         derived: c.derived,
+        encrypted_columns,
         irreversible: c.irreversible,
         on_error,
         steps,
@@ -248,6 +250,12 @@ pub(super) fn collect(
             c.vars.push((key.value, value.value));
         }
     }
+    if let (true, Some((column, _))) = (index > 0, document.encrypted_columns.0.first()) {
+        let problem = Problem::Key(
+            "`encrypted-columns` belongs in the top profile, which names the data".to_string(),
+        );
+        return Err(c.files[index].error_at(column, problem));
+    }
     for (key, value) in document.secrets.0 {
         check_name(c, index, &key, "secret")?;
         let source = &c.files[index];
@@ -298,6 +306,51 @@ pub(super) fn collect(
     Ok(())
 }
 
+/// Validates `encrypted-columns:`: identifiers, columns of the data when it is known, and
+/// well-formed transport key specs (a relative `file:` resolved against the profile).
+fn encrypted_columns(
+    source: &Source,
+    document: &Document,
+    data_columns: &[String],
+) -> Result<Vec<(String, String)>, ProfileError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (column, spec) in &document.encrypted_columns.0 {
+        let problem = if !is_identifier(&column.value) {
+            Some(Problem::BadName {
+                what: "encrypted column",
+                name: column.value.clone(),
+            })
+        } else if !data_columns.is_empty() && !data_columns.contains(&column.value) {
+            Some(Problem::Key(format!(
+                "encrypted column `{}` is not a column of the data",
+                column.value
+            )))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(source.error_at(column, problem));
+        }
+        let key = match spec.value.strip_prefix("file:") {
+            Some(path) if !path.is_empty() && Path::new(path).is_relative() => {
+                format!("file:{}", normalize(&source.dir.join(path)).display())
+            }
+            _ => spec.value.clone(),
+        };
+        if let Err(e) = crate::keys::check_spec(&key) {
+            let problem = Problem::Key(format!(
+                "encrypted column `{}`: transport key: {e}",
+                column.value
+            ));
+            return Err(source.error_at(spec, problem));
+        }
+        if !out.iter().any(|(n, _)| *n == column.value) {
+            out.push((column.value.clone(), key));
+        }
+    }
+    Ok(out)
+}
+
 /// Validates the body of a `diversify:` secret: method, master spec (a relative `file:`
 /// resolved against the profile's directory) and input template.
 fn diversified(source: &Source, name: &str, body: DiversifyModel) -> Result<Derived, ProfileError> {
@@ -318,19 +371,19 @@ fn diversified(source: &Source, name: &str, body: DiversifyModel) -> Result<Deri
         _ => body.master.value.clone(),
     };
     if let Err(e) = crate::keys::check_spec(&master) {
-        let problem = Problem::Diversify(format!("secret `{name}`: `master`: {e}"));
+        let problem = Problem::Key(format!("secret `{name}`: `master`: {e}"));
         return Err(source.error_at(&body.master, problem));
     }
     let input = Template::parse(&body.input.value).map_err(|e| {
         let (TemplateError::Hex { message, column }
         | TemplateError::Placeholder { message, column }) = e;
-        let problem = Problem::Diversify(format!(
+        let problem = Problem::Key(format!(
             "secret `{name}`: `input`: {message} (column {column} of the value)"
         ));
         source.error_at(&body.input, problem)
     })?;
     if input.placeholders().next().is_none() {
-        let problem = Problem::Diversify(format!(
+        let problem = Problem::Key(format!(
             "secret `{name}`: `input` names no card value (`${{uid}}`): every card would get \
              the same key"
         ));
@@ -363,7 +416,7 @@ fn derive_names(
                 file: derived.file.clone(),
                 line: derived.line,
                 column: derived.column,
-                problem: Problem::Diversify(format!(
+                problem: Problem::Key(format!(
                     "secret `{}`: `input` uses `${{{name}}}`, which is not a variable, a data \
                      column or one of `${{uid}}`, `${{atr}}`, `${{seq}}`, `${{row}}`",
                     derived.name

@@ -611,3 +611,108 @@ steps:
         "wallet keys differ per card"
     );
 }
+
+#[test]
+fn encrypted_pin_column_decrypts_per_row_and_a_bad_cell_stops_check() {
+    const TRANSPORT: &str = "2B7E151628AED2A6ABF7158809CF4F3C";
+    let dir = tempfile::tempdir().unwrap();
+    let encrypt = |key: &str, values: &str| {
+        let mut child = crate::bin()
+            .env("TRANSPORT", key)
+            .args(["key", "encrypt-column", "--key", "env:TRANSPORT"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(values.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cells = encrypt(TRANSPORT, "31323334\n31323334\n");
+    let cells: Vec<&str> = cells.lines().collect();
+    assert_eq!(cells.len(), 2);
+    assert_ne!(cells[0], cells[1], "a fresh IV per cell");
+    let original = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("profiles/iso7816_perso.yaml"),
+    )
+    .unwrap();
+    let text = original.replace(
+        "secrets:\n  # The demo card's PIN `1234`, as hex. Relative paths start at this file.\n  pin: file:iso7816_perso.pin\n",
+        "encrypted-columns:\n  pin: env:TRANSPORT\n",
+    );
+    assert_ne!(text, original);
+    let profile = script(dir.path(), "perso.yaml", &text);
+    let data = dir.path().join("d.csv");
+    std::fs::write(
+        &data,
+        format!(
+            "serial,holder,pin\n00000101,Ada,{}\n00000102,Alan,{}\n",
+            cells[0], cells[1]
+        ),
+    )
+    .unwrap();
+    let mut command = crate::bin();
+    command.env("TRANSPORT", TRANSPORT);
+    let (r, files) = diversified_batch(
+        dir.path(),
+        command,
+        "iso7816",
+        "2",
+        data.to_str().unwrap(),
+        &profile,
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let traces = files[2..].concat();
+    assert!(traces.contains("\"0020000104(secret)\""), "{traces}");
+    let mut texts = vec![r.stdout.as_str(), r.stderr.as_str()];
+    texts.extend(files.iter().map(String::as_str));
+    assert_no_key(&texts, &["31323334", TRANSPORT]);
+
+    // A cell under another key: `check --data` names row and column, never the cell.
+    let wrong = encrypt("000102030405060708090A0B0C0D0E0F", "31323334\n");
+    let bad = wrong.trim();
+    std::fs::write(
+        &data,
+        format!(
+            "serial,holder,pin\n00000101,Ada,{}\n00000102,Alan,{bad}\n",
+            cells[0]
+        ),
+    )
+    .unwrap();
+    let r = ran(crate::bin()
+        .env("TRANSPORT", TRANSPORT)
+        .arg("check")
+        .arg("--data")
+        .arg(&data)
+        .arg(&profile)
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("data row 2: encrypted column `pin`: the cell does not decrypt"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(bad), "{}", r.stderr);
+    // The batch refuses it before any card, too.
+    let mut command = crate::bin();
+    command.env("TRANSPORT", TRANSPORT);
+    let (r, _) = diversified_batch(
+        dir.path(),
+        command,
+        "iso7816",
+        "2",
+        data.to_str().unwrap(),
+        &profile,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("encrypted column `pin`"), "{}", r.stderr);
+}

@@ -32,7 +32,7 @@ fn structure_errors_are_located() {
             "unknown top-level field",
             &[],
             "name: x\nstepz: []\n",
-            "p.yaml:2:1: unknown field `stepz`, expected one of name, description, card, vars, secrets, irreversible, on-error, include, steps",
+            "p.yaml:2:1: unknown field `stepz`, expected one of name, description, card, vars, secrets, encrypted-columns, irreversible, on-error, include, steps",
         ),
         (
             "unknown field in a step",
