@@ -17,8 +17,9 @@ use anyhow::anyhow;
 use clap::{Args, Subcommand};
 
 use super::exit::invalid;
-use super::{Exit, Failure, outln};
+use super::{Exit, Failure, errln, outln};
 use crate::apdu::hex;
+use crate::keys::devfile::DevSpec;
 use crate::keys::{self, Pkcs11Uri, TokenKey, components};
 use crate::secret::Secret;
 
@@ -35,8 +36,9 @@ pub struct KeyArgs {
 pub enum KeyAction {
     /// Build a key from 2 or 3 components, show KCVs, store it in a PKCS#11 token.
     Import {
-        /// Where to store the key: `pkcs11:token=…;object=LABEL?module-path=…&pin-source=env:NAME`.
-        #[arg(long, value_name = "PKCS11-URI")]
+        /// Where to store the key: `pkcs11:token=…;object=LABEL?module-path=…&pin-source=env:NAME`,
+        /// or, for development only, a new encrypted file `dev:PATH?passphrase=env:NAME`.
+        #[arg(long, value_name = "PKCS11-URI|DEV-FILE")]
         to: String,
         /// A file holding one component in hex (give 2 or 3); without them the components
         /// are typed at a prompt (not echoed), or read as lines when stdin is not a terminal.
@@ -94,12 +96,29 @@ fn kcv(spec: &str, des3: bool) -> Result<Exit, Failure> {
 }
 
 fn import(to: &str, files: &[PathBuf], count: usize, des3: bool) -> Result<Exit, Failure> {
-    let uri = Pkcs11Uri::parse(to).map_err(|e| invalid(anyhow!("--to: {e}")))?;
-    if uri.object.is_none() {
-        return Err(invalid(anyhow!(
-            "--to: `object=` must give the new key's label"
-        )));
-    }
+    let target = if to.starts_with("dev:") {
+        let spec = DevSpec::parse(to).map_err(|e| invalid(anyhow!("--to: {e}")))?;
+        if spec.path.exists() {
+            return Err(invalid(anyhow!(
+                "--to: {} exists; a key file is never overwritten",
+                spec.path.display()
+            )));
+        }
+        errln!(
+            "warning: {} is a DEVELOPMENT key file, NOT FOR PRODUCTION: the key is only as safe as \
+             the passphrase and the file; keep production keys in a PKCS#11 token",
+            spec.path.display()
+        );
+        Target::Dev(spec)
+    } else {
+        let uri = Pkcs11Uri::parse(to).map_err(|e| invalid(anyhow!("--to: {e}")))?;
+        if uri.object.is_none() {
+            return Err(invalid(anyhow!(
+                "--to: `object=` must give the new key's label"
+            )));
+        }
+        Target::Token(uri)
+    };
     let texts = if files.is_empty() {
         if !(2..=3).contains(&count) {
             return Err(invalid(anyhow!("--components must be 2 or 3, got {count}")));
@@ -132,6 +151,20 @@ fn import(to: &str, files: &[PathBuf], count: usize, des3: bool) -> Result<Exit,
     let key = components::combine(&parts).map_err(|e| invalid(anyhow!("{e}")))?;
     let value = keys::kcv_of_bytes(key.expose(), des3).map_err(|e| invalid(anyhow!("{e}")))?;
     outln!("key KCV {}", hex::format_compact(&value));
+    let uri = match target {
+        Target::Token(uri) => uri,
+        Target::Dev(spec) => {
+            // No read-back: a second key derivation costs seconds, and `key kcv` on the
+            // file does the same check when the operator wants it.
+            spec.write(key.expose(), des3).map_err(failed)?;
+            outln!(
+                "stored {} (development file; `apdu-run key kcv` on it shows KCV {})",
+                spec.path.display(),
+                hex::format_compact(&value)
+            );
+            return Ok(Exit::Ok);
+        }
+    };
     keys::pkcs11::import(&uri, key.expose(), des3).map_err(failed)?;
     let stored = TokenKey::open(&uri).and_then(|k| k.kcv()).map_err(failed)?;
     if stored != value {
@@ -176,6 +209,14 @@ fn encrypt_column(spec: &str) -> Result<Exit, Failure> {
         outln!("{cell}");
     }
     Ok(Exit::Ok)
+}
+
+/// Where `key import` stores the key.
+enum Target {
+    /// A PKCS#11 token.
+    Token(Pkcs11Uri),
+    /// A development key file.
+    Dev(DevSpec),
 }
 
 /// Typed text, held as a secret from the moment it is read (zeroed when dropped).

@@ -716,3 +716,59 @@ fn encrypted_pin_column_decrypts_per_row_and_a_bad_cell_stops_check() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("encrypted column `pin`"), "{}", r.stderr);
 }
+
+#[test]
+fn a_development_key_file_is_said_loudly_and_refused_when_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("master.dev");
+    let spec = format!("dev:{}?passphrase=env:DEV_PASS", file.display());
+    let c1 = dir.path().join("c1");
+    let c2 = dir.path().join("c2");
+    std::fs::write(&c1, "0123456789ABCDEF0123456789ABCDEF").unwrap();
+    std::fs::write(&c2, "0132547698BADCFE8899AABBCCDDEEFF").unwrap();
+    let import = || {
+        ran(crate::bin()
+            .env("DEV_PASS", "a long development passphrase")
+            .args(["key", "import", "--to", &spec, "--component-file"])
+            .arg(&c1)
+            .arg("--component-file")
+            .arg(&c2)
+            .output()
+            .unwrap())
+    };
+    let r = import();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("DEVELOPMENT key file, NOT FOR PRODUCTION"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("key KCV 7810BB"), "{}", r.stdout);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("apdu-run development key file v1 (NOT FOR PRODUCTION)\n"));
+    // The key (components XORed: 0011…) is not in the file or any output.
+    assert_no_key(&[&text, &r.stdout, &r.stderr], &["0033113355773311889"]);
+    assert_eq!(import().code, 2, "never overwritten");
+
+    // A changed file is refused before anything is decrypted.
+    let changed = text.replacen("type aes", "type des3", 1);
+    std::fs::write(&file, changed).unwrap();
+    let r = ran(crate::bin()
+        .env("DEV_PASS", "a long development passphrase")
+        .args(["key", "kcv", &spec])
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("MAC mismatch"), "{}", r.stderr);
+    assert!(!r.stdout.contains("KCV"), "{}", r.stdout);
+    // The original opens, and gives the ceremony's KCV.
+    std::fs::write(&file, &text).unwrap();
+    let r = ran(crate::bin()
+        .env("DEV_PASS", "a long development passphrase")
+        .args(["key", "kcv", &spec])
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "KCV 7810BB");
+}
