@@ -56,7 +56,8 @@ pub enum Command {
     },
     /// Decode or encode MIFARE Classic access bits, e.g. `apdu-run access-bits decode 08778F69`.
     AccessBits(super::access_bits::AccessBitsArgs),
-    /// Key ceremony: `key import` (components, KCVs, into a PKCS#11 token), `key kcv SPEC`.
+    /// Key ceremony: `key import` (components, KCVs, into a PKCS#11 token or a development
+    /// file), `key kcv SPEC`, `key encrypt-column` (cells of an encrypted data column).
     Key(super::key::KeyArgs),
     /// Explain status words, e.g. `apdu-run sw 9000 6A82`.
     Sw {
