@@ -98,6 +98,9 @@ pub enum Error {
         /// Why.
         source: SecretError,
     },
+    /// The master key of a `diversify:` secret cannot be loaded.
+    #[error(transparent)]
+    Master(#[from] crate::profile::MasterError),
     /// The journal cannot be used.
     #[error(transparent)]
     Journal(#[from] JournalError),

@@ -171,6 +171,7 @@ fn work_inner(shared: &Shared<'_>, opener: Opener) -> Result<(), Error> {
         redactor: shared.redactor.clone(),
         output: Rc::new(move |line: &str| progress.output(line)),
         interrupt: shared.interrupt.clone(),
+        derivations: profile::Derivations::load(&profile)?,
     };
     loop {
         if shared.interrupt.load(Ordering::Relaxed) {

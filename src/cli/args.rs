@@ -58,7 +58,8 @@ pub enum Command {
     AccessBits(super::access_bits::AccessBitsArgs),
     /// The issuance ledger on PostgreSQL: `ledger init`, `import --lot`, `status`, `export`.
     Ledger(super::ledger::LedgerArgs),
-    /// Key ceremony: `key import` (components, KCVs, into a PKCS#11 token), `key kcv SPEC`.
+    /// Key ceremony: `key import` (components, KCVs, into a PKCS#11 token or a development
+    /// file), `key kcv SPEC`, `key encrypt-column` (cells of an encrypted data column).
     Key(super::key::KeyArgs),
     /// Explain status words, e.g. `apdu-run sw 9000 6A82`.
     Sw {

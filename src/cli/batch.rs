@@ -297,6 +297,15 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
             ),
         ));
     }
+    // Master keys are opened once here so that a missing key or token stops the batch
+    // before its first card (each worker opens its own afterwards).
+    // Every encrypted cell is decrypted now: a bad cell stops the batch before any card.
+    let keys = profile::Derivations::load(&profile).map_err(invalid)?;
+    if let Some(data) = &data {
+        keys.check_rows(&mut batch::data_rows(Some(data)))
+            .map_err(|e| invalid(anyhow!("{}: {e}", data.path.display())))?;
+    }
+    drop(keys);
     let journal = args
         .journal
         .clone()

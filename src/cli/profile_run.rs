@@ -53,6 +53,12 @@ pub fn check(
     }
     // Secrets are not loaded by `check`: steps whose lengths depend on one are left to the run.
     check_lengths(&profile, None, &mut data_rows(data.as_ref())).map_err(invalid)?;
+    // Encrypted cells are decrypted (transport keys loaded) so a bad cell is found now.
+    if let (Some(data), false) = (&data, profile.encrypted_columns.is_empty()) {
+        let keys = profile::Derivations::load(&profile).map_err(invalid)?;
+        keys.check_rows(&mut data_rows(Some(data)))
+            .map_err(|e| invalid(anyhow::anyhow!("{}: {e}", data.path.display())))?;
+    }
     super::check_out::Checked {
         steps: Some(profile.steps.len()),
         hash: Some(profile.hash()),
@@ -133,10 +139,11 @@ pub(super) fn check_sim_kind(
 pub(super) fn check_data(profile: &Profile, data: &DataSet) -> Result<(), Failure> {
     data.check_hex(apdu_columns(profile, data))
         .map_err(invalid)?;
-    if let Some((name, _)) = profile
-        .secrets
-        .iter()
-        .find(|(n, _)| data.columns.contains(n))
+    let secret_names = profile.secrets.iter().map(|(n, _)| n);
+    let derived_names = profile.derived.iter().map(|d| &d.name);
+    if let Some(name) = secret_names
+        .chain(derived_names)
+        .find(|n| data.columns.contains(n))
     {
         return Err(invalid(anyhow!(
             "{}: column `{name}` has the name of a secret of the profile",
@@ -165,6 +172,7 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
     let secrets = load_secrets(&profile).map_err(invalid)?;
     let values = one.as_ref().map(|o| o.data.row(o.row)).unwrap_or_default();
     let row = one.as_ref().map(|o| o.row);
+    let derivations = profile::Derivations::load(&profile).map_err(invalid)?;
     check_lengths(
         &profile,
         Some(&secret_lengths(&secrets)),
@@ -212,6 +220,7 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
         redactor,
         output: Rc::new(|line: &str| outln!("{line}")),
         interrupt,
+        derivations,
     };
     let (_card, outcome) = profile::run(&profile, card, &inputs, &env);
     for step in &outcome.steps {

@@ -11,6 +11,7 @@
 
 pub mod columns;
 pub mod components;
+pub mod devfile;
 pub mod pkcs11;
 pub mod uri;
 
@@ -40,6 +41,9 @@ pub enum KeyError {
     /// The token failed.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// A development key file failed.
+    #[error(transparent)]
+    DevFile(#[from] devfile::DevFileError),
     /// A computation refused its arguments (lengths).
     #[error("{0}")]
     Crypto(#[from] crate::crypto::Error),
@@ -50,11 +54,16 @@ pub fn is_token_spec(text: &str) -> bool {
     text.starts_with("pkcs11:")
 }
 
-/// Loads the key `spec` names: `env:NAME`, `file:PATH` (hex) or a `pkcs11:` URI.
+/// Loads the key `spec` names: `env:NAME`, `file:PATH` (hex), a `pkcs11:` URI, or a
+/// development key file `dev:PATH?passphrase=…` ([`devfile`]).
 pub fn load(spec: &str) -> Result<Key, KeyError> {
     if is_token_spec(spec) {
         let uri = Pkcs11Uri::parse(spec)?;
         return Ok(Key::Token(TokenKey::open(&uri)?));
+    }
+    if spec.starts_with("dev:") {
+        let (key, _) = devfile::DevSpec::parse(spec)?.read()?;
+        return Ok(Key::Host(key));
     }
     Ok(Key::Host(SecretSource::parse(spec)?.load(Encoding::Hex)?))
 }
@@ -63,6 +72,8 @@ pub fn load(spec: &str) -> Result<Key, KeyError> {
 pub fn check_spec(spec: &str) -> Result<(), KeyError> {
     if is_token_spec(spec) {
         Pkcs11Uri::parse(spec)?;
+    } else if spec.starts_with("dev:") {
+        devfile::DevSpec::parse(spec)?;
     } else {
         SecretSource::parse(spec)?;
     }

@@ -132,6 +132,10 @@ pub enum Problem {
     /// A `secrets:` entry is not `env:NAME` or `file:PATH`.
     #[error(transparent)]
     Secret(SecretError),
+    /// A `diversify:` secret or an `encrypted-columns:` entry is malformed (the message
+    /// names the secret or column and the field).
+    #[error("{0}")]
+    Key(String),
     /// A step has none of `apdu`, `script`, `run`.
     #[error("step has none of `apdu`, `script`, `run`")]
     NoAction,

@@ -10,7 +10,8 @@
 //! hashed by the caller, as it is read.
 
 use super::hash::Fnv1a;
-use super::model::{Document, Entries, Expect, Located};
+use super::identify::Commands;
+use super::model::{Document, Entries, Expect, Located, SecretEntries, SecretModel};
 
 /// Feeds the document's meaning to `hash`.
 pub(super) fn feed(hash: &mut Fnv1a, document: &Document) {
@@ -18,9 +19,32 @@ pub(super) fn feed(hash: &mut Fnv1a, document: &Document) {
     field(hash, "name", Some(&document.name));
     field(hash, "card", document.card.as_ref());
     entries(hash, "vars", &document.vars);
-    entries(hash, "secrets", &document.secrets);
+    secrets(hash, &document.secrets);
+    entries(hash, "encrypted-columns", &document.encrypted_columns);
     list(hash, "irreversible", &document.irreversible);
     field(hash, "on-error", document.on_error.as_ref());
+    // How cards are told apart is part of what a version does.
+    hash.write_text("identify");
+    match &document.identify {
+        None => hash.write(&[0]),
+        Some(identify) => {
+            hash.write(&[1]);
+            match &identify.value.apdu.value {
+                Commands::One(text) => {
+                    hash.write_text("one");
+                    hash.write_text(text);
+                }
+                Commands::List(items) => list(hash, "list", items),
+            }
+            match &identify.value.bytes {
+                None => hash.write(&[0]),
+                Some(bytes) => {
+                    hash.write(&[1]);
+                    hash.write_text(&bytes.value.0);
+                }
+            }
+        }
+    }
     list(hash, "include", &document.include);
     hash.write_text("steps");
     hash.write(&(document.steps.len() as u64).to_le_bytes());
@@ -64,6 +88,26 @@ fn list(hash: &mut Fnv1a, name: &str, items: &[Located<String>]) {
     hash.write(&(items.len() as u64).to_le_bytes());
     for item in items {
         hash.write_text(&item.value);
+    }
+}
+
+fn secrets(hash: &mut Fnv1a, secrets: &SecretEntries) {
+    hash.write_text("secrets");
+    hash.write(&(secrets.0.len() as u64).to_le_bytes());
+    for (key, value) in &secrets.0 {
+        hash.write_text(&key.value);
+        match &value.value {
+            SecretModel::Spec(spec) => {
+                hash.write_text("spec");
+                hash.write_text(spec);
+            }
+            SecretModel::Diversify(d) => {
+                hash.write_text("diversify");
+                hash.write_text(&d.master.value);
+                hash.write_text(&d.method.value);
+                hash.write_text(&d.input.value);
+            }
+        }
     }
 }
 

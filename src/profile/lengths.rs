@@ -32,7 +32,8 @@ pub struct LengthError {
     pub column: usize,
     /// The 1-based data row that gives the bad length (`None`: no data value is involved).
     pub row: Option<u64>,
-    /// 1-based number of the step.
+    /// 1-based number of the step; 0 for a value used before the first step (the input
+    /// of a `diversify:` secret).
     pub step: usize,
     /// What is wrong, lengths only.
     pub message: String,
@@ -44,7 +45,11 @@ impl fmt::Display for LengthError {
         if let Some(row) = self.row {
             write!(f, "data row {row}: ")?;
         }
-        write!(f, "step {}: {}", self.step, self.message)
+        // Step 0: a value used before the first step (a diversification input).
+        if self.step > 0 {
+            write!(f, "step {}: ", self.step)?;
+        }
+        f.write_str(&self.message)
     }
 }
 
@@ -69,13 +74,21 @@ pub fn check_lengths(
     rows: &mut dyn Iterator<Item = (u64, Vec<(String, String)>)>,
 ) -> Result<(), LengthError> {
     // Rows are taken one at a time (a lot of a million rows is never held twice), and each
-    // is checked against every step that sends a data column.
-    let mut rows = rows.peekable();
+    // is checked against every step that sends a data column. Encrypted cells say nothing
+    // of their values' lengths: those are checked per card.
+    let plain = |values: Vec<(String, String)>| -> Vec<(String, String)> {
+        values
+            .into_iter()
+            .filter(|(c, _)| !profile.encrypted_columns.iter().any(|(e, _)| e == c))
+            .collect()
+    };
+    let mut rows = rows.map(|(row, values)| (row, plain(values))).peekable();
     let first: Vec<String> = rows
         .peek()
         .map(|(_, values)| values.iter().map(|(c, _)| c.clone()).collect())
         .unwrap_or_default();
     let has_data = rows.peek().is_some();
+    super::derive::check_inputs(profile, &first, None)?;
     let mut per_row: Vec<(usize, &Step, Vec<&str>)> = Vec::new();
     for (index, step) in profile.steps.iter().enumerate() {
         let Action::Apdu(template) = &step.action else {
@@ -101,10 +114,16 @@ pub fn check_lengths(
             check_step(index, step, &|name| scope.known(name, &[]))?;
         }
     }
-    if per_row.is_empty() {
+    let derived_use_data = profile.derived.iter().any(|d| {
+        d.input
+            .placeholders()
+            .any(|(n, _)| first.iter().any(|c| c == n))
+    });
+    if per_row.is_empty() && !derived_use_data {
         return Ok(());
     }
     for (row, values) in rows {
+        super::derive::check_inputs(profile, &first, Some((row, &values)))?;
         for (index, step, captured) in &per_row {
             let scope = Scope {
                 profile,
@@ -141,6 +160,9 @@ impl Scope<'_> {
         }
         if let Some((_, value)) = row.iter().find(|(n, _)| n == name) {
             return hex_of(value);
+        }
+        if let Some(derived) = self.profile.derived.iter().find(|d| d.name == name) {
+            return Known::Length(derived.method.output_len());
         }
         if self.profile.secrets.iter().any(|(n, _)| n == name) {
             return match self.secrets.and_then(|s| s.iter().find(|(n, _)| n == name)) {

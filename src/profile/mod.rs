@@ -15,6 +15,7 @@
 //! module does not wait for cards, choose data rows or load secrets (the batch does); it
 //! does not print and does not choose exit codes.
 
+mod derive;
 mod error;
 mod fingerprint;
 mod hash;
@@ -39,6 +40,9 @@ use crate::reader::guard::Operation;
 use crate::script::Script;
 use crate::secret::SecretSource;
 
+pub use derive::{
+    CLASSIC_OFFSET, Derivations, DeriveMethod, Derived, METHOD_NAMES, MasterError, uid_len,
+};
 pub use error::{Problem, ProfileError};
 pub use identify::{Identify, Unidentified};
 pub use kinds::{CardKind, Irreversible, OnError, Vocabulary};
@@ -70,6 +74,12 @@ pub struct Profile {
     /// Secrets by name, in definition order. Not loaded: loading is the runner's job.
     /// A relative `file:` path is resolved against the profile's directory.
     pub secrets: Vec<(String, SecretSource)>,
+    /// Secrets diversified per card (`diversify:`), in definition order; their names are
+    /// distinct from `secrets`' names. Computed by [`Derivations`] before a card's first step.
+    pub derived: Vec<Derived>,
+    /// `encrypted-columns:`: (column, transport key spec), the top profile's only. Their
+    /// cells are decrypted into secrets when a row is used (`keys::columns`).
+    pub encrypted_columns: Vec<(String, String)>,
     /// The irreversible operation kinds this profile may do when the run is armed.
     pub irreversible: Vec<Irreversible>,
     /// What a batch does when a step fails.

@@ -79,7 +79,11 @@ pub struct Document {
     pub vars: Entries,
     /// `secrets:` sources, in file order.
     #[serde(default)]
-    pub secrets: Entries,
+    pub secrets: SecretEntries,
+    /// `encrypted-columns:` data columns whose cells are encrypted, with their transport
+    /// key's spec, in file order.
+    #[serde(default)]
+    pub encrypted_columns: Entries,
     /// `irreversible:` kinds.
     #[serde(default)]
     pub irreversible: Vec<Located<String>>,
@@ -194,6 +198,82 @@ impl<'de> Deserialize<'de> for Entries {
             }
         }
         deserializer.deserialize_map(EntriesVisitor(PhantomData))
+    }
+}
+
+/// A mapping of secret names to their sources, in file order (`secrets:`).
+#[derive(Debug, Default)]
+pub struct SecretEntries(pub Vec<(Located<String>, Located<SecretModel>)>);
+
+impl<'de> Deserialize<'de> for SecretEntries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = SecretEntries;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of secret names to sources")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretEntries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(SecretEntries(entries))
+            }
+        }
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+/// One `secrets:` value: a source text (`env:…`, `file:…`) or a derivation.
+#[derive(Debug)]
+pub enum SecretModel {
+    /// `env:NAME` or `file:PATH`.
+    Spec(String),
+    /// `{ diversify: { master, method, input } }`.
+    Diversify(Box<DiversifyModel>),
+}
+
+/// The body of a `diversify:` secret.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiversifyModel {
+    /// The master key: `env:`, `file:` or a `pkcs11:` URI.
+    pub master: Located<String>,
+    /// `an10922-aes128`, `an10922-2tdea`, `an10922-3tdea`, `an10922-aes128-classic6`.
+    pub method: Located<String>,
+    /// The diversification input `M`: hex with `${name}` placeholders.
+    pub input: Located<String>,
+}
+
+impl<'de> Deserialize<'de> for SecretModel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SecretVisitor;
+        impl<'de> Visitor<'de> for SecretVisitor {
+            type Value = SecretModel;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a secret source (`env:NAME`, `file:PATH`) or `{ diversify: … }`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretModel, E> {
+                Ok(SecretModel::Spec(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SecretModel, A::Error> {
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(de::Error::missing_field("diversify"));
+                };
+                if key != "diversify" {
+                    return Err(de::Error::unknown_field(&key, &["diversify"]));
+                }
+                let body: DiversifyModel = map.next_value()?;
+                if let Some(extra) = map.next_key::<String>()? {
+                    return Err(de::Error::custom(format_args!(
+                        "a derived secret has only `diversify`, found also `{extra}`"
+                    )));
+                }
+                Ok(SecretModel::Diversify(Box::new(body)))
+            }
+        }
+        deserializer.deserialize_any(SecretVisitor)
     }
 }
 

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use super::derive::Derivations;
 use super::names::Names;
 use super::{Action, Profile, Step, Template};
 use crate::apdu::{Command, StatusWord};
@@ -33,6 +34,8 @@ pub struct Environment {
     pub output: Output,
     /// Set from outside (Ctrl-C): the run stops before the next step or script operation.
     pub interrupt: Arc<AtomicBool>,
+    /// The master keys of the profile's `diversify:` secrets (empty when it has none).
+    pub derivations: Derivations,
 }
 
 /// The values of one card: what `${name}` can refer to besides the profile's variables.
@@ -145,6 +148,62 @@ pub fn run(
     env: &Environment,
 ) -> (Box<dyn Card>, Outcome) {
     let started = Instant::now();
+    let refuse = |message: String| {
+        let failure = Failure {
+            index: 0,
+            step: "secrets".to_string(),
+            sw: None,
+            kind: FailureKind::Failed,
+            message: message.clone(),
+            record: message,
+        };
+        Outcome {
+            steps: Vec::new(),
+            failure: Some(failure),
+            micros: micros_since(started),
+        }
+    };
+    // The row's encrypted cells, decrypted in memory before any command.
+    let (data, decrypted) = match env.derivations.decrypt_row(inputs.data, inputs.row) {
+        Ok(split) => split,
+        Err(message) => return (card, refuse(message)),
+    };
+    for (_, secret) in &decrypted {
+        env.redactor.add(secret.expose());
+    }
+    let plain_inputs = Inputs {
+        data: &data,
+        secrets: inputs.secrets,
+        uid: inputs.uid.clone(),
+        atr: inputs.atr.clone(),
+        row: inputs.row,
+        seq: inputs.seq,
+    };
+    let inputs = &plain_inputs;
+    // This card's diversified keys, before any command: a card whose keys cannot be
+    // computed is refused with nothing sent.
+    let derived = match env.derivations.derive(profile, inputs) {
+        Ok(derived) => derived,
+        Err((name, message)) => return (card, refuse(format!("secret `{name}`: {message}"))),
+    };
+    for (_, secret) in &derived {
+        env.redactor.add(secret.expose());
+    }
+    let secrets: Vec<(String, Secret)> = inputs
+        .secrets
+        .iter()
+        .cloned()
+        .chain(decrypted)
+        .chain(derived)
+        .collect();
+    let inputs = &Inputs {
+        data: &data,
+        secrets: &secrets,
+        uid: inputs.uid.clone(),
+        atr: inputs.atr.clone(),
+        row: inputs.row,
+        seq: inputs.seq,
+    };
     let mut captures: Vec<(String, Vec<u8>)> = Vec::new();
     let mut steps = Vec::with_capacity(profile.steps.len());
     let mut failure = None;

@@ -29,6 +29,7 @@ pub(super) fn validate(
     let mut known: HashSet<&str> = BUILT_INS.into_iter().collect();
     known.extend(c.vars.iter().map(|(n, _)| n.as_str()));
     known.extend(c.secrets.iter().map(|(n, _)| n.as_str()));
+    known.extend(c.derived.iter().map(|d| d.name.as_str()));
     known.extend(data_columns.iter().map(String::as_str));
     // Where each name is first captured, to tell "captured too late" from "unknown".
     let mut captured_at: HashMap<&str, (usize, usize)> = HashMap::new();
@@ -43,7 +44,12 @@ pub(super) fn validate(
         captured_at,
         index: 0,
         vars: &c.vars,
-        secrets: c.secrets.iter().map(|(n, _)| n.as_str()).collect(),
+        secrets: c
+            .secrets
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .chain(c.derived.iter().map(|d| d.name.as_str()))
+            .collect(),
         data_columns,
     };
     let mut out = Vec::with_capacity(c.steps.len());

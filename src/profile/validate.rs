@@ -12,13 +12,14 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use super::derive::{DeriveMethod, Derived, INPUT_BUILT_INS, METHOD_NAMES};
 use super::error::{Problem, ProfileError};
 use super::fingerprint;
 use super::hash::Fnv1a;
 use super::include::{include, normalize};
 use super::kinds::{CardKind, Irreversible, OnError, Vocabulary};
-use super::model::{self, Document, Located, StepModel};
-use super::{Action, BUILT_INS, Profile, Step, steps};
+use super::model::{self, DiversifyModel, Document, Located, SecretModel, StepModel};
+use super::{Action, BUILT_INS, Profile, Step, Template, TemplateError, steps};
 use crate::script::is_identifier;
 use crate::secret::SecretSource;
 
@@ -112,6 +113,9 @@ pub(super) struct Collected {
     pub vars: Vec<(String, String)>,
     /// Secrets merged so far, first definition wins.
     pub secrets: Vec<(String, SecretSource)>,
+    /// Diversified secrets merged so far, first definition wins (names shared with
+    /// `secrets`: a name is in one of the two).
+    pub derived: Vec<Derived>,
     /// The fingerprint of every text read so far.
     pub hash: Fnv1a,
     /// The top profile's card kind, which included profiles must accept.
@@ -143,6 +147,7 @@ fn assemble(
         steps: Vec::new(),
         vars: Vec::new(),
         secrets: Vec::new(),
+        derived: Vec::new(),
         hash,
         card: CardKind::Any,
         irreversible: Vec::new(),
@@ -159,6 +164,7 @@ fn assemble(
     let name = document.name.value.clone();
     let description = document.description.as_ref().map(|d| d.value.clone());
     c.stack.push((identity, c.files[0].path.clone()));
+    let encrypted_columns = encrypted_columns(&c.files[0], &document, data_columns)?;
     collect(&mut c, 0, document)?;
     let declared: Vec<String> = c.vars.iter().map(|(n, _)| n.clone()).collect();
     for (name, value) in cli_vars {
@@ -167,11 +173,19 @@ fn assemble(
             None => c.vars.push((name.clone(), value.clone())),
         }
     }
+    for derived in &c.derived {
+        derive_names(&c, derived, data_columns)?;
+    }
     let steps = steps::validate(&mut c, data_columns)?;
     if steps.is_empty() {
         return Err(c.files[0].error(1, 1, Problem::NoSteps));
     }
-    let secrets: Vec<&str> = c.secrets.iter().map(|(n, _)| n.as_str()).collect();
+    let secrets: Vec<&str> = c
+        .secrets
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .chain(c.derived.iter().map(|d| d.name.as_str()))
+        .collect();
     unused_vars(&c.files[0], cli_vars, &declared, &secrets, &steps)?;
     Ok(Profile {
         file: c.files[0].path.clone(),
@@ -180,6 +194,8 @@ fn assemble(
         card: c.card,
         vars: c.vars,
         secrets: c.secrets,
+        derived: c.derived,
+        encrypted_columns,
         irreversible: c.irreversible,
         on_error,
         identify,
@@ -241,9 +257,33 @@ pub(super) fn collect(
             c.vars.push((key.value, value.value));
         }
     }
+    if let (true, Some((column, _))) = (index > 0, document.encrypted_columns.0.first()) {
+        let problem = Problem::Key(
+            "`encrypted-columns` belongs in the top profile, which names the data".to_string(),
+        );
+        return Err(c.files[index].error_at(column, problem));
+    }
     for (key, value) in document.secrets.0 {
         check_name(c, index, &key, "secret")?;
         let source = &c.files[index];
+        let text = match value.value {
+            SecretModel::Spec(text) => text,
+            SecretModel::Diversify(body) => {
+                let derived = diversified(source, &key.value, *body)?;
+                let known = c.secrets.iter().any(|(n, _)| *n == key.value)
+                    || c.derived.iter().any(|d| d.name == key.value);
+                if !known {
+                    c.derived.push(derived);
+                }
+                continue;
+            }
+        };
+        let value = Located {
+            value: text,
+            line: value.line,
+            column: value.column,
+            text: value.text,
+        };
         let secret = match SecretSource::parse(&value.value) {
             Ok(SecretSource::File(path)) if path.is_relative() => {
                 SecretSource::File(normalize(&source.dir.join(path)))
@@ -251,7 +291,9 @@ pub(super) fn collect(
             Ok(secret) => secret,
             Err(e) => return Err(source.error_at(&value, Problem::Secret(e))),
         };
-        if !c.secrets.iter().any(|(n, _)| *n == key.value) {
+        if !c.secrets.iter().any(|(n, _)| *n == key.value)
+            && !c.derived.iter().any(|d| d.name == key.value)
+        {
             c.secrets.push((key.value, secret));
         }
     }
@@ -267,6 +309,127 @@ pub(super) fn collect(
             return Err(c.files[index].error_at(&step, problem));
         }
         c.steps.push((index, step));
+    }
+    Ok(())
+}
+
+/// Validates `encrypted-columns:`: identifiers, columns of the data when it is known, and
+/// well-formed transport key specs (a relative `file:` resolved against the profile).
+fn encrypted_columns(
+    source: &Source,
+    document: &Document,
+    data_columns: &[String],
+) -> Result<Vec<(String, String)>, ProfileError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (column, spec) in &document.encrypted_columns.0 {
+        let problem = if !is_identifier(&column.value) {
+            Some(Problem::BadName {
+                what: "encrypted column",
+                name: column.value.clone(),
+            })
+        } else if !data_columns.is_empty() && !data_columns.contains(&column.value) {
+            Some(Problem::Key(format!(
+                "encrypted column `{}` is not a column of the data",
+                column.value
+            )))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(source.error_at(column, problem));
+        }
+        let key = match spec.value.strip_prefix("file:") {
+            Some(path) if !path.is_empty() && Path::new(path).is_relative() => {
+                format!("file:{}", normalize(&source.dir.join(path)).display())
+            }
+            _ => spec.value.clone(),
+        };
+        if let Err(e) = crate::keys::check_spec(&key) {
+            let problem = Problem::Key(format!(
+                "encrypted column `{}`: transport key: {e}",
+                column.value
+            ));
+            return Err(source.error_at(spec, problem));
+        }
+        if !out.iter().any(|(n, _)| *n == column.value) {
+            out.push((column.value.clone(), key));
+        }
+    }
+    Ok(out)
+}
+
+/// Validates the body of a `diversify:` secret: method, master spec (a relative `file:`
+/// resolved against the profile's directory) and input template.
+fn diversified(source: &Source, name: &str, body: DiversifyModel) -> Result<Derived, ProfileError> {
+    let method = DeriveMethod::parse(&body.method.value).ok_or_else(|| {
+        source.error_at(
+            &body.method,
+            Problem::UnknownName {
+                what: "diversification method",
+                found: body.method.value.clone(),
+                expected: METHOD_NAMES.map(|n| format!("`{n}`")).join(", "),
+            },
+        )
+    })?;
+    let master = match body.master.value.strip_prefix("file:") {
+        Some(path) if !path.is_empty() && Path::new(path).is_relative() => {
+            format!("file:{}", normalize(&source.dir.join(path)).display())
+        }
+        _ => body.master.value.clone(),
+    };
+    if let Err(e) = crate::keys::check_spec(&master) {
+        let problem = Problem::Key(format!("secret `{name}`: `master`: {e}"));
+        return Err(source.error_at(&body.master, problem));
+    }
+    let input = Template::parse(&body.input.value).map_err(|e| {
+        let (TemplateError::Hex { message, column }
+        | TemplateError::Placeholder { message, column }) = e;
+        let problem = Problem::Key(format!(
+            "secret `{name}`: `input`: {message} (column {column} of the value)"
+        ));
+        source.error_at(&body.input, problem)
+    })?;
+    if input.placeholders().next().is_none() {
+        let problem = Problem::Key(format!(
+            "secret `{name}`: `input` names no card value (`${{uid}}`): every card would get \
+             the same key"
+        ));
+        return Err(source.error_at(&body.input, problem));
+    }
+    Ok(Derived {
+        name: name.to_string(),
+        master,
+        method,
+        input,
+        file: source.path.clone(),
+        line: body.input.line,
+        column: body.input.column,
+    })
+}
+
+/// Refuses a name in a diversification input that a card does not have before its first
+/// step: only `${uid}`, `${atr}`, `${seq}`, `${row}`, variables and data columns.
+fn derive_names(
+    c: &Collected,
+    derived: &Derived,
+    data_columns: &[String],
+) -> Result<(), ProfileError> {
+    for (name, _) in derived.input.placeholders() {
+        let known = INPUT_BUILT_INS.contains(&name)
+            || c.vars.iter().any(|(n, _)| n == name)
+            || data_columns.iter().any(|n| n == name);
+        if !known {
+            return Err(ProfileError {
+                file: derived.file.clone(),
+                line: derived.line,
+                column: derived.column,
+                problem: Problem::Key(format!(
+                    "secret `{}`: `input` uses `${{{name}}}`, which is not a variable, a data \
+                     column or one of `${{uid}}`, `${{atr}}`, `${{seq}}`, `${{row}}`",
+                    derived.name
+                )),
+            });
+        }
     }
     Ok(())
 }
@@ -291,7 +454,9 @@ fn check_name(
         }
     } else if BUILT_INS.contains(&name.as_str()) {
         clash(format!("the built-in `{name}`"))
-    } else if what == "variable" && c.secrets.iter().any(|(n, _)| n == name) {
+    } else if what == "variable"
+        && (c.secrets.iter().any(|(n, _)| n == name) || c.derived.iter().any(|d| d.name == *name))
+    {
         clash("a secret".to_string())
     } else if what == "secret" && c.vars.iter().any(|(n, _)| n == name) {
         clash("a variable".to_string())

@@ -250,6 +250,14 @@ pub(crate) fn register(engine: &mut Engine, session: &Shared) {
             if crate::keys::is_token_spec(&source) {
                 return super::keys_api::load(&source);
             }
+            // A development key file (`dev:PATH?passphrase=…`): its key, as a secret.
+            if source.starts_with("dev:") {
+                let (key, _) = crate::keys::devfile::DevSpec::parse(&source)
+                    .and_then(|spec| spec.read())
+                    .map_err(|e| Fault::failed(e.to_string()))?;
+                s.borrow().redactor.add(key.expose());
+                return Ok(Dynamic::from(key));
+            }
             load_secret(&s, &source, Encoding::Hex).map(Dynamic::from)
         },
     );

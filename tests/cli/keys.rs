@@ -26,12 +26,18 @@ struct Hsm {
     dir: tempfile::TempDir,
     conf: PathBuf,
     module: PathBuf,
+    label: &'static str,
 }
 
 impl Hsm {
     /// A fresh token labelled `apdu-run-test`, or `None` (with a message) when SoftHSM2 is
     /// not installed and this is not CI.
     fn new() -> Option<Hsm> {
+        Hsm::with_label("apdu-run-test")
+    }
+
+    /// A fresh token labelled `label` (see [`Hsm::new`]).
+    fn with_label(label: &'static str) -> Option<Hsm> {
         let Some(module) = MODULES.iter().map(PathBuf::from).find(|p| p.exists()) else {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
@@ -54,7 +60,7 @@ impl Hsm {
         .unwrap();
         let out = Command::new("softhsm2-util")
             .env("SOFTHSM2_CONF", &conf)
-            .args(["--init-token", "--free", "--label", "apdu-run-test"])
+            .args(["--init-token", "--free", "--label", label])
             .args(["--pin", PIN, "--so-pin", "12345678"])
             .output()
             .expect("softhsm2-util runs");
@@ -63,12 +69,18 @@ impl Hsm {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Some(Hsm { dir, conf, module })
+        Some(Hsm {
+            dir,
+            conf,
+            module,
+            label,
+        })
     }
 
     fn uri(&self, object: &str) -> String {
         format!(
-            "pkcs11:token=apdu-run-test;object={object}?module-path={}&pin-source=env:HSM_PIN",
+            "pkcs11:token={};object={object}?module-path={}&pin-source=env:HSM_PIN",
+            self.label,
             self.module.display()
         )
     }
@@ -311,4 +323,453 @@ fn token_errors_are_one_line_and_pins_stay_out_of_uris() {
         "{}",
         wrong_pin.stderr
     );
+}
+
+/// Runs a batch of `count` simulated `sim` cards with `profile` (a path) and `data`, with a
+/// journal, a report and traces; returns the run and every file it wrote, read.
+fn diversified_batch(
+    dir: &std::path::Path,
+    mut command: Command,
+    sim: &str,
+    count: &str,
+    data: &str,
+    profile: &std::path::Path,
+) -> (crate::Ran, Vec<String>) {
+    let journal = dir.join("journal.jsonl");
+    let report = dir.join("report.json");
+    let traces = dir.join("traces");
+    command
+        .args([
+            "batch",
+            "--sim",
+            sim,
+            "--count",
+            count,
+            "--arm-irreversible",
+        ])
+        .args(["--data", data, "--journal"])
+        .arg(&journal)
+        .arg("--report")
+        .arg(&report)
+        .arg("--trace-file")
+        .arg(&traces)
+        .arg(profile);
+    let r = ran(command.output().unwrap());
+    let mut files = vec![
+        std::fs::read_to_string(&journal).unwrap_or_default(),
+        std::fs::read_to_string(&report).unwrap_or_default(),
+    ];
+    if let Ok(entries) = std::fs::read_dir(&traces) {
+        for entry in entries {
+            files.push(std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+        }
+    }
+    (r, files)
+}
+
+/// The `card UID kcv KCV` lines a proving step prints, as (UID bytes, KCV text).
+fn proven_cards(stdout: &str, what: &str) -> Vec<(Vec<u8>, String)> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("card ")?;
+            let (uid, rest) = rest.split_once(' ')?;
+            let kcv = rest.strip_prefix(&format!("{what} kcv "))?;
+            Some((hex::decode(uid).unwrap(), kcv.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Checks that each card's key equals the host computation, that keys differ per card and
+/// that no output shows the master or a card key.
+fn check_cards(
+    cards: &[(Vec<u8>, String)],
+    count: usize,
+    key_of: &dyn Fn(&[u8]) -> Vec<u8>,
+    texts: &[&str],
+) -> Vec<String> {
+    assert_eq!(cards.len(), count, "{texts:?}");
+    let mut keys = Vec::new();
+    for (uid, kcv) in cards {
+        let key = key_of(uid);
+        let expected = apdu_run::keys::kcv_of_bytes(&key, false).unwrap();
+        assert_eq!(*kcv, hex::encode_upper(expected));
+        keys.push(hex::encode_upper(&key));
+    }
+    let mut distinct = keys.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), keys.len(), "card keys must differ per card");
+    let mut secret: Vec<&str> = keys.iter().map(String::as_str).collect();
+    secret.push(MASTER);
+    assert_no_key(texts, &secret);
+    keys
+}
+
+#[test]
+fn a_diversify_secret_is_per_card_checked_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = |input: &str, card: &str| {
+        script(
+            dir.path(),
+            "p.yaml",
+            &format!(
+                r#"name: diversified
+card: {card}
+vars:
+  aid: "3042F5"
+secrets:
+  card_key: {{ diversify: {{ master: env:MASTER_HOST, method: an10922-aes128, input: "{input}" }} }}
+steps:
+  - apdu: FF CA 00 00 00
+  - script: |
+      if card_key != crypto::diversify_aes128(secret("env:MASTER_HOST"), uid + aid) {{ throw "differs"; }}
+      print(`card ${{uid}} card kcv ${{hex(crypto::kcv(card_key))}}`);
+      print(`key ${{card_key}}`);
+  - apdu: 00 D6 00 00 10 ${{card_key}}
+    expect: "6X XX|9000"
+"#
+            ),
+        )
+    };
+    let path = profile("${uid} ${aid}", "ultralight");
+    let mut command = crate::bin();
+    command.env("MASTER_HOST", MASTER);
+    let data = dir.path().join("d.csv");
+    std::fs::write(&data, "n\n1\n2\n3\n").unwrap();
+    let (r, files) = diversified_batch(
+        dir.path(),
+        command,
+        "ultralight",
+        "3",
+        data.to_str().unwrap(),
+        &path,
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("key (secret)"), "{}", r.stdout);
+    let master = hex::decode(MASTER).unwrap();
+    let key_of = |uid: &[u8]| {
+        let m = [uid, &[0x30, 0x42, 0xF5]].concat();
+        apdu_run::crypto::an10922::diversify_host(
+            &master,
+            apdu_run::crypto::an10922::Method::Aes128,
+            &m,
+        )
+        .unwrap()
+    };
+    let mut texts = vec![r.stdout.as_str(), r.stderr.as_str()];
+    texts.extend(files.iter().map(String::as_str));
+    check_cards(&proven_cards(&r.stdout, "card"), 3, &key_of, &texts);
+
+    // `check`: M too long for AES-128 (7 + 25 bytes) at the input, exit 2.
+    let long = "${uid} 00112233445566778899AABBCCDDEEFF001122334455667788";
+    let path = profile(long, "ultralight");
+    let r = ran(crate::bin().arg("check").arg(&path).output().unwrap());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("p.yaml:6:")
+            && r.stderr
+                .contains("1 to 31 bytes for an10922-aes128, got 32"),
+        "{}",
+        r.stderr
+    );
+    // A name a card does not have before its first step, and an unknown method.
+    let path = profile("${uid} ${card_key}", "ultralight");
+    let r = ran(crate::bin().arg("check").arg(&path).output().unwrap());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`input` uses `${card_key}`"),
+        "{}",
+        r.stderr
+    );
+    // A 7-byte UID where the card kind has 4-byte UIDs (a Classic with a double-size UID):
+    // refused before any command.
+    let path = profile("${uid} ${aid}", "classic-1k");
+    let r = ran(crate::bin()
+        .env("MASTER_HOST", MASTER)
+        .args(["run", "--sim", "classic-1k", "--sim-uid", "04010203040506"])
+        .arg(&path)
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the card's UID is 7 bytes, card kind `classic-1k` has 4-byte UIDs"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("FF CA"), "{}", r.stdout);
+}
+
+#[test]
+fn diversified_ticket_and_wallet_batches_from_masters_in_the_token() {
+    if !std::path::Path::new(MODULES[0]).exists() && std::env::var("CI").as_deref() != Ok("true") {
+        eprintln!(
+            "skipped: the profiles name {} (apt-get install softhsm2)",
+            MODULES[0]
+        );
+        return;
+    }
+    let Some(hsm) = Hsm::with_label("apdu-run-demo") else {
+        return;
+    };
+    assert_eq!(hsm.import("ticket-master", MASTER, false).code, 0);
+    const WALLET: &str = "F0E1D2C3B4A5968778695A4B3C2D1E0F";
+    assert_eq!(hsm.import("wallet-master", WALLET, false).code, 0);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("profiles");
+    let an = |key: &str, m: &[u8]| {
+        apdu_run::crypto::an10922::diversify_host(
+            &hex::decode(key).unwrap(),
+            apdu_run::crypto::an10922::Method::Aes128,
+            m,
+        )
+        .unwrap()
+    };
+
+    // The ticket: each card's key is AN10922 AES-128 of the master over UID ‖ F4 8E E1.
+    let wrapper = script(
+        hsm.dir.path(),
+        "ticket.yaml",
+        &format!(
+            r#"name: prove
+card: ultralight
+irreversible: [ul-lock]
+on-error: reject
+include: ["{}"]
+steps:
+  - script: |
+      if ticket_key != crypto::diversify_aes128(secret("{uri}"), uid + ticket_aid) {{ throw "ticket key"; }}
+      print(`card ${{uid}} ticket kcv ${{hex(crypto::kcv(ticket_key))}}`);
+"#,
+            root.join("ultralight_ticket_diversified.yaml").display(),
+            uri = hsm.uri("ticket-master"),
+        ),
+    );
+    let (r, files) = diversified_batch(
+        hsm.dir.path(),
+        hsm.command(),
+        "ultralight",
+        "3",
+        "profiles/tickets.csv",
+        &wrapper,
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let mut texts = vec![r.stdout.as_str(), r.stderr.as_str()];
+    texts.extend(files.iter().map(String::as_str));
+    let key_of = |uid: &[u8]| an(MASTER, &[uid, &[0xF4, 0x8E, 0xE1]].concat());
+    check_cards(&proven_cards(&r.stdout, "ticket"), 3, &key_of, &texts);
+
+    // The wallet: keys A and B, 6 bytes each, UID ‖ 01 ‖ 0A and UID ‖ 01 ‖ 0B.
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = script(
+        dir.path(),
+        "wallet.yaml",
+        &format!(
+            r#"name: prove
+card: classic-1k
+include: ["{}"]
+steps:
+  - script: |
+      let master = secret("{uri}");
+      if wallet_key_a != crypto::diversify_classic(master, uid + wallet_sector + "0A") {{ throw "key A"; }}
+      if wallet_key_b != crypto::diversify_classic(master, uid + wallet_sector + "0B") {{ throw "key B"; }}
+      print(`card ${{uid}} wallet kcv equal`);
+"#,
+            root.join("classic_wallet_diversified.yaml").display(),
+            uri = hsm.uri("wallet-master"),
+        ),
+    );
+    let (r, files) = diversified_batch(
+        dir.path(),
+        hsm.command(),
+        "classic-1k",
+        "2",
+        "profiles/classic_wallet.csv",
+        &wrapper,
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let mut texts = vec![r.stdout.as_str(), r.stderr.as_str()];
+    texts.extend(files.iter().map(String::as_str));
+    let key_of = |uid: &[u8]| {
+        let a = &an(WALLET, &[uid, &[0x01, 0x0A]].concat())[..6];
+        let b = &an(WALLET, &[uid, &[0x01, 0x0B]].concat())[..6];
+        [a, &[0, 0], b, &[0, 0]].concat()
+    };
+    let cards = proven_cards(&r.stdout, "wallet");
+    assert_eq!(cards.len(), 2, "{}", r.stdout);
+    // The script proved each card's keys equal the built-in computation (it throws
+    // otherwise); here they differ per card and show nowhere.
+    for (uid, said) in &cards {
+        assert_eq!(said, "equal");
+        let a = hex::encode_upper(&key_of(uid)[..6]);
+        let b = hex::encode_upper(&key_of(uid)[8..14]);
+        assert_no_key(&texts, &[&a, &b, WALLET]);
+    }
+    assert_ne!(cards[0].0, cards[1].0, "two cards");
+    assert_ne!(
+        key_of(&cards[0].0),
+        key_of(&cards[1].0),
+        "wallet keys differ per card"
+    );
+}
+
+#[test]
+fn encrypted_pin_column_decrypts_per_row_and_a_bad_cell_stops_check() {
+    const TRANSPORT: &str = "2B7E151628AED2A6ABF7158809CF4F3C";
+    let dir = tempfile::tempdir().unwrap();
+    let encrypt = |key: &str, values: &str| {
+        let mut child = crate::bin()
+            .env("TRANSPORT", key)
+            .args(["key", "encrypt-column", "--key", "env:TRANSPORT"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(values.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cells = encrypt(TRANSPORT, "31323334\n31323334\n");
+    let cells: Vec<&str> = cells.lines().collect();
+    assert_eq!(cells.len(), 2);
+    assert_ne!(cells[0], cells[1], "a fresh IV per cell");
+    let original = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("profiles/iso7816_perso.yaml"),
+    )
+    .unwrap();
+    let text = original.replace(
+        "secrets:\n  # The demo card's PIN `1234`, as hex. Relative paths start at this file.\n  pin: file:iso7816_perso.pin\n",
+        "encrypted-columns:\n  pin: env:TRANSPORT\n",
+    );
+    assert_ne!(text, original);
+    let profile = script(dir.path(), "perso.yaml", &text);
+    let data = dir.path().join("d.csv");
+    std::fs::write(
+        &data,
+        format!(
+            "serial,holder,pin\n00000101,Ada,{}\n00000102,Alan,{}\n",
+            cells[0], cells[1]
+        ),
+    )
+    .unwrap();
+    let mut command = crate::bin();
+    command.env("TRANSPORT", TRANSPORT);
+    let (r, files) = diversified_batch(
+        dir.path(),
+        command,
+        "iso7816",
+        "2",
+        data.to_str().unwrap(),
+        &profile,
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let traces = files[2..].concat();
+    assert!(traces.contains("\"0020000104(secret)\""), "{traces}");
+    let mut texts = vec![r.stdout.as_str(), r.stderr.as_str()];
+    texts.extend(files.iter().map(String::as_str));
+    assert_no_key(&texts, &["31323334", TRANSPORT]);
+
+    // A cell under another key: `check --data` names row and column, never the cell.
+    let wrong = encrypt("000102030405060708090A0B0C0D0E0F", "31323334\n");
+    let bad = wrong.trim();
+    std::fs::write(
+        &data,
+        format!(
+            "serial,holder,pin\n00000101,Ada,{}\n00000102,Alan,{bad}\n",
+            cells[0]
+        ),
+    )
+    .unwrap();
+    let r = ran(crate::bin()
+        .env("TRANSPORT", TRANSPORT)
+        .arg("check")
+        .arg("--data")
+        .arg(&data)
+        .arg(&profile)
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("data row 2: encrypted column `pin`: the cell does not decrypt"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(bad), "{}", r.stderr);
+    // The batch refuses it before any card, too.
+    let mut command = crate::bin();
+    command.env("TRANSPORT", TRANSPORT);
+    let (r, _) = diversified_batch(
+        dir.path(),
+        command,
+        "iso7816",
+        "2",
+        data.to_str().unwrap(),
+        &profile,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("encrypted column `pin`"), "{}", r.stderr);
+}
+
+#[test]
+fn a_development_key_file_is_said_loudly_and_refused_when_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("master.dev");
+    let spec = format!("dev:{}?passphrase=env:DEV_PASS", file.display());
+    let c1 = dir.path().join("c1");
+    let c2 = dir.path().join("c2");
+    std::fs::write(&c1, "0123456789ABCDEF0123456789ABCDEF").unwrap();
+    std::fs::write(&c2, "0132547698BADCFE8899AABBCCDDEEFF").unwrap();
+    let import = || {
+        ran(crate::bin()
+            .env("DEV_PASS", "a long development passphrase")
+            .args(["key", "import", "--to", &spec, "--component-file"])
+            .arg(&c1)
+            .arg("--component-file")
+            .arg(&c2)
+            .output()
+            .unwrap())
+    };
+    let r = import();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("DEVELOPMENT key file, NOT FOR PRODUCTION"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("key KCV 7810BB"), "{}", r.stdout);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("apdu-run development key file v1 (NOT FOR PRODUCTION)\n"));
+    // The key (components XORed: 0011…) is not in the file or any output.
+    assert_no_key(&[&text, &r.stdout, &r.stderr], &["0033113355773311889"]);
+    assert_eq!(import().code, 2, "never overwritten");
+
+    // A changed file is refused before anything is decrypted.
+    let changed = text.replacen("type aes", "type des3", 1);
+    std::fs::write(&file, changed).unwrap();
+    let r = ran(crate::bin()
+        .env("DEV_PASS", "a long development passphrase")
+        .args(["key", "kcv", &spec])
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("MAC mismatch"), "{}", r.stderr);
+    assert!(!r.stdout.contains("KCV"), "{}", r.stdout);
+    // The original opens, and gives the ceremony's KCV.
+    std::fs::write(&file, &text).unwrap();
+    let r = ran(crate::bin()
+        .env("DEV_PASS", "a long development passphrase")
+        .args(["key", "kcv", &spec])
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "KCV 7810BB");
 }

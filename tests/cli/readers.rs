@@ -47,6 +47,8 @@ fn every_shipped_profile_passes_on_every_simulated_reader() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("yaml"))
+        // Profiles whose keys live in a PKCS#11 token run in `keys.rs`, with a token.
+        .filter(|p| !std::fs::read_to_string(p).unwrap().contains("pkcs11:"))
         .collect();
     profiles.sort();
     assert!(profiles.len() >= 3);

@@ -32,7 +32,7 @@ fn structure_errors_are_located() {
             "unknown top-level field",
             &[],
             "name: x\nstepz: []\n",
-            "p.yaml:2:1: unknown field `stepz`, expected one of name, description, card, vars, secrets, irreversible, on-error, identify, include, steps",
+            "p.yaml:2:1: unknown field `stepz`, expected one of name, description, card, vars, secrets, encrypted-columns, irreversible, on-error, identify, include, steps",
         ),
         (
             "unknown field in a step",
@@ -458,6 +458,55 @@ fn identify_errors_are_located() {
             Err(actual) if actual != *expected => failures.push(format!(
                 "{what}:\n  expected `{expected}`\n  actual   `{actual}`"
             )),
+            Err(_) => {}
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn diversify_errors_are_located() {
+    const HEAD: &str = "name: x\ncard: ultralight\nsteps:\n  - apdu: 00 00 00 00\nsecrets:\n  k: ";
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "{ diversify: { master: env:M, method: an10922, input: \"${uid}\" } }",
+            "p.yaml:6:44: unknown diversification method `an10922`, expected one of `an10922-aes128`, `an10922-2tdea`, `an10922-3tdea`, `an10922-aes128-classic6`",
+        ),
+        (
+            "{ diversify: { master: env:M, method: an10922-aes128, input: \"${uid}\", x: 1 } }",
+            "p.yaml:6:77: unknown field `x`, expected one of master, method, input",
+        ),
+        (
+            "{ diversify: { master: nope, method: an10922-aes128, input: \"${uid}\" } }",
+            "p.yaml:6:29: secret `k`: `master`: secret source `nope` is not `env:NAME` or `file:PATH`",
+        ),
+        (
+            "{ diversify: { master: env:M, method: an10922-aes128, input: \"${uid} 0\" } }",
+            "p.yaml:6:67: secret `k`: `input`: odd number of hex digits (column 8 of the value)",
+        ),
+        (
+            "{ diversify: { master: env:M, method: an10922-aes128, input: \"3042F5\" } }",
+            "p.yaml:6:67: secret `k`: `input` names no card value (`${uid}`): every card would get the same key",
+        ),
+        (
+            "{ diversify: { master: env:M, method: an10922-aes128, input: \"${uid} ${k}\" } }",
+            "p.yaml:6:67: secret `k`: `input` uses `${k}`, which is not a variable, a data column or one of `${uid}`, `${atr}`, `${seq}`, `${row}`",
+        ),
+        (
+            "{ diversify: { master: env:M, method: an10922-aes128, input: \"${uid}\" }, y: 1 }",
+            "p.yaml:6:6: a derived secret has only `diversify`, found also `y`",
+        ),
+    ]
+    .into_iter()
+    .map(|(value, expected)| (format!("{HEAD}{value}\n"), expected))
+    .collect();
+    let mut failures = Vec::new();
+    for (text, expected) in &cases {
+        match load_in(&[], text) {
+            Ok(_) => failures.push(format!("loaded, expected `{expected}`")),
+            Err(actual) if actual != *expected => {
+                failures.push(format!("expected `{expected}`\n  actual   `{actual}`"))
+            }
             Err(_) => {}
         }
     }

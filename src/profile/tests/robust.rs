@@ -82,3 +82,45 @@ proptest! {
 fn the_seed_profile_is_valid() {
     load_str("p.yaml", SEED, Path::new("/nonexistent"), &[], &[]).unwrap();
 }
+
+/// A profile with a `diversify:` secret, for the mutation test below.
+const DIVERSIFY_SEED: &str = "name: x\ncard: ultralight\nvars: { aid: \"3042F5\" }\nsecrets:\n  k:\n    diversify: { master: env:M, method: an10922-aes128, input: \"${uid} ${aid} ${col}\" }\nsteps:\n  - apdu: FF D6 00 04 10 ${k}\n";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn mutated_diversify_secrets_never_panic(at in 0..DIVERSIFY_SEED.len(), cut in 0..8usize, insert in "[ -~\\n\\t]{0,8}") {
+        let mut text = DIVERSIFY_SEED.to_string();
+        let at = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let end = (at + cut).min(text.len());
+        text.replace_range(at..end, &insert);
+        let columns = ["col".to_string()];
+        match load_str("p.yaml", &text, Path::new("/nonexistent"), &[], &columns) {
+            Err(e) => {
+                let message = e.to_string();
+                prop_assert!(message.starts_with("p.yaml:"), "{}", message);
+                prop_assert!(!message.contains('\n'), "{}", message);
+                prop_assert!(e.line >= 1 && e.column >= 1);
+            }
+            Ok(profile) => {
+                let rows = vec![(1, vec![("col".to_string(), "01".to_string())])];
+                let _ = crate::profile::check_lengths(&profile, None, &mut rows.into_iter());
+            }
+        }
+    }
+}
+
+#[test]
+fn the_diversify_seed_is_valid() {
+    let profile = load_str(
+        "p.yaml",
+        DIVERSIFY_SEED,
+        Path::new("/nonexistent"),
+        &[],
+        &["col".to_string()],
+    )
+    .unwrap();
+    assert_eq!(profile.derived.len(), 1);
+    assert_eq!(profile.derived[0].method.output_len(), 16);
+}

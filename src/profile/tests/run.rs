@@ -27,6 +27,7 @@ fn run_profile(text: &str, inputs: &Inputs<'_>, interrupted: bool) -> (Outcome, 
         redactor,
         output: Rc::new(move |line: &str| sink.borrow_mut().push(line.to_string())),
         interrupt: Arc::new(AtomicBool::new(interrupted)),
+        derivations: Default::default(),
     };
     let card = Simulator::new(Kind::Iso7816, &Options::default()).card();
     let (_card, outcome) = run(&profile, card, inputs, &env);

@@ -179,7 +179,7 @@ fn hash_is_stable_and_covers_includes_and_scripts() {
     // every existing ledger ask for --profile-changed.
     let text = "name: x\nsteps: [{apdu: 00 A4 04 00}]\n";
     let profile = load_in(&[], text).unwrap();
-    assert_eq!(profile.hash(), "7a1913af3f614388");
+    assert_eq!(profile.hash(), "09cdcd338c0a8969");
 
     let dir = tempfile::tempdir().unwrap();
     let main = "name: x\ninclude: [c.yaml]\nsteps: [{run: s.rhai}]\n";
@@ -198,4 +198,30 @@ fn hash_is_stable_and_covers_includes_and_scripts() {
     assert_ne!(first, second);
     super::write_files(dir.path(), &[("s.rhai", "2;")]);
     assert_ne!(second, hash());
+}
+
+#[test]
+fn the_hash_covers_identify_and_diversified_secrets() {
+    let base = "name: x\ncard: iso7816\nsteps: [{apdu: 00 A4 04 00}]\n";
+    let hash = |extra: &str| load_in(&[], &format!("{base}{extra}")).unwrap().hash();
+    let variants = [
+        "",
+        "identify: { apdu: 80 CA 9F 7F 00 }\n",
+        "identify: { apdu: 80 CA 9F 7F 00, bytes: 3-20 }\n",
+        "identify: { apdu: [00 A4 00 0C 02 2F E2, 00 B0 00 00 0A] }\n",
+        "secrets: { k: env:K }\n",
+        "secrets: { k: { diversify: { master: env:M, method: an10922-aes128, input: \"01 ${seq}\" } } }\n",
+        "secrets: { k: { diversify: { master: env:M, method: an10922-aes128, input: \"02 ${seq}\" } } }\n",
+    ];
+    let hashes: Vec<String> = variants.iter().map(|v| hash(v)).collect();
+    for (i, a) in hashes.iter().enumerate() {
+        for (j, b) in hashes.iter().enumerate().skip(i + 1) {
+            assert_ne!(a, b, "`{}` and `{}` hash alike", variants[i], variants[j]);
+        }
+    }
+    // Layout does not count.
+    assert_eq!(
+        hash("identify:\n  apdu: 80 CA 9F 7F 00   # CPLC\n"),
+        hashes[1]
+    );
 }

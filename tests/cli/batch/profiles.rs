@@ -218,6 +218,10 @@ fn every_shipped_profile_runs_against_the_simulator_with_its_data() {
             continue;
         }
         let text = std::fs::read_to_string(&profile).unwrap();
+        // Profiles whose keys live in a PKCS#11 token run in `keys.rs`, with a token.
+        if text.contains("pkcs11:") {
+            continue;
+        }
         let args = documented_batch(&text, &root);
         assert!(
             args.iter().any(|a| a == "--sim"),
