@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 const PROFILE: &str = "name: bench
 card: iso7816
+identify: { apdu: 80 CA 9F 7F 00, bytes: 15-18 }
 steps:
   - name: select EF 0010
     apdu: 00 A4 00 0C 02 00 10
@@ -113,7 +114,8 @@ fn lengthen(journal: &Path, cards: u64) {
         .expect("journal opens");
     let mut out = BufWriter::new(file);
     for n in 2..=cards {
-        let identity = format!("SIM-{n:06}");
+        // The simulated card's CPLC IC serial, as `identify:` reads it: 10000000 + position.
+        let identity = format!("{:08X}", 0x1000_0000 + n - 1);
         writeln!(
             out,
             r#"{{"event":"begin","time":"2026-12-03T06:20:01.123456Z","seq":{n},"row":{n},"uid":null,"identity":"{identity}","reader":"Simulated reader (iso7816)","atr":"3B8880010000000000718100F9"}}"#

@@ -30,6 +30,7 @@ TOTAL=$((STATIONS * CARDS))
 cat > "$DIR/five.yaml" <<'YAML'
 name: five
 card: iso7816
+identify: { apdu: 80 CA 9F 7F 00, bytes: 15-18 }
 steps:
   - apdu: 00 A4 00 0C 02 3F 00
   - apdu: 00 A4 00 0C 02 00 10
