@@ -223,6 +223,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub trace_file: Option<PathBuf>,
 
+    /// Record every exchange in the apdu4j dump format to FILE (masked like a trace unless
+    /// --show-secrets, which makes the file owner-only); play it back with
+    /// `--sim replay:FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
     /// Do not mask PINs and keys in traces (for the bench only).
     #[arg(long)]
     pub show_secrets: bool,

@@ -19,6 +19,7 @@ mod ledger;
 mod man;
 mod paths;
 mod profile_run;
+mod record_out;
 mod report;
 mod run;
 mod serial;

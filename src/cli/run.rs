@@ -357,12 +357,26 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         })
         .map_err(invalid)?;
 
+    super::paths::output_opt("--record", args.record.as_deref())?;
     let interrupt = super::interrupt_flag();
 
     let Connected { card, simulator } = connect(source)?;
+    let recorder = match &args.record {
+        Some(path) => Some(super::record_out::start(
+            path,
+            args.show_secrets,
+            card.as_ref(),
+        )?),
+        None => None,
+    };
+    let sink = super::record_out::fan_out(sink, recorder.as_ref());
     let redactor = Redactor::default();
     let card: Box<dyn Card> = match sink {
         Some(sink) => Box::new(Traced::new(card, sink, redactor.clone(), args.show_secrets)),
+        None => card,
+    };
+    let card = match &recorder {
+        Some(recorder) => recorder.gate(card),
         None => card,
     };
     // The guard sits outside the trace: a refused command never reaches the wire, so it is
@@ -416,5 +430,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     };
 
     save_simulator(&simulator)?;
-    result.map(|()| Exit::Ok)
+    let recorded = super::record_out::finish(recorder.as_ref());
+    result?;
+    recorded.map(|()| Exit::Ok)
 }
