@@ -293,7 +293,7 @@ mod tests {
         let masked = Masked {
             spaced: String::new(),
             compact: format!("0020000104{MASK}"),
-            runs: [5..9].to_vec(),
+            runs: std::iter::once(5..9).collect(),
         };
         let (comment, line) = dump_line(&masked);
         assert_eq!(comment.as_deref(), Some("# Masked: 5..9"));
