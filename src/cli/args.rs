@@ -243,7 +243,8 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct CardArgs {
     /// Use a simulated reader and card of this kind (iso7816, iso7816-t0, classic-1k,
-    /// classic-4k, ultralight, plus-2k, plus-4k, cos, cos-t1).
+    /// classic-4k, ultralight, plus-2k, plus-4k, cos, cos-t1), or play a recorded dump back
+    /// as the card: `replay:FILE.dump` (strict order) or `replay-skip:FILE.dump`.
     #[arg(long, value_name = "KIND", conflicts_with = "reader")]
     pub sim: Option<String>,
 

@@ -73,3 +73,87 @@ fn a_record_path_that_cannot_be_written_is_refused_before_the_card() {
     assert!(r.stderr.contains("--record"), "{}", r.stderr);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
+
+#[test]
+fn a_recorded_demo_replays_with_the_same_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("demo.dump");
+    let demo = "scripts/iso7816_demo.rhai";
+    let live = apdu_run(&["--sim", "iso7816", "--record", dump.to_str().unwrap(), demo]);
+    assert_eq!(live.code, 0, "{}", live.stderr);
+    for spec in ["replay:", "replay-skip:"] {
+        let sim = format!("{spec}{}", dump.display());
+        let replayed = apdu_run(&["--sim", &sim, demo]);
+        assert_eq!(replayed.code, 0, "{}", replayed.stderr);
+        assert_eq!(replayed.stdout, live.stdout);
+    }
+}
+
+/// A dump as apdu4j writes one (readers-and-keys.md §8), by hand.
+const PUBLISHED: &str = "# Generated on Thu Dec 03 07:00:00 UTC 2026 by apdu4j\n\
+# Using APDUReplay terminal 0\n\
+# ATR: 3BF81300008131FE15597562696B657934D4\n\
+# PROTOCOL: T=1\n\
+#\n\
+# Sent\n\
+00A4040000\n\
+# Received in 12ms\n\
+6F108408A000000151000000A5049F6501FF9000\n\
+# Sent\n\
+80CA9F7F00\n\
+# Received in 3ms\n\
+6A88\n";
+
+#[test]
+fn a_hand_written_dump_round_trips_through_replay_and_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let given = dir.path().join("given.dump");
+    std::fs::write(&given, PUBLISHED).unwrap();
+    let again = dir.path().join("again.dump");
+    let file = script(
+        dir.path(),
+        "t.rhai",
+        "send(\"00 A4 04 00 00\");\nsend(\"80 CA 9F 7F 00\");\n",
+    );
+    let sim = format!("replay:{}", given.display());
+    let r = apdu_run(&[
+        "--sim",
+        &sim,
+        "--no-auto-response",
+        "--record",
+        again.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let again = std::fs::read_to_string(&again).unwrap();
+    assert_eq!(hex_lines(&again), hex_lines(PUBLISHED), "{again}");
+    assert!(again.contains("\n# ATR: 3BF81300008131FE15597562696B657934D4\n"));
+    assert!(again.contains("\n# PROTOCOL: T=1\n"));
+}
+
+#[test]
+fn a_command_off_the_record_names_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let given = dir.path().join("given.dump");
+    std::fs::write(&given, PUBLISHED).unwrap();
+    let file = script(dir.path(), "t.rhai", "send(\"00 A4 04 00 02 3F 00\");\n");
+    let sim = format!("replay:{}", given.display());
+    let r = apdu_run(&["--sim", &sim, file.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("expected 00 A4 04 00 00 (dump line 7) but got 00 A4 04 00 02 3F 00"),
+        "{}",
+        r.stderr
+    );
+    // A dump that is not one is invalid input, named by line.
+    std::fs::write(&given, PUBLISHED.replace("6A88\n", "")).unwrap();
+    let r = apdu_run(&["--sim", &sim, file.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("given.dump:11:1: command without a response"),
+        "{}",
+        r.stderr
+    );
+}
