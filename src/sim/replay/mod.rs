@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::reader::{self, Card};
 
 pub mod dump;
+pub mod import;
 
 pub use dump::{Dump, Exchange, ParseError};
 
