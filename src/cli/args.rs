@@ -81,6 +81,9 @@ pub enum Command {
     /// Simulated cards outside a run.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Recorded sessions: `replay import --from scriptor|pcscd|pcsc-spy LOG -o FILE.dump`.
+    #[command(subcommand)]
+    Replay(super::replay_import::ReplayCommand),
     /// Print a completion script for SHELL, e.g. `source <(apdu-run completions bash)`.
     Completions {
         /// The shell to complete for.

@@ -157,3 +157,64 @@ fn a_command_off_the_record_names_both() {
         r.stderr
     );
 }
+
+/// scriptor's output (pcsc-tools), as it prints a reset and two commands.
+const SCRIPTOR_LOG: &str = "Using given card reader: Simulated reader (iso7816)\n\
+Using T=1 protocol\n\
+Reading commands from STDIN\n\
+> RESET\n\
+< OK: 3B 8A 81 31 FE 45 80 68 41 50 44 55 2D 52 55 4E 0D \n\
+> 00 A4 04 00 00\n\
+< 6F 02 84 00 90 00 : Normal processing.\n\
+> 80 CA 9F 7F 00\n\
+< 6A 88 : Wrong parameter(s) P1-P2. Referenced data not found.\n";
+
+#[test]
+fn an_imported_scriptor_log_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("scriptor.log");
+    std::fs::write(&log, SCRIPTOR_LOG).unwrap();
+    let dump = dir.path().join("imported.dump");
+    let r = apdu_run(&[
+        "replay",
+        "import",
+        "--from",
+        "scriptor",
+        log.to_str().unwrap(),
+        "-o",
+        dump.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("2 exchanges"), "{}", r.stdout);
+    let file = script(
+        dir.path(),
+        "t.rhai",
+        "let r = send(\"00 A4 04 00 00\");\nprint(r.sw);\nsend(\"80 CA 9F 7F 00\");\n",
+    );
+    let sim = format!("replay:{}", dump.display());
+    let r = apdu_run(&["--sim", &sim, "--no-auto-response", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // An unknown format, and a log without an ATR, are invalid input.
+    let r = apdu_run(&[
+        "replay",
+        "import",
+        "--from",
+        "apdu4j",
+        log.to_str().unwrap(),
+        "-o",
+        dump.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    std::fs::write(&log, "> 00 A4 04 00 00\n< 90 00\n").unwrap();
+    let r = apdu_run(&[
+        "replay",
+        "import",
+        "--from",
+        "scriptor",
+        log.to_str().unwrap(),
+        "-o",
+        dump.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--atr"), "{}", r.stderr);
+}
