@@ -326,3 +326,40 @@ mod tests {
         assert_eq!(dump_line(&plain), (None, "9000".to_owned()));
     }
 }
+
+#[cfg(test)]
+mod failing {
+    use super::*;
+    use crate::reader::trace::{Redactor, Traced};
+    use crate::test_support::Fixed;
+
+    #[test]
+    fn a_dump_that_cannot_be_written_stops_the_next_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.dump");
+        std::fs::write(&path, "").unwrap();
+        // A file opened for reading only: every write fails, as on a full disk.
+        let recorder = Recorder {
+            state: Rc::new(RefCell::new(State {
+                path: path.clone(),
+                out: BufWriter::new(File::open(&path).unwrap()),
+                written: 0,
+                pending: None,
+                failed: None,
+            })),
+        };
+        let card = Box::new(Fixed::new(Some(vec![0x90, 0x00])));
+        let traced = Box::new(Traced::new(
+            card,
+            recorder.sink(),
+            Redactor::default(),
+            false,
+        ));
+        let mut card = recorder.gate(traced);
+        // The exchange happened, its record did not: the gate says so at once.
+        let e = card.transmit(&[0, 0xB0, 0, 0, 0]).unwrap_err().to_string();
+        assert!(e.contains("--record: cannot write"), "{e}");
+        assert!(card.transmit(&[0, 0xB0, 0, 0, 0]).is_err());
+        assert!(recorder.finish().unwrap_err().contains("cannot write"));
+    }
+}
