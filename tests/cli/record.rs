@@ -218,3 +218,44 @@ fn an_imported_scriptor_log_replays() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--atr"), "{}", r.stderr);
 }
+
+#[test]
+fn a_recorded_profile_run_replays_with_the_same_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("perso.dump");
+    let base = [
+        "--data",
+        "profiles/iso7816_perso.csv",
+        "--row",
+        "2",
+        "profiles/iso7816_perso.yaml",
+    ];
+    let mut live_args = vec![
+        "run",
+        "--sim",
+        "iso7816",
+        "--record",
+        dump.to_str().unwrap(),
+    ];
+    live_args.extend(base);
+    let live = apdu_run(&live_args);
+    assert_eq!(live.code, 0, "{}", live.stderr);
+    let sim = format!("replay:{}", dump.display());
+    let mut replay_args = vec!["run", "--sim", &sim];
+    replay_args.extend(base);
+    let replayed = apdu_run(&replay_args);
+    assert_eq!(replayed.code, 0, "{}", replayed.stderr);
+    // Step lines without their timings: the status words and names are the same.
+    let steps = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| {
+                l.split_whitespace()
+                    .filter(|w| w.parse::<f64>().is_err() && *w != "ms")
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    assert_eq!(steps(&replayed.stdout), steps(&live.stdout));
+    assert!(!live.stdout.is_empty());
+}
