@@ -108,6 +108,7 @@ fn main() {
         allow: Default::default(),
         report: None,
         trace_dir: None,
+        record_dir: None,
         max_failures: 3,
         armed: false,
         rules: Exchange::AUTO,

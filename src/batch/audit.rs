@@ -12,6 +12,10 @@
 //! record names it (field `trace`), so a record never points at a trace that a crash could
 //! lose. A trace that cannot be written does not stop the card: its `end` names no trace
 //! and the batch warns. A card skipped before it got a sequence number leaves no file.
+//! `batch --record DIR` uses the same mechanism for a card's apdu4j dump
+//! ([`CardTrace::dump`], `DIR/SEQ-IDENTITY.dump`, `reader::record`'s format): the header
+//! (reader, ATR, protocol) and a `# Card …` comment start each attempt, so a resumed card's
+//! dump holds its attempts one after the other, and a broken dump warns as a broken trace.
 //! This file does not decide anything about the card.
 
 use std::cell::RefCell;
@@ -20,6 +24,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use crate::reader::record;
 use crate::reader::trace::{Sink, TraceEvent};
 
 use super::time::rfc3339;
@@ -65,15 +70,33 @@ enum Lines {
     Broken(String),
 }
 
+/// What a card's file holds.
+enum Format {
+    /// JSON Lines ([`json_line`]).
+    Json,
+    /// An apdu4j dump of the card in `reader` with `atr`.
+    Dump { reader: String, atr: Vec<u8> },
+}
+
 /// One card's trace.
 pub struct CardTrace {
     dir: PathBuf,
     lines: Rc<RefCell<Lines>>,
     name: Option<String>,
+    format: Format,
 }
 
 /// The file name of a card's trace.
 pub fn file_name(seq: u64, identity: &str) -> String {
+    format!("{}.jsonl", stem(seq, identity))
+}
+
+/// The file name of a card's dump (`batch --record DIR`).
+pub fn dump_file_name(seq: u64, identity: &str) -> String {
+    format!("{}.dump", stem(seq, identity))
+}
+
+fn stem(seq: u64, identity: &str) -> String {
     let safe: String = identity
         .chars()
         .take(64)
@@ -85,7 +108,7 @@ pub fn file_name(seq: u64, identity: &str) -> String {
             }
         })
         .collect();
-    format!("{seq:06}-{safe}.jsonl")
+    format!("{seq:06}-{safe}")
 }
 
 impl CardTrace {
@@ -95,21 +118,47 @@ impl CardTrace {
             dir: dir.to_path_buf(),
             lines: Rc::new(RefCell::new(Lines::Held(Vec::new()))),
             name: None,
+            format: Format::Json,
+        }
+    }
+
+    /// A dump for the next card, in `reader` with `atr`, into `dir`.
+    pub fn dump(dir: &Path, reader: &str, atr: &[u8]) -> CardTrace {
+        CardTrace {
+            format: Format::Dump {
+                reader: reader.to_owned(),
+                atr: atr.to_vec(),
+            },
+            ..CardTrace::new(dir)
         }
     }
 
     /// The sink to give `reader::trace::Traced`.
     pub fn sink(&self) -> Sink {
         let lines = Rc::clone(&self.lines);
-        Box::new(move |event: &TraceEvent| {
-            push(&mut lines.borrow_mut(), json_line(event).to_string());
-        })
+        match self.format {
+            Format::Json => Box::new(move |event: &TraceEvent| {
+                push(&mut lines.borrow_mut(), json_line(event).to_string());
+            }),
+            Format::Dump { .. } => {
+                let mut pending = None;
+                Box::new(move |event: &TraceEvent| {
+                    if let Some(text) = record::event_text(&mut pending, event) {
+                        // `push` ends each entry with a newline of its own.
+                        push(&mut lines.borrow_mut(), text.trim_end().to_owned());
+                    }
+                })
+            }
+        }
     }
 
     /// Names the card: its held lines and all later ones go to its file, after a `card`
     /// line saying which attempt this is.
     pub fn attach(&mut self, seq: u64, identity: &str, reader: &str, row: Option<u64>) {
-        let name = file_name(seq, identity);
+        let name = match self.format {
+            Format::Json => file_name(seq, identity),
+            Format::Dump { .. } => dump_file_name(seq, identity),
+        };
         let path = self.dir.join(&name);
         let mut lines = self.lines.borrow_mut();
         let held = match std::mem::replace(&mut *lines, Lines::Held(Vec::new())) {
@@ -124,11 +173,23 @@ impl CardTrace {
             Ok(file) => Lines::File(BufWriter::new(file)),
             Err(e) => Lines::Broken(format!("cannot open `{}`: {e}", path.display())),
         };
-        let header = serde_json::json!({
-            "time": super::time::now(), "dir": "card", "seq": seq, "identity": identity,
-            "reader": reader, "row": row,
-        });
-        push(&mut lines, header.to_string());
+        let header = match &self.format {
+            Format::Json => serde_json::json!({
+                "time": super::time::now(), "dir": "card", "seq": seq, "identity": identity,
+                "reader": reader, "row": row,
+            })
+            .to_string(),
+            Format::Dump { reader, atr } => {
+                let row = row.map(|r| format!(", data row {r}")).unwrap_or_default();
+                format!(
+                    "{}# Card {seq}, identity {}{row}, at {}",
+                    record::header_text(reader, atr),
+                    record::comment_safe(identity),
+                    super::time::now()
+                )
+            }
+        };
+        push(&mut lines, header);
         for line in held {
             push(&mut lines, line);
         }

@@ -70,14 +70,22 @@ pub(super) fn one_card(
     // With `--trace-file DIR`, everything sent to the card from here on is its audit trail;
     // the guard sits outside the trace, so a refused command is not traced as sent.
     let mut trace = config.trace_dir.as_deref().map(CardTrace::new);
-    let card: Box<dyn Card> = match &trace {
-        Some(trace) => Box::new(Traced::new(
-            card,
-            trace.sink(),
-            shared.redactor.clone(),
-            false,
-        )),
-        None => card,
+    // With `--record DIR`, the same exchanges as the card's apdu4j dump.
+    let mut dump = config
+        .record_dir
+        .as_deref()
+        .map(|dir| CardTrace::dump(dir, &presented.reader, &presented.atr));
+    let sinks: Vec<_> = trace
+        .iter()
+        .chain(dump.iter())
+        .map(CardTrace::sink)
+        .collect();
+    let card: Box<dyn Card> = if sinks.is_empty() {
+        card
+    } else {
+        let mut sinks = sinks;
+        let sink = Box::new(move |event: &_| sinks.iter_mut().for_each(|sink| sink(event)));
+        Box::new(Traced::new(card, sink, shared.redactor.clone(), false))
     };
     // Every command of the batch, identification included, goes through the guard.
     let guarded = Guarded::new(card, config.armed).only(profile.guard_operations());
@@ -153,7 +161,7 @@ pub(super) fn one_card(
         reader: arrival.reader,
         atr: arrival.atr,
     };
-    if let Some(trace) = &mut trace {
+    for trace in trace.iter_mut().chain(dump.iter_mut()) {
         trace.attach(begin.seq, &identity, &begin.reader, begin.row);
     }
     let resumed = lease.resumed;
@@ -186,6 +194,12 @@ pub(super) fn one_card(
                 .progress
                 .note(&format!("warning: card {} has no trace: {why}", begin.seq)),
         }
+    }
+    // The dump is made durable before `end` too; the journal names only the trace.
+    if let Some(Err(why)) = dump.map(CardTrace::finish) {
+        shared
+            .progress
+            .note(&format!("warning: card {} has no dump: {why}", begin.seq));
     }
     let verdict = end.verdict;
     let stop = {

@@ -74,6 +74,8 @@ pub struct Config {
     pub report: Option<PathBuf>,
     /// `--trace-file DIR`: one masked trace per card (`audit`).
     pub trace_dir: Option<PathBuf>,
+    /// `--record DIR`: one apdu4j dump per card, named as the trace (`audit.rs`).
+    pub record_dir: Option<PathBuf>,
     /// `--max-failures` consecutive failed cards stop the batch (0: never).
     pub max_failures: u32,
     /// `--arm-irreversible`.

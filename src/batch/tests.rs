@@ -101,6 +101,7 @@ fn a_card_pulled_mid_run_keeps_its_row_and_is_finished_when_presented_again() {
             allow: Default::default(),
             report: None,
             trace_dir: None,
+            record_dir: None,
             max_failures: 3,
             armed: false,
             rules: Exchange::AUTO,
@@ -183,6 +184,7 @@ fn sim_batch(
         armed: false,
         rules: Exchange::AUTO,
         trace_dir: None,
+        record_dir: None,
         feedback: false,
         reader_kind: None,
     };
@@ -257,6 +259,7 @@ fn a_card_without_uid_or_identify_is_a_failure_not_a_skip() {
         armed: false,
         rules: Exchange::AUTO,
         trace_dir: None,
+        record_dir: None,
         feedback: false,
         reader_kind: None,
     };

@@ -82,6 +82,9 @@ pub enum Command {
     /// Simulated cards outside a run.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Recorded sessions: `replay import --from scriptor|pcscd|pcsc-spy LOG -o FILE.dump`.
+    #[command(subcommand)]
+    Replay(super::replay_import::ReplayCommand),
     /// Print a completion script for SHELL, e.g. `source <(apdu-run completions bash)`.
     Completions {
         /// The shell to complete for.
@@ -224,6 +227,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub trace_file: Option<PathBuf>,
 
+    /// Record every exchange in the apdu4j dump format to FILE (masked like a trace unless
+    /// --show-secrets, which makes the file owner-only); play it back with
+    /// `--sim replay:FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
     /// Do not mask PINs and keys in traces (for the bench only).
     #[arg(long)]
     pub show_secrets: bool,
@@ -238,7 +247,8 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct CardArgs {
     /// Use a simulated reader and card of this kind (iso7816, iso7816-t0, classic-1k,
-    /// classic-4k, ultralight, plus-2k, plus-4k, cos, cos-t1).
+    /// classic-4k, ultralight, plus-2k, plus-4k, cos, cos-t1), or play a recorded dump back
+    /// as the card: `replay:FILE.dump` (strict order) or `replay-skip:FILE.dump`.
     #[arg(long, value_name = "KIND", conflicts_with = "reader")]
     pub sim: Option<String>,
 

@@ -81,6 +81,12 @@ pub struct BatchArgs {
     #[arg(long = "trace-file", value_name = "DIR")]
     pub trace_dir: Option<PathBuf>,
 
+    /// Record each card's exchanges, masked, in the apdu4j dump format to
+    /// DIR/SEQ-IDENTITY.dump (replay one with `--sim replay:FILE`). DIR is created if
+    /// missing.
+    #[arg(long = "record", value_name = "DIR")]
+    pub record_dir: Option<PathBuf>,
+
     /// PC/SC reader, by name substring or index, or a serial reader `tlp224:PATH` /
     /// `phoenix:PATH` (repeatable: one worker per reader).
     #[arg(long = "reader", value_name = "PATTERN")]
@@ -315,6 +321,9 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     if let Some(dir) = &args.trace_dir {
         super::paths::output_dir("--trace-file", dir)?;
     }
+    if let Some(dir) = &args.record_dir {
+        super::paths::output_dir("--record", dir)?;
+    }
     let config = Config {
         journal,
         allow: batch::journal::Continue {
@@ -327,6 +336,7 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
         count: args.count,
         report: args.report.clone(),
         trace_dir: args.trace_dir.clone(),
+        record_dir: args.record_dir.clone(),
         max_failures: args.max_failures,
         armed: args.arm_irreversible,
         rules: rules(args.no_auto_response),

@@ -19,6 +19,8 @@ mod ledger;
 mod man;
 mod paths;
 mod profile_run;
+mod record_out;
+mod replay_import;
 mod report;
 mod run;
 mod serial;
@@ -186,6 +188,7 @@ fn dispatch(cli: Cli) -> Result<Exit, Failure> {
         Some(args::Command::AccessBits(args)) => access_bits::run(args),
         Some(args::Command::Key(args)) => key::run(args),
         Some(args::Command::Report(args)) => report::run(args),
+        Some(args::Command::Replay(command)) => replay_import::run(command),
         Some(args::Command::Ledger(args)) => ledger::run(args),
         Some(args::Command::Sim(args::SimCommand::Serve(serve_args))) => {
             sim_serve::serve(serve_args)

@@ -191,12 +191,26 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
     let sink = trace_out::sink(args.trace, args.trace_file.as_deref())
         .with_context(|| "cannot create the trace file")
         .map_err(invalid)?;
+    super::paths::output_opt("--record", args.record.as_deref())?;
     let interrupt = super::interrupt_flag();
 
     let Connected { card, simulator } = connect(source)?;
     let atr = card.atr().to_vec();
+    let recorder = match &args.record {
+        Some(path) => Some(super::record_out::start(
+            path,
+            args.show_secrets,
+            card.as_ref(),
+        )?),
+        None => None,
+    };
+    let sink = super::record_out::fan_out(sink, recorder.as_ref());
     let card: Box<dyn Card> = match sink {
         Some(sink) => Box::new(Traced::new(card, sink, redactor.clone(), args.show_secrets)),
+        None => card,
+    };
+    let card = match &recorder {
+        Some(recorder) => recorder.gate(card),
         None => card,
     };
     // Armed or not, only the kinds the profile lists in `irreversible:` may pass.
@@ -232,6 +246,7 @@ pub fn run(args: &RunArgs, file: &Path) -> Result<Exit, Failure> {
         );
     }
     save_simulator(&simulator)?;
+    super::record_out::finish(recorder.as_ref())?;
     match &outcome.failure {
         None => {
             let uid = inputs.uid.as_deref().map(hex::format_compact);

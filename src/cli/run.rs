@@ -72,6 +72,11 @@ pub(super) enum Source {
         chosen: super::serial::Chosen,
         wait: Option<Duration>,
     },
+    /// `--sim replay:FILE` / `replay-skip:FILE`: a recorded dump played back.
+    Replay {
+        dump: sim::replay::Dump,
+        mode: sim::replay::Mode,
+    },
 }
 
 /// The `--sim-reader` model, the default one when not given (`run --sim` and `sim serve`).
@@ -101,6 +106,17 @@ pub(super) fn reader_kind(args: &CardArgs) -> Result<Option<ReaderKind>, Failure
 
 pub(super) fn source(args: &CardArgs) -> Result<Source, Failure> {
     reader_kind(args)?;
+    if let Some((mode, path)) = args.sim.as_deref().and_then(sim::replay::parse_spec) {
+        // A dump is read, never changed: a card image or UID would be silently ignored.
+        if args.sim_state.is_some() || args.sim_uid.is_some() {
+            return Err(invalid(anyhow!(
+                "--sim-state and --sim-uid do not apply to a replayed dump (`{}`)",
+                path.display()
+            )));
+        }
+        let dump = sim::replay::load(&path).map_err(|e| invalid(anyhow!(e)))?;
+        return Ok(Source::Replay { dump, mode });
+    }
     if let Some(kind) = &args.sim {
         let kind: sim::Kind = kind.parse().map_err(invalid)?;
         let uid = sim_uid(args.sim_uid.as_deref())?;
@@ -154,6 +170,10 @@ pub(super) fn connect(source: Source) -> Result<Connected, Failure> {
                 simulator: Some((simulator, state)),
             })
         }
+        Source::Replay { dump, mode } => Ok(Connected {
+            card: Box::new(sim::replay::ReplayCard::new(dump, mode)),
+            simulator: None,
+        }),
         Source::Serial { chosen, wait } => {
             let transport = |e| Failure::new(Exit::Transport, e);
             let mut reader = super::serial::open(&chosen).map_err(transport)?;
@@ -357,12 +377,26 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
         })
         .map_err(invalid)?;
 
+    super::paths::output_opt("--record", args.record.as_deref())?;
     let interrupt = super::interrupt_flag();
 
     let Connected { card, simulator } = connect(source)?;
+    let recorder = match &args.record {
+        Some(path) => Some(super::record_out::start(
+            path,
+            args.show_secrets,
+            card.as_ref(),
+        )?),
+        None => None,
+    };
+    let sink = super::record_out::fan_out(sink, recorder.as_ref());
     let redactor = Redactor::default();
     let card: Box<dyn Card> = match sink {
         Some(sink) => Box::new(Traced::new(card, sink, redactor.clone(), args.show_secrets)),
+        None => card,
+    };
+    let card = match &recorder {
+        Some(recorder) => recorder.gate(card),
         None => card,
     };
     // The guard sits outside the trace: a refused command never reaches the wire, so it is
@@ -416,5 +450,7 @@ pub fn run(args: RunArgs) -> Result<Exit, Failure> {
     };
 
     save_simulator(&simulator)?;
-    result.map(|()| Exit::Ok)
+    let recorded = super::record_out::finish(recorder.as_ref());
+    result?;
+    recorded.map(|()| Exit::Ok)
 }

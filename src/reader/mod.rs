@@ -20,6 +20,7 @@ pub mod guard;
 pub mod omnikey;
 pub mod part3;
 pub mod pcsc;
+pub mod record;
 pub mod serial;
 pub mod trace;
 

@@ -252,21 +252,26 @@ pub struct Masked {
     pub spaced: String,
     /// Uppercase hex without separators; masked runs read `(secret)`.
     pub compact: String,
+    /// The masked byte ranges, in order (for writers that keep lengths, such as dumps).
+    pub runs: Vec<Range<usize>>,
 }
 
 impl Masked {
     fn new(bytes: &[u8], masked: Vec<bool>) -> Masked {
         let mut spaced = String::with_capacity(bytes.len() * 3);
         let mut compact = String::with_capacity(bytes.len() * 2);
+        let mut runs = Vec::new();
         let mut i = 0;
         while i < bytes.len() {
             if !spaced.is_empty() {
                 spaced.push(' ');
             }
             if masked[i] {
+                let start = i;
                 while i < bytes.len() && masked[i] {
                     i += 1;
                 }
+                runs.push(start..i);
                 spaced.push_str(MASK);
                 compact.push_str(MASK);
             } else {
@@ -275,7 +280,11 @@ impl Masked {
                 i += 1;
             }
         }
-        Masked { spaced, compact }
+        Masked {
+            spaced,
+            compact,
+            runs,
+        }
     }
 
     /// Bytes shown as they are.
@@ -283,6 +292,7 @@ impl Masked {
         Masked {
             spaced: hex::format(bytes),
             compact: hex::format_compact(bytes),
+            runs: Vec::new(),
         }
     }
 }

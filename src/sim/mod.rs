@@ -28,6 +28,7 @@ mod image;
 mod iso7816;
 mod kind;
 mod plus;
+pub mod replay;
 mod serde_hex;
 pub mod serial;
 mod stream;

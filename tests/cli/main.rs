@@ -23,6 +23,7 @@ mod ledger;
 mod output;
 mod plus;
 mod readers;
+mod record;
 mod report;
 mod scriptor;
 mod secrets;

@@ -19,6 +19,7 @@ mod crashes;
 mod disk;
 mod lengths;
 mod profiles;
+mod record;
 mod runs;
 mod versions;
 
