@@ -168,9 +168,11 @@ pub fn run(
         Ok(split) => split,
         Err(message) => return (card, refuse(message)),
     };
-    for (_, secret) in &decrypted {
-        env.redactor.add(secret.expose());
-    }
+    // Recognised in traffic while this card runs, forgotten after (guards live to the end).
+    let mut _recognised: Vec<_> = decrypted
+        .iter()
+        .map(|(_, secret)| env.redactor.add_while(secret.expose()))
+        .collect();
     let plain_inputs = Inputs {
         data: &data,
         secrets: inputs.secrets,
@@ -186,9 +188,11 @@ pub fn run(
         Ok(derived) => derived,
         Err((name, message)) => return (card, refuse(format!("secret `{name}`: {message}"))),
     };
-    for (_, secret) in &derived {
-        env.redactor.add(secret.expose());
-    }
+    _recognised.extend(
+        derived
+            .iter()
+            .map(|(_, secret)| env.redactor.add_while(secret.expose())),
+    );
     let secrets: Vec<(String, Secret)> = inputs
         .secrets
         .iter()

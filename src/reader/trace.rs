@@ -80,6 +80,31 @@ impl Drop for Provenance {
     }
 }
 
+/// A secret recognised for a while ([`Redactor::add_while`]); forgotten when dropped.
+#[must_use = "the secret is recognised only while the guard lives"]
+pub struct Recognised {
+    inner: Option<(Arc<Mutex<Inner>>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Recognised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Recognised")
+    }
+}
+
+impl Drop for Recognised {
+    fn drop(&mut self) {
+        if let Some((inner, mut secret)) = self.inner.take() {
+            let mut inner = inner.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(at) = inner.secrets.iter().position(|s| *s == secret) {
+                let mut gone = inner.secrets.remove(at);
+                gone.iter_mut().for_each(|b| *b = 0);
+            }
+            secret.iter_mut().for_each(|b| *b = 0);
+        }
+    }
+}
+
 impl Redactor {
     /// Remembers a secret value so that it is masked wherever it shows up in traffic.
     pub fn add(&self, secret: &[u8]) {
@@ -89,6 +114,21 @@ impl Redactor {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if !inner.secrets.iter().any(|s| s == secret) {
             inner.secrets.push(secret.to_vec());
+        }
+    }
+
+    /// Like [`Redactor::add`], for as long as the returned guard lives: a secret of one card
+    /// (a diversified key, a decrypted data cell) is recognised while that card runs and
+    /// forgotten after, so a long batch neither keeps every card's keys in memory nor
+    /// compares each response against all of them.
+    pub fn add_while(&self, secret: &[u8]) -> Recognised {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if secret.is_empty() || inner.secrets.iter().any(|s| s == secret) {
+            return Recognised { inner: None };
+        }
+        inner.secrets.push(secret.to_vec());
+        Recognised {
+            inner: Some((self.inner.clone(), secret.to_vec())),
         }
     }
 
@@ -504,6 +544,27 @@ mod tests {
 #[cfg(test)]
 mod provenance_tests {
     use super::*;
+
+    #[test]
+    fn a_secret_added_for_a_while_is_recognised_until_its_guard_drops() {
+        let redactor = Redactor::default();
+        redactor.add(&[0x11; 4]);
+        let key = [0xA5, 0x5A, 0x01, 0x02, 0x03, 0x04];
+        let response = [&key[..], &[0x90, 0x00]].concat();
+        {
+            let _guard = redactor.add_while(&key);
+            assert_eq!(mask_response(&response, &redactor).spaced, "(secret) 90 00");
+            // A secret already loaded stays when a guard for the same bytes drops.
+            drop(redactor.add_while(&[0x11; 4]));
+        }
+        assert_eq!(
+            mask_response(&response, &redactor).spaced,
+            "A5 5A 01 02 03 04 90 00"
+        );
+        let loaded = [0x11, 0x11, 0x11, 0x11, 0x90, 0x00];
+        assert_eq!(mask_response(&loaded, &redactor).spaced, "(secret) 90 00");
+        assert_eq!(format!("{redactor:?}"), "Redactor(1 secrets)");
+    }
 
     #[test]
     fn provenance_masks_exactly_the_secret_bytes_while_the_scope_lives() {

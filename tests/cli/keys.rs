@@ -773,3 +773,25 @@ fn a_development_key_file_is_said_loudly_and_refused_when_changed() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout.trim(), "KCV 7810BB");
 }
+
+/// A diversified key written to a card and read back is masked both ways in the trace.
+#[test]
+fn a_diversified_key_read_back_from_a_card_is_masked_in_the_response() {
+    let dir = crate::batch::Dir::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = format!(
+        "name: readback\ncard: iso7816\nsecrets:\n  pin: file:{}\n  k:\n    diversify: {{ master: env:M, method: an10922-aes128, input: \"${{seq}} 01\" }}\nsteps:\n  - apdu: 00 A4 00 0C 02 3F 00\n  - apdu: 00 A4 00 0C 02 00 10\n  - apdu: 00 20 00 01 04 ${{pin}}\n  - apdu: 00 D6 00 00 10 ${{k}}\n  - apdu: 00 B0 00 00 10\n",
+        root.join("profiles/iso7816_perso.pin").display()
+    );
+    let file = dir.write("p.yaml", &text);
+    let r = crate::ran(
+        dir.command(&["--sim", "iso7816", "--trace-file", "t.jsonl", &file])
+            .env("M", MASTER)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let trace = std::fs::read_to_string(dir.path("t.jsonl")).unwrap();
+    assert!(trace.contains("\"00D6000010(secret)\""), "{trace}");
+    assert!(trace.contains("\"(secret)9000\""), "{trace}");
+}
