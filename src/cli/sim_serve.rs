@@ -11,7 +11,7 @@
 //! the image is consistent) and once more when the server stops. The hidden `--timing PATH`
 //! records when each command arrived ([`sim_timing`](super::sim_timing)), for the benches.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::anyhow;
@@ -36,6 +36,9 @@ macro_rules! say {
 
 /// `apdu-run sim serve`.
 pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
+    if let Some((mode, path)) = sim::replay::parse_spec(&args.card) {
+        return serve_replay(&args, mode, &path);
+    }
     let kind: sim::Kind = args.card.parse().map_err(invalid)?;
     let many = args.count.filter(|&count| count > 1);
     if let Some(count) = many {
@@ -136,6 +139,50 @@ pub fn serve(args: SimServeArgs) -> Result<Exit, Failure> {
     })
 }
 
+/// `sim serve --card replay:FILE.dump` (or `replay-skip:`): the dump played back as a card
+/// in vpcd's reader — with `--count N`, N fresh plays of it one after another. The server
+/// asks it nothing itself (no UID probe), so a client sees exactly the recorded session.
+fn serve_replay(
+    args: &SimServeArgs,
+    mode: sim::replay::Mode,
+    path: &Path,
+) -> Result<Exit, Failure> {
+    // A dump is read, never changed: options about a simulated chip would be ignored.
+    for (given, option) in [
+        (args.state.is_some(), "--state"),
+        (args.sim_uid.is_some(), "--sim-uid"),
+        (args.serial.is_some(), "--serial"),
+        (args.timing.is_some(), "--timing"),
+    ] {
+        if given {
+            return Err(invalid(anyhow!(
+                "{option} does not apply to a replayed dump (`{}`)",
+                path.display()
+            )));
+        }
+    }
+    check_address(&args.vpcd)?;
+    let dump = sim::replay::load(path).map_err(|e| invalid(anyhow!(e)))?;
+    let mut cards = Cards::stream(sim::Kind::Iso7816, None, sim::ReaderModel::default());
+    cards.replay = Some((dump, mode));
+    cards.dwell_ms = args.dwell_ms;
+    let stop = super::interrupt_flag();
+    let config = vpcd::Config {
+        address: args.vpcd.clone(),
+        count: args.count,
+        dwell: Duration::from_millis(args.dwell_ms),
+        claim_within: vpcd::CLAIM_WITHIN,
+        quickack: !args.no_quickack,
+    };
+    let finish =
+        vpcd::serve(&config, &mut cards, &stop).map_err(|e| Failure::new(Exit::Transport, e))?;
+    Ok(match finish {
+        Finish::Done => Exit::Ok,
+        Finish::Stopped if args.count.is_none() => Exit::Ok,
+        Finish::Stopped => Exit::Interrupted,
+    })
+}
+
 /// `--vpcd` must be `HOST:PORT`; the name is resolved when connecting.
 fn check_address(address: &str) -> Result<(), Failure> {
     match address.rsplit_once(':') {
@@ -164,6 +211,8 @@ struct Cards {
     seed: Option<u64>,
     /// `--sim-reader`, for the cards of a stream.
     model: sim::ReaderModel,
+    /// `--card replay:FILE.dump`: every card is a fresh play of this dump.
+    replay: Option<(sim::replay::Dump, sim::replay::Mode)>,
 }
 
 impl Cards {
@@ -178,6 +227,7 @@ impl Cards {
             dwell_ms: 0,
             seed: None,
             model: sim::ReaderModel::default(),
+            replay: None,
         }
     }
 
@@ -192,6 +242,7 @@ impl Cards {
             dwell_ms: 0,
             seed,
             model,
+            replay: None,
         }
     }
 
@@ -211,6 +262,9 @@ impl Cards {
 
 impl vpcd::Handler for Cards {
     fn card(&mut self, position: u32) -> Box<dyn Card> {
+        if let Some((dump, mode)) = &self.replay {
+            return Box::new(sim::replay::ReplayCard::new(dump.clone(), *mode));
+        }
         let simulator = self.single.take().unwrap_or_else(|| {
             // Card 1 is position 0 of the stream, the kind's default card.
             let position = u64::from(position.saturating_sub(1));
@@ -227,6 +281,14 @@ impl vpcd::Handler for Cards {
         match &self.timings {
             Some(timings) => timings.wrap(card),
             None => card,
+        }
+    }
+
+    fn uid(&mut self, card: &mut dyn Card) -> Option<Vec<u8>> {
+        if self.replay.is_some() {
+            None
+        } else {
+            vpcd::reported_uid(card)
         }
     }
 

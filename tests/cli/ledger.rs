@@ -444,7 +444,14 @@ fn station(db: &Cluster, work: &Path, profile: &str, name: &str) -> Child {
         ],
     )
     .stdout(Stdio::null())
-    .stderr(Stdio::null())
+    // Kept (appended per station) so that a station ending unexpectedly says why.
+    .stderr(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(work.join(format!("{name}.stderr")))
+            .unwrap(),
+    )
     .spawn()
     .unwrap()
 }
@@ -485,14 +492,16 @@ fn stations_killed_and_a_restarted_database_never_reuse_a_row_nor_issue_a_card_t
             children.push((i, station(&db, w, &profile, names[i])));
         }
     }
-    for (_, mut child) in children {
+    for (i, mut child) in children {
         let status = child.wait().unwrap();
         // 0: finished; 1: a card was skipped because another station was issuing it (no
         // card may fail: every card is `ok` in the ledger, checked below); 3: lost the
         // database.
         assert!(
             matches!(status.code(), Some(0 | 1 | 3)),
-            "a station ended {status:?}"
+            "station {} ended {status:?}: {}",
+            names[i],
+            std::fs::read_to_string(w.join(format!("{}.stderr", names[i]))).unwrap_or_default()
         );
     }
     // A last station finishes whatever the others left open.

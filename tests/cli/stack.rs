@@ -90,6 +90,29 @@ fn demo_through_pcscd_is_the_demo_on_the_simulator(kind: &str) {
 }
 
 #[test]
+fn a_recorded_session_served_through_pcscd_replays_as_the_card() {
+    let Some(_stack) = stack() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("demo.dump");
+    let demo = "scripts/iso7816_demo.rhai";
+    let recorded = ran(bin()
+        .args(["--sim", "iso7816", "--record"])
+        .arg(&dump)
+        .arg(demo)
+        .output()
+        .unwrap());
+    assert_eq!(recorded.code, 0, "{}", recorded.stderr);
+    let spec = format!("replay:{}", dump.display());
+    let server = Server::present(&["--card", &spec]);
+    let (served, _) = traced(&["--reader", READER, demo]);
+    assert_eq!(served.code, 0, "{}\n{}", served.stderr, server.stderr());
+    assert_eq!(served.stdout, recorded.stdout);
+    // The server asked the card nothing of its own: the session replayed whole, in order.
+    let (again, _) = traced(&["--reader", READER, demo]);
+    assert_ne!(again.code, 0, "a dump is one session: {}", again.stdout);
+}
+
+#[test]
 fn demo_through_pcscd_matches_the_simulator_t1() {
     demo_through_pcscd_is_the_demo_on_the_simulator("iso7816");
 }

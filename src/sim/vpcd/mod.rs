@@ -106,6 +106,12 @@ pub enum Event<'a> {
 pub trait Handler {
     /// The card to present at `position` (1, 2, …), fresh for each position.
     fn card(&mut self, position: u32) -> Box<dyn Card>;
+    /// The UID to announce for `card` in the insertion event: by default asked of the card
+    /// (`FF CA 00 00 00`). A card that must see only its session's own commands (a
+    /// replayed dump) answers `None` without being asked.
+    fn uid(&mut self, card: &mut dyn Card) -> Option<Vec<u8>> {
+        reported_uid(card)
+    }
     /// Takes note of an event; called on the serving thread, so keep it short.
     fn event(&mut self, event: Event<'_>);
 }
@@ -210,7 +216,7 @@ pub fn serve(
         let mut commands = 0;
         loop {
             let insertion = Insertion {
-                uid: reported_uid(&mut *card),
+                uid: handler.uid(&mut *card),
                 claim_within: config.claim_within,
             };
             let mut session = Session::new(
