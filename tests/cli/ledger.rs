@@ -578,3 +578,144 @@ fn stations_killed_and_a_restarted_database_never_reuse_a_row_nor_issue_a_card_t
     let status: Value = serde_json::from_str(r.stdout.trim()).unwrap();
     assert_eq!(status["issued"].as_u64(), Some(CARDS as u64), "{status}");
 }
+
+/// One back end of the ledger contract: the journal file, or a lot on PostgreSQL.
+enum Backend<'a> {
+    File,
+    Postgres(&'a Cluster),
+}
+
+impl Backend<'_> {
+    /// `apdu-run batch` on this back end with `extra` arguments before the profile.
+    fn batch(&self, w: &Path, extra: &[&str]) -> Command {
+        let profile = w.join("t.yaml");
+        let mut args = vec!["batch", "--sim", "iso7816"];
+        let data = w.join("data.csv");
+        let journal = w.join("j.jsonl");
+        match self {
+            Backend::File => args.extend([
+                "--data",
+                data.to_str().unwrap(),
+                "--journal",
+                journal.to_str().unwrap(),
+            ]),
+            Backend::Postgres(_) => args.extend(["--lot", "C"]),
+        }
+        args.extend_from_slice(extra);
+        args.push(profile.to_str().unwrap());
+        let mut command = match self {
+            Backend::File => {
+                let mut c = bin();
+                c.current_dir(w).args(&args);
+                c
+            }
+            Backend::Postgres(db) => db.command(w, &args),
+        };
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+    }
+
+    /// Every card the ledger holds as (identity, row, verdict), `verdict` empty while open.
+    fn cards(&self, w: &Path) -> Vec<(String, u64, String)> {
+        let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+        let mut cards: Vec<(String, u64, String)> = match self {
+            Backend::File => {
+                let mut last: HashMap<String, (u64, String)> = HashMap::new();
+                let journal = std::fs::read_to_string(w.join("j.jsonl")).unwrap_or_default();
+                for record in lines(&journal) {
+                    let identity = text(&record["identity"]);
+                    let row = record["row"].as_u64().unwrap_or(0);
+                    match record["event"].as_str() {
+                        Some("begin") => {
+                            last.insert(identity, (row, String::new()));
+                        }
+                        // An interrupted card is open again: it keeps its row.
+                        Some("end") if record["verdict"] == "interrupted" => {}
+                        Some("end") => {
+                            last.insert(identity, (row, text(&record["verdict"])));
+                        }
+                        _ => {}
+                    }
+                }
+                last.into_iter().map(|(i, (r, v))| (i, r, v)).collect()
+            }
+            Backend::Postgres(db) => lines(&db.run(w, &["ledger", "export", "--lot", "C"]).stdout)
+                .iter()
+                .map(|c| {
+                    let verdict = match text(&c["verdict"]).as_str() {
+                        "interrupted" => String::new(),
+                        v => v.to_string(),
+                    };
+                    (
+                        text(&c["identity"]),
+                        c["row"].as_u64().unwrap_or(0),
+                        verdict,
+                    )
+                })
+                .collect(),
+        };
+        cards.sort();
+        cards
+    }
+}
+
+/// The ledger contract, the same for both back ends: an interrupted card keeps its row and
+/// is finished with it; cards done before are never run again; new cards take the next
+/// rows in order.
+fn contract(backend: &Backend<'_>, w: &Path) -> Vec<(String, u64, String)> {
+    std::fs::write(w.join("t.yaml"), PROFILE).unwrap();
+    // Card 1 takes long; it is interrupted (SIGINT) once its `begin` is recorded.
+    let child = super::child::Running::spawn(
+        &mut backend.batch(w, &["--count", "3", "--var", "spin=5000000"]),
+    );
+    let started = std::time::Instant::now();
+    while backend.cards(w).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(30), "no card began");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.signal("INT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    let open = backend.cards(w);
+    assert_eq!(open, [("10000000".to_string(), 1, String::new())]);
+    // Resumed with its row; two new cards take rows 2 and 3.
+    let r = ran(backend.batch(w, &["--count", "3"]).output().unwrap());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("(resumed)"), "{}", r.stdout);
+    // Presented again, those three are left alone; cards 4 and 5 get rows 4 and 5.
+    let r = ran(backend.batch(w, &["--count", "5"]).output().unwrap());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("2 ok, 0 failed, 0 interrupted, 3 skipped"),
+        "{}",
+        r.stdout
+    );
+    backend.cards(w)
+}
+
+#[test]
+fn both_back_ends_keep_the_same_ledger_contract() {
+    let Some(db) = Cluster::start() else { return };
+    let expected: Vec<(String, u64, String)> = (0..5)
+        .map(|i| {
+            (
+                format!("{:08X}", 0x1000_0000 + i),
+                i as u64 + 1,
+                "ok".to_string(),
+            )
+        })
+        .collect();
+    let file = tempfile::tempdir().unwrap();
+    data(file.path(), 5);
+    assert_eq!(contract(&Backend::File, file.path()), expected);
+    let pg = tempfile::tempdir().unwrap();
+    let rows = data(pg.path(), 5);
+    assert_eq!(db.run(pg.path(), &["ledger", "init"]).code, 0);
+    assert_eq!(
+        db.run(pg.path(), &["ledger", "import", "--lot", "C", &rows])
+            .code,
+        0
+    );
+    assert_eq!(contract(&Backend::Postgres(&db), pg.path()), expected);
+}
