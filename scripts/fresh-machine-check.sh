@@ -21,6 +21,7 @@
 #
 # The exact steps, which anyone can repeat by hand (ROOT the new root, SRC this checkout):
 #   apt-get install -y debootstrap                        # on the host, if missing
+#   mkdir ROOT && chmod 755 ROOT                          # it becomes `/`: unprivileged users must enter it
 #   debootstrap --variant=minbase bookworm ROOT http://deb.debian.org/debian
 #   printf '#!/bin/sh\nexit 101\n' > ROOT/usr/sbin/policy-rc.d; chmod +x ROOT/usr/sbin/policy-rc.d
 #   printf '127.0.0.1\tlocalhost\n' > ROOT/etc/hosts    # minbase has none; every installed system does
@@ -87,6 +88,9 @@ else
     root=$(mktemp -d /var/tmp/apdu-run-fresh.XXXXXX)
 fi
 root=$(cd "$root" && pwd)
+# The root directory becomes `/` in the chroot: mktemp makes it 0700, and an unprivileged
+# user there (PostgreSQL's `nobody` in the ledger tests) could then execute nothing.
+chmod 755 "$root"
 log=${FRESH_LOG:-$root.log}
 : >"$log"
 mounted=()
