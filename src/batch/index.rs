@@ -132,40 +132,7 @@ pub enum Stamp {
 /// Parses `YYYY-MM-DDTHH:MM:SS.ffffffZ` into microseconds since 1970 (`None` for any
 /// other text), such that [`super::time::rfc3339`] gives the text back.
 pub fn parse_micros(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() != 27
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'.'
-        || b[26] != b'Z'
-    {
-        return None;
-    }
-    let num = |from: usize, to: usize| -> Option<i64> {
-        let digits = text.get(from..to)?;
-        if !digits.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()
-    };
-    let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (hour, minute, second, micros) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 26)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    if year < 1970 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let value = ((days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000) + micros;
+    let value = super::time::parse_micros(text)?;
     // Only texts that format back exactly (no 31 February) are taken.
     let back = std::time::UNIX_EPOCH + std::time::Duration::from_micros(u64::try_from(value).ok()?);
     (super::time::rfc3339(back) == text).then_some(value)
@@ -175,17 +142,6 @@ pub fn parse_micros(text: &str) -> Option<i64> {
 pub fn format_micros(micros: i64) -> String {
     let micros = u64::try_from(micros).unwrap_or(0);
     super::time::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_micros(micros))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -163,14 +163,6 @@ impl ReaderDriver for Driver {
         ReaderKind::AcsPn532
     }
 
-    fn open(&self, _card: &mut dyn Card) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn close(&self, _card: &mut dyn Card) -> Result<(), Error> {
-        Ok(())
-    }
-
     fn transceive(&self, card: &mut dyn Card, frame: &[u8]) -> Result<Vec<u8>, Error> {
         if frame.is_empty() {
             return Err(Error::Frame {

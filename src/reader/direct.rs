@@ -18,14 +18,6 @@ impl ReaderDriver for Driver {
         ReaderKind::Direct
     }
 
-    fn open(&self, _card: &mut dyn Card) -> Result<(), Error> {
-        Ok(())
-    }
-
-    fn close(&self, _card: &mut dyn Card) -> Result<(), Error> {
-        Ok(())
-    }
-
     fn transceive(&self, card: &mut dyn Card, frame: &[u8]) -> Result<Vec<u8>, Error> {
         if frame.is_empty() {
             return Err(Error::Frame {

@@ -216,11 +216,15 @@ pub trait ReaderDriver {
     /// The family.
     fn kind(&self) -> ReaderKind;
 
-    /// Opens the family's raw session (a no-op where there is none).
-    fn open(&self, card: &mut dyn Card) -> Result<(), Error>;
+    /// Opens the family's raw session (a no-op where there is none, the default).
+    fn open(&self, _card: &mut dyn Card) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Closes it.
-    fn close(&self, card: &mut dyn Card) -> Result<(), Error>;
+    fn close(&self, _card: &mut dyn Card) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Sends one native frame (CRC added by the reader) and returns the chip's answer.
     fn transceive(&self, card: &mut dyn Card, frame: &[u8]) -> Result<Vec<u8>, Error>;

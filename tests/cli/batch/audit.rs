@@ -2,7 +2,8 @@
 
 use super::{Dir, read_lines};
 
-const PROFILE: &str = r#"name: t
+/// A contact-card profile whose VERIFY sends a secret PIN (also used by `record.rs`).
+pub(crate) const PROFILE: &str = r#"name: t
 card: iso7816
 identify: { apdu: 80 CA 9F 7F 00, bytes: 15-18 }
 secrets: { pin: env:APDU_RUN_AUDIT_PIN }
@@ -115,7 +116,8 @@ fn a_trace_directory_that_cannot_be_written_is_refused_before_any_card() {
     }
 }
 
-fn ran_with_pin(dir: &Dir, args: &[&str]) -> crate::Ran {
+/// Runs `args` in `dir` with the profile's PIN secret in the environment.
+pub(crate) fn ran_with_pin(dir: &Dir, args: &[&str]) -> crate::Ran {
     crate::ran(
         dir.command(args)
             .env("APDU_RUN_AUDIT_PIN", "31323334")

@@ -2,26 +2,10 @@
 
 use super::Dir;
 
-const PROFILE: &str = r#"name: t
-card: iso7816
-identify: { apdu: 80 CA 9F 7F 00, bytes: 15-18 }
-secrets: { pin: env:APDU_RUN_RECORD_PIN }
-steps:
-  - name: select EF 0010
-    apdu: 00 A4 00 0C 02 00 10
-  - name: verify PIN
-    apdu: 00 20 00 01 04 ${pin}
-  - name: write serial
-    apdu: 00 D6 00 00 04 ${serial}
-"#;
+use super::audit::PROFILE;
 
 fn ran(dir: &Dir, args: &[&str]) -> crate::Ran {
-    crate::ran(
-        dir.command(args)
-            .env("APDU_RUN_RECORD_PIN", "31323334")
-            .output()
-            .unwrap(),
-    )
+    super::audit::ran_with_pin(dir, args)
 }
 
 #[test]
