@@ -395,6 +395,68 @@ fn a_password_never_comes_from_argv_and_is_never_shown() {
     );
 }
 
+/// A ledger of schema version 1 (as the first release made it: the same tables, no
+/// functions) is refused until `ledger init` migrates it, and keeps its cards.
+#[test]
+fn a_version_1_ledger_is_migrated_by_init_and_keeps_its_cards() {
+    let Some(db) = Cluster::start() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let profile = w.join("t.yaml");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let profile = profile.to_str().unwrap();
+    let data = data(w, 5);
+    assert_eq!(db.run(w, &["ledger", "init"]).code, 0);
+    assert_eq!(
+        db.run(w, &["ledger", "import", "--lot", "L", &data]).code,
+        0
+    );
+    let batch = |count: &str| {
+        db.run(
+            w,
+            &[
+                "batch", "--lot", "L", "--sim", "iso7816", "--count", count, profile,
+            ],
+        )
+    };
+    let r = batch("2");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // Back to version 1: what migration 2 added is taken away again.
+    let port = db.port.to_string();
+    let r = db.as_server(
+        "psql",
+        &[
+            "-h", "127.0.0.1", "-p", &port, "-U", "apdu", "-d", "postgres", "-v",
+            "ON_ERROR_STOP=1", "-c",
+            "DROP FUNCTION apdu_run_lease, apdu_run_end, apdu_run_more; DELETE FROM apdu_run_schema WHERE version > 1",
+        ],
+    );
+    assert_eq!(r.code, 0, "psql: {}{}", r.stdout, r.stderr);
+    let r = batch("4");
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("version 1") && r.stderr.contains("ledger init"),
+        "{}",
+        r.stderr
+    );
+    let r = db.run(w, &["ledger", "init"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = batch("4");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout.matches("already issued ok").count(),
+        2,
+        "{}",
+        r.stdout
+    );
+    let r = db.run(w, &["ledger", "status", "--lot", "L", "--json"]);
+    let status: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(
+        (status["issued"].as_i64(), status["open"].as_i64()),
+        (Some(4), Some(1))
+    );
+}
+
 /// A small xorshift generator, reproducible from the printed seed.
 struct Random(u64);
 

@@ -19,6 +19,23 @@
 //!   card), `uid`, `atr`, `station`, `reader`, `profile` (hash), `verdict` (NULL while
 //!   open, then `ok`, `failed` or `interrupted`), `step`, `sw`, `begun`, `ended`.
 //!
+//! Version 2 (one round trip and one commit for each of a card's `begin` and `end`):
+//! - `apdu_run_lease(lot, identity, uid, atr, station, reader, profile, count, in_flight,
+//!   low)` — under `count` finished cards (when given), takes the lot's first open row at or
+//!   after `low` (the station's last row; the whole lot when none is left there) with
+//!   `FOR UPDATE SKIP LOCKED`, inserts the card (nothing when its identity is there
+//!   already), marks the row `leased` and takes the card's advisory lock; returns
+//!   `outcome` (`run`, `count`, `data` or `elsewhere`) and, for `run`, the card's `seq`, its
+//!   `row_no` and the row's `cells`.
+//! - `apdu_run_end(seq, identity, verdict, step, sw, state)` — records an open card's end
+//!   and, when `state` is given, its row's; false when the card is not open.
+//! - `apdu_run_more(lot, low)` — whether the lot has an open row (looked for from `low`
+//!   first) and, only when it has none, how many of its cards are open.
+//!
+//! Why the low mark: a leased row's old entry stays in the index of open rows until vacuum,
+//! so a search from the lot's first row steps over every row taken so far, and a lot's
+//! leases would cost more and more as it is used up.
+//!
 //! A card being run holds a session-level advisory lock on its `seq`: the server drops it
 //! when the station's connection ends (a station killed, a network lost), which is how
 //! another station tells an interrupted card from one being issued right now.
@@ -28,10 +45,11 @@ use postgres::Client;
 use super::conn::{DbError, Kind, Target};
 
 /// The schema version this build works with.
-pub const VERSION: i32 = 1;
+pub const VERSION: i32 = 2;
 
 /// Migration `n` (from 1) takes the schema from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE apdu_run_lot (
     id bigserial PRIMARY KEY,
     name text NOT NULL UNIQUE,
@@ -74,7 +92,96 @@ CREATE TABLE apdu_run_card (
     FOREIGN KEY (lot, row_no) REFERENCES apdu_run_row (lot, row_no)
 );
 CREATE INDEX apdu_run_card_lot ON apdu_run_card (lot, verdict);
-"];
+",
+    "
+CREATE FUNCTION apdu_run_lease(
+    p_lot bigint, p_identity text, p_uid text, p_atr text, p_station text, p_reader text,
+    p_profile text, p_count bigint, p_in_flight bigint, p_low bigint
+) RETURNS TABLE (outcome text, seq bigint, row_no bigint, cells text[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_row bigint;
+    v_cells text[];
+    v_seq bigint;
+BEGIN
+    IF p_count IS NOT NULL AND (
+        SELECT count(*) FROM apdu_run_card c
+        WHERE c.lot = p_lot AND c.verdict IN ('ok', 'failed')
+    ) + p_in_flight >= p_count THEN
+        RETURN QUERY SELECT 'count'::text, NULL::bigint, NULL::bigint, NULL::text[];
+        RETURN;
+    END IF;
+    -- From the station's low mark first: a row never goes back to `open`, so the rows
+    -- below it were taken, or locked by another station when this one passed them; only
+    -- when nothing is left above it is the whole lot searched (those rows again).
+    SELECT r.row_no, r.cells INTO v_row, v_cells FROM apdu_run_row r
+    WHERE r.lot = p_lot AND r.state = 'open' AND r.row_no >= p_low
+    ORDER BY r.row_no LIMIT 1 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND AND p_low > 1 THEN
+        SELECT r.row_no, r.cells INTO v_row, v_cells FROM apdu_run_row r
+        WHERE r.lot = p_lot AND r.state = 'open'
+        ORDER BY r.row_no LIMIT 1 FOR UPDATE SKIP LOCKED;
+    END IF;
+    IF v_row IS NULL THEN
+        RETURN QUERY SELECT 'data'::text, NULL::bigint, NULL::bigint, NULL::text[];
+        RETURN;
+    END IF;
+    -- The card first: when another station began it a moment ago, nothing is written and
+    -- the row, only locked, stays open for the next card.
+    INSERT INTO apdu_run_card AS c
+        (identity, lot, row_no, uid, atr, station, reader, profile, begun)
+    VALUES (p_identity, p_lot, v_row, p_uid, p_atr, p_station, p_reader, p_profile, now())
+    ON CONFLICT (identity) DO NOTHING
+    RETURNING c.seq INTO v_seq;
+    IF v_seq IS NULL THEN
+        RETURN QUERY SELECT 'elsewhere'::text, NULL::bigint, NULL::bigint, NULL::text[];
+        RETURN;
+    END IF;
+    UPDATE apdu_run_row r SET state = 'leased' WHERE r.lot = p_lot AND r.row_no = v_row;
+    -- Held from before the commit, so no other station can see the card unlocked.
+    PERFORM pg_advisory_lock(v_seq);
+    RETURN QUERY SELECT 'run'::text, v_seq, v_row, v_cells;
+END
+$$;
+CREATE FUNCTION apdu_run_end(
+    p_seq bigint, p_identity text, p_verdict text, p_step text, p_sw text, p_state text
+) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_lot bigint;
+    v_row bigint;
+BEGIN
+    UPDATE apdu_run_card c SET verdict = p_verdict, step = p_step, sw = p_sw, ended = now()
+    WHERE c.seq = p_seq AND c.identity = p_identity AND c.verdict IS NULL
+    RETURNING c.lot, c.row_no INTO v_lot, v_row;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    IF p_state IS NOT NULL THEN
+        UPDATE apdu_run_row r SET state = p_state WHERE r.lot = v_lot AND r.row_no = v_row;
+    END IF;
+    RETURN true;
+END
+$$;
+CREATE FUNCTION apdu_run_more(p_lot bigint, p_low bigint)
+RETURNS TABLE (open_rows boolean, open_cards bigint)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM apdu_run_row r
+               WHERE r.lot = p_lot AND r.state = 'open' AND r.row_no >= p_low) THEN
+        RETURN QUERY SELECT true, NULL::bigint;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM apdu_run_row r WHERE r.lot = p_lot AND r.state = 'open') THEN
+        RETURN QUERY SELECT true, NULL::bigint;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT false, count(*) FROM apdu_run_card c
+        WHERE c.lot = p_lot AND (c.verdict IS NULL OR c.verdict = 'interrupted');
+END
+$$;
+",
+];
 
 /// What [`init`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,6 +10,10 @@
 //! lives, so a card left open by a station that died (or lost the database) is resumed with
 //! its row by the next station that sees it, and a card running elsewhere is not.
 //!
+//! The per-card SQL is prepared once per connection (`statements.rs`); a new card's `begin`
+//! and every `end` are one server-side function call each, so a card costs the station
+//! about five round trips and two commits.
+//!
 //! Every `begin` and `end` is committed before the call returns (synchronous commit). A
 //! lost connection is [`Kind::Unreachable`]: the batch stops (exit 3), and the card whose
 //! `end` could not be written stays open in the ledger and is finished with its row when
@@ -22,13 +26,11 @@ use postgres::{Client, Transaction};
 use super::conn::{DbError, Kind, Target};
 use super::lots::{self, Lot};
 use super::schema;
+use super::statements::{Statements, TIME};
 use crate::batch::Error;
 use crate::batch::ledger::Full;
 use crate::batch::record::{End, Verdict};
 use crate::batch::store::{Arrival, Begun, Known, Lease, Store};
-
-/// `to_char` format of the times shown.
-const TIME: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
 
 /// Which profile a batch runs, for the ledger's version history.
 #[derive(Debug, Clone)]
@@ -47,9 +49,12 @@ pub struct ProfileVersion {
 pub struct PgStore {
     target: Target,
     client: Client,
+    sql: Statements,
     lot: Lot,
     station: String,
     profile: String,
+    /// The last row this station leased: where it looks for the next open row first.
+    low: i64,
     /// Cards being run by this station's readers now.
     in_flight: HashSet<String>,
     /// Cards whose advisory lock this session holds, with their `seq`.
@@ -119,10 +124,13 @@ impl PgStore {
             status.leased,
             status.open
         ));
+        let sql = Statements::prepare(&mut client).map_err(|e| target.error(&e))?;
         Ok(PgStore {
             target,
             client,
+            sql,
             lot,
+            low: 1,
             station: station.to_string(),
             profile: profile.hash.clone(),
             in_flight: HashSet::new(),
@@ -165,7 +173,7 @@ impl PgStore {
         self.in_flight.remove(identity);
         if let Some(seq) = self.held.remove(identity) {
             self.client
-                .execute("SELECT pg_advisory_unlock($1)", &[&seq])
+                .execute(&self.sql.unlock, &[&seq])
                 .map_err(|e| Error::Ledger(self.target.error(&e)))?;
         }
         Ok(())
@@ -216,68 +224,46 @@ impl PgStore {
     }
 
     fn lease(&mut self, card: &Arrival, count: Option<u64>) -> Result<Begun, Error> {
-        let lot = self.lot.id;
+        let count = count.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
         let in_flight = self.in_flight.len() as i64;
-        let target = &self.target;
-        let db = |e: postgres::Error| Error::Ledger(target.error(&e));
-        let mut tx = self.client.transaction().map_err(db)?;
-        if let Some(count) = count {
-            let finished: i64 = tx
-                .query_one(
-                    "SELECT count(*) FROM apdu_run_card WHERE lot = $1 AND verdict IN ('ok', 'failed')",
-                    &[&lot],
-                )
-                .map_err(db)?
-                .get(0);
-            if (finished + in_flight) as u64 >= count {
-                return Ok(Begun::Full(Full::Count));
-            }
-        }
-        let Some(next) = tx
-            .query_opt(
-                "SELECT row_no FROM apdu_run_row WHERE lot = $1 AND state = 'open'
-                 ORDER BY row_no LIMIT 1 FOR UPDATE SKIP LOCKED",
-                &[&lot],
-            )
-            .map_err(db)?
-        else {
-            return Ok(Begun::Full(Full::Data));
-        };
-        let row: i64 = next.get(0);
-        tx.execute(
-            "UPDATE apdu_run_row SET state = 'leased' WHERE lot = $1 AND row_no = $2",
-            &[&lot, &row],
-        )
-        .map_err(db)?;
-        let inserted = tx
-            .query_opt(
-                "INSERT INTO apdu_run_card (identity, lot, row_no, uid, atr, station, reader, profile, begun)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
-                 ON CONFLICT (identity) DO NOTHING RETURNING seq",
+        let found = self
+            .client
+            .query_one(
+                &self.sql.lease,
                 &[
+                    &self.lot.id,
                     &card.identity,
-                    &lot,
-                    &row,
                     &card.uid,
                     &card.atr,
                     &self.station,
                     &card.reader,
                     &self.profile,
+                    &count,
+                    &in_flight,
+                    &self.low,
                 ],
             )
-            .map_err(db)?;
-        let Some(inserted) = inserted else {
-            // Another station began this card since `known`: the row goes back to the lot.
-            tx.rollback().map_err(db)?;
-            let why = self.where_is(&card.identity)?;
-            return Ok(Begun::Elsewhere(why));
-        };
-        let seq: i64 = inserted.get(0);
-        // Held from before the commit, so no other station can see the card unlocked.
-        tx.execute("SELECT pg_advisory_lock($1)", &[&seq])
-            .map_err(db)?;
-        let values = Self::values(&mut tx, lot, row).map_err(db)?;
-        tx.commit().map_err(db)?;
+            .map_err(|e| self.db(&e))?;
+        let outcome: &str = found.get(0);
+        match outcome {
+            "run" => {}
+            "count" => return Ok(Begun::Full(Full::Count)),
+            "data" => return Ok(Begun::Full(Full::Data)),
+            "elsewhere" => {
+                let why = self.where_is(&card.identity)?;
+                return Ok(Begun::Elsewhere(why));
+            }
+            other => {
+                return Err(Error::Ledger(self.target.fail(
+                    Kind::Failed,
+                    format!("the lease answered `{other}`, which this apdu-run does not know"),
+                )));
+            }
+        }
+        let (seq, row): (i64, i64) = (found.get(1), found.get(2));
+        let cells: Vec<String> = found.get(3);
+        let values = self.lot.columns.iter().cloned().zip(cells).collect();
+        self.low = row;
         self.held.insert(card.identity.clone(), seq);
         self.in_flight.insert(card.identity.clone());
         Ok(Begun::Run(Lease {
@@ -318,14 +304,7 @@ impl Store for PgStore {
     fn known(&mut self, identity: &str) -> Result<Known, Error> {
         let row = self
             .client
-            .query_opt(
-                &format!(
-                    "SELECT c.seq, c.verdict, c.station, c.row_no, l.name, c.step,
-                            to_char(coalesce(c.ended, c.begun) AT TIME ZONE 'UTC', {TIME})
-                     FROM apdu_run_card c JOIN apdu_run_lot l ON l.id = c.lot WHERE c.identity = $1"
-                ),
-                &[&identity],
-            )
+            .query_opt(&self.sql.known, &[&identity])
             .map_err(|e| self.db(&e))?;
         let Some(row) = row else {
             return Ok(Known::New);
@@ -351,7 +330,7 @@ impl Store for PgStore {
             _ => {
                 let locked: bool = self
                     .client
-                    .query_one("SELECT pg_try_advisory_lock($1)", &[&seq])
+                    .query_one(&self.sql.try_lock, &[&seq])
                     .map_err(|e| self.db(&e))?
                     .get(0);
                 if locked {
@@ -378,34 +357,30 @@ impl Store for PgStore {
             Verdict::Failed => Some("failed"),
             Verdict::Interrupted | Verdict::Skipped => None,
         };
-        let target = &self.target;
-        let db = |e: postgres::Error| Error::Ledger(target.error(&e));
-        let mut tx = self.client.transaction().map_err(db)?;
-        let found = tx
-            .query_opt(
-                "UPDATE apdu_run_card SET verdict = $2, step = $3, sw = $4, ended = now()
-                 WHERE seq = $1 AND identity = $5 AND verdict IS NULL RETURNING lot, row_no",
-                &[&seq, &end.verdict.name(), &end.step, &end.sw, &end.identity],
+        let recorded: bool = self
+            .client
+            .query_one(
+                &self.sql.end,
+                &[
+                    &seq,
+                    &end.identity,
+                    &end.verdict.name(),
+                    &end.step,
+                    &end.sw,
+                    &state,
+                ],
             )
-            .map_err(db)?;
-        let Some(found) = found else {
-            return Err(Error::Ledger(target.fail(
+            .map_err(|e| self.db(&e))?
+            .get(0);
+        if !recorded {
+            return Err(Error::Ledger(self.target.fail(
                 Kind::Failed,
                 format!(
                     "card `{}` (seq {seq}) is not open in the ledger, its end is not recorded",
                     end.identity
                 ),
             )));
-        };
-        if let Some(state) = state {
-            let (lot, row): (i64, i64) = (found.get(0), found.get(1));
-            tx.execute(
-                "UPDATE apdu_run_row SET state = $3 WHERE lot = $1 AND row_no = $2",
-                &[&lot, &row, &state],
-            )
-            .map_err(db)?;
         }
-        tx.commit().map_err(db)?;
         self.release(&end.identity)
     }
 
@@ -419,13 +394,10 @@ impl Store for PgStore {
         }
         let row = self
             .client
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM apdu_run_row WHERE lot = $1 AND state = 'open'),
-                        (SELECT count(*) FROM apdu_run_card WHERE lot = $1 AND (verdict IS NULL OR verdict = 'interrupted'))",
-                &[&self.lot.id],
-            )
+            .query_one(&self.sql.more, &[&self.lot.id, &self.low])
             .map_err(|e| self.db(&e))?;
-        let (open_rows, open_cards): (bool, i64) = (row.get(0), row.get(1));
+        let (open_rows, open_cards): (bool, Option<i64>) = (row.get(0), row.get(1));
+        let open_cards = open_cards.unwrap_or(0);
         let waiting = open_cards - self.in_flight.len() as i64;
         Ok((!open_rows && waiting <= 0).then_some(Full::Data))
     }
