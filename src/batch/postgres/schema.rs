@@ -28,7 +28,8 @@
 //!   `outcome` (`run`, `count`, `data` or `elsewhere`) and, for `run`, the card's `seq`, its
 //!   `row_no` and the row's `cells`.
 //! - `apdu_run_end(seq, identity, verdict, step, sw, state)` — records an open card's end
-//!   and, when `state` is given, its row's; false when the card is not open.
+//!   and, when `state` is given, its row's, and lets the card's advisory lock go; false
+//!   when the card is not open.
 //! - `apdu_run_more(lot, low)` — whether the lot has an open row (looked for from `low`
 //!   first) and, only when it has none, how many of its cards are open.
 //!
@@ -160,6 +161,9 @@ BEGIN
     IF p_state IS NOT NULL THEN
         UPDATE apdu_run_row r SET state = p_state WHERE r.lot = v_lot AND r.row_no = v_row;
     END IF;
+    -- Let go before the commit: a station that takes the lock in between and tries to
+    -- resume the card waits for this transaction's row lock, then finds the card ended.
+    PERFORM pg_advisory_unlock(p_seq);
     RETURN true;
 END
 $$;

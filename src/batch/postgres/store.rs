@@ -20,6 +20,7 @@
 //! presented again. Row values leave the database only as a lease's values, for the run.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use postgres::{Client, Transaction};
 
@@ -31,6 +32,9 @@ use crate::batch::Error;
 use crate::batch::ledger::Full;
 use crate::batch::record::{End, Verdict};
 use crate::batch::store::{Arrival, Begun, Known, Lease, Store};
+
+/// How long "the lot has open rows" is believed without asking again.
+const ROWS_LEFT_FOR: Duration = Duration::from_millis(50);
 
 /// Which profile a batch runs, for the ledger's version history.
 #[derive(Debug, Clone)]
@@ -55,6 +59,8 @@ pub struct PgStore {
     profile: String,
     /// The last row this station leased: where it looks for the next open row first.
     low: i64,
+    /// When the lot was last seen to have open rows.
+    rows_left: Option<Instant>,
     /// Cards being run by this station's readers now.
     in_flight: HashSet<String>,
     /// Cards whose advisory lock this session holds, with their `seq`.
@@ -131,6 +137,7 @@ impl PgStore {
             sql,
             lot,
             low: 1,
+            rows_left: None,
             station: station.to_string(),
             profile: profile.hash.clone(),
             in_flight: HashSet::new(),
@@ -248,7 +255,10 @@ impl PgStore {
         match outcome {
             "run" => {}
             "count" => return Ok(Begun::Full(Full::Count)),
-            "data" => return Ok(Begun::Full(Full::Data)),
+            "data" => {
+                self.rows_left = None;
+                return Ok(Begun::Full(Full::Data));
+            }
             "elsewhere" => {
                 let why = self.where_is(&card.identity)?;
                 return Ok(Begun::Elsewhere(why));
@@ -372,7 +382,10 @@ impl Store for PgStore {
             )
             .map_err(|e| self.db(&e))?
             .get(0);
-        if !recorded {
+        if recorded {
+            // apdu_run_end let the advisory lock go.
+            self.held.remove(&end.identity);
+        } else {
             return Err(Error::Ledger(self.target.fail(
                 Kind::Failed,
                 format!(
@@ -392,11 +405,21 @@ impl Store for PgStore {
                 return Ok(Some(Full::Count));
             }
         }
+        // A row is never open again once taken, so "open rows are left" only goes stale
+        // towards a later stop: it is believed for a moment (the worker asks after each
+        // card and again before waiting for the next), never after a lease found none.
+        if self
+            .rows_left
+            .is_some_and(|at| at.elapsed() < ROWS_LEFT_FOR)
+        {
+            return Ok(None);
+        }
         let row = self
             .client
             .query_one(&self.sql.more, &[&self.lot.id, &self.low])
             .map_err(|e| self.db(&e))?;
         let (open_rows, open_cards): (bool, Option<i64>) = (row.get(0), row.get(1));
+        self.rows_left = open_rows.then(Instant::now);
         let open_cards = open_cards.unwrap_or(0);
         let waiting = open_cards - self.in_flight.len() as i64;
         Ok((!open_rows && waiting <= 0).then_some(Full::Data))
