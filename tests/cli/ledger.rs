@@ -204,6 +204,18 @@ fn data(dir: &Path, rows: usize) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// A started cluster, a work directory with the test profile (`t.yaml`) and a data file of
+/// `rows` serials; `None` when PostgreSQL is not installed and this is not CI.
+fn bench(rows: usize) -> Option<(Cluster, tempfile::TempDir, String, String)> {
+    let db = Cluster::start()?;
+    let work = tempfile::tempdir().unwrap();
+    let profile = work.path().join("t.yaml");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let profile = profile.to_str().unwrap().to_string();
+    let data = data(work.path(), rows);
+    Some((db, work, profile, data))
+}
+
 fn lines(text: &str) -> Vec<Value> {
     text.lines()
         .filter(|l| !l.is_empty())
@@ -213,13 +225,10 @@ fn lines(text: &str) -> Vec<Value> {
 
 #[test]
 fn init_import_status_export_keep_their_contract_and_never_show_a_value() {
-    let Some(db) = Cluster::start() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let w = work.path();
-    let profile = w.join("t.yaml");
-    std::fs::write(&profile, PROFILE).unwrap();
-    let profile = profile.to_str().unwrap();
-    let data = data(w, 6);
+    let Some((db, work, profile, data)) = bench(6) else {
+        return;
+    };
+    let (w, profile) = (work.path(), profile.as_str());
 
     // Nothing works before `ledger init`, and says so.
     let r = db.run(w, &["ledger", "status", "--lot", "L1"]);
@@ -399,13 +408,10 @@ fn a_password_never_comes_from_argv_and_is_never_shown() {
 /// functions) is refused until `ledger init` migrates it, and keeps its cards.
 #[test]
 fn a_version_1_ledger_is_migrated_by_init_and_keeps_its_cards() {
-    let Some(db) = Cluster::start() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let w = work.path();
-    let profile = w.join("t.yaml");
-    std::fs::write(&profile, PROFILE).unwrap();
-    let profile = profile.to_str().unwrap();
-    let data = data(w, 5);
+    let Some((db, work, profile, data)) = bench(5) else {
+        return;
+    };
+    let (w, profile) = (work.path(), profile.as_str());
     assert_eq!(db.run(w, &["ledger", "init"]).code, 0);
     assert_eq!(
         db.run(w, &["ledger", "import", "--lot", "L", &data]).code,
@@ -520,13 +526,10 @@ fn station(db: &Cluster, work: &Path, profile: &str, name: &str) -> Child {
 
 #[test]
 fn stations_killed_and_a_restarted_database_never_reuse_a_row_nor_issue_a_card_twice() {
-    let Some(db) = Cluster::start() else { return };
-    let work = tempfile::tempdir().unwrap();
+    let Some((db, work, profile, data)) = bench(CARDS) else {
+        return;
+    };
     let w = work.path();
-    let profile = w.join("t.yaml");
-    std::fs::write(&profile, PROFILE).unwrap();
-    let profile = profile.to_str().unwrap().to_string();
-    let data = data(w, CARDS);
     assert_eq!(db.run(w, &["ledger", "init"]).code, 0);
     assert_eq!(
         db.run(w, &["ledger", "import", "--lot", "L", &data]).code,
