@@ -463,6 +463,61 @@ fn a_version_1_ledger_is_migrated_by_init_and_keeps_its_cards() {
     );
 }
 
+/// `--count` holds across stations: three stations of two readers each, on streams of
+/// their own, asked for 7 cards of one lot together, start no more than 7.
+#[test]
+fn count_is_a_ceiling_for_all_stations_together() {
+    let Some((db, work, profile, data)) = bench(30) else {
+        return;
+    };
+    let w = work.path();
+    assert_eq!(db.run(w, &["ledger", "init"]).code, 0);
+    assert_eq!(
+        db.run(w, &["ledger", "import", "--lot", "L", &data]).code,
+        0
+    );
+    let stations: Vec<Child> = (0..3)
+        .map(|i| {
+            let first = (1 + 10 * i).to_string();
+            db.command(
+                w,
+                &[
+                    "batch",
+                    "--lot",
+                    "L",
+                    "--station",
+                    &format!("s{i}"),
+                    "--sim",
+                    "iso7816",
+                    "--sim-readers",
+                    "2",
+                    "--sim-first",
+                    &first,
+                    "--count",
+                    "7",
+                    "--var",
+                    "spin=20000",
+                    &profile,
+                ],
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for mut station in stations {
+        assert_eq!(station.wait().unwrap().code(), Some(0));
+    }
+    let r = db.run(w, &["ledger", "status", "--lot", "L", "--json"]);
+    let status: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(
+        (status["issued"].as_i64(), status["leased"].as_i64()),
+        (Some(7), Some(0)),
+        "{status}"
+    );
+}
+
 /// A small xorshift generator, reproducible from the printed seed.
 struct Random(u64);
 

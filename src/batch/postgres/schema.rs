@@ -20,8 +20,9 @@
 //!   open, then `ok`, `failed` or `interrupted`), `step`, `sw`, `begun`, `ended`.
 //!
 //! Version 2 (one round trip and one commit for each of a card's `begin` and `end`):
-//! - `apdu_run_lease(lot, identity, uid, atr, station, reader, profile, count, in_flight,
-//!   low)` — under `count` finished cards (when given), takes the lot's first open row at or
+//! - `apdu_run_lease(lot, identity, uid, atr, station, reader, profile, count, low)` —
+//!   under `count` cards finished or being run at any station (when given; such leases of
+//!   one lot take turns), takes the lot's first open row at or
 //!   after `low` (the station's last row; the whole lot when none is left there) with
 //!   `FOR UPDATE SKIP LOCKED`, inserts the card (nothing when its identity is there
 //!   already), marks the row `leased` and takes the card's advisory lock; returns
@@ -97,7 +98,7 @@ CREATE INDEX apdu_run_card_lot ON apdu_run_card (lot, verdict);
     "
 CREATE FUNCTION apdu_run_lease(
     p_lot bigint, p_identity text, p_uid text, p_atr text, p_station text, p_reader text,
-    p_profile text, p_count bigint, p_in_flight bigint, p_low bigint
+    p_profile text, p_count bigint, p_low bigint
 ) RETURNS TABLE (outcome text, seq bigint, row_no bigint, cells text[])
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -105,12 +106,23 @@ DECLARE
     v_cells text[];
     v_seq bigint;
 BEGIN
-    IF p_count IS NOT NULL AND (
-        SELECT count(*) FROM apdu_run_card c
-        WHERE c.lot = p_lot AND c.verdict IN ('ok', 'failed')
-    ) + p_in_flight >= p_count THEN
-        RETURN QUERY SELECT 'count'::text, NULL::bigint, NULL::bigint, NULL::text[];
-        RETURN;
+    IF p_count IS NOT NULL THEN
+        -- Under --count, leases of the lot take turns (the lot's line stays locked until
+        -- this commit), and count the lot's cards finished and those being run at any
+        -- station (open, with their advisory lock held: a bigint key shows as classid,
+        -- objid with objsubid 1), so stations together never start more than asked.
+        PERFORM 1 FROM apdu_run_lot l WHERE l.id = p_lot FOR NO KEY UPDATE;
+        IF (SELECT count(*) FROM apdu_run_card c
+            WHERE c.lot = p_lot AND c.verdict IN ('ok', 'failed'))
+         + (SELECT count(*) FROM apdu_run_card c
+            WHERE c.lot = p_lot AND c.verdict IS NULL AND EXISTS (
+                SELECT 1 FROM pg_locks k
+                WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 1
+                  AND k.classid = (c.seq >> 32)::oid AND k.objid = (c.seq & 4294967295)::oid))
+         >= p_count THEN
+            RETURN QUERY SELECT 'count'::text, NULL::bigint, NULL::bigint, NULL::text[];
+            RETURN;
+        END IF;
     END IF;
     -- From the station's low mark first: a row never goes back to `open`, so the rows
     -- below it were taken, or locked by another station when this one passed them; only

@@ -41,7 +41,7 @@ impl Statements {
             ))?,
             lease: client.prepare(
                 "SELECT outcome, seq, row_no, cells
-                 FROM apdu_run_lease($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 FROM apdu_run_lease($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )?,
             end: client.prepare("SELECT apdu_run_end($1, $2, $3, $4, $5, $6)")?,
             try_lock: client.prepare("SELECT pg_try_advisory_lock($1)")?,

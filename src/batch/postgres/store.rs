@@ -232,7 +232,6 @@ impl PgStore {
 
     fn lease(&mut self, card: &Arrival, count: Option<u64>) -> Result<Begun, Error> {
         let count = count.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
-        let in_flight = self.in_flight.len() as i64;
         let found = self
             .client
             .query_one(
@@ -246,7 +245,6 @@ impl PgStore {
                     &card.reader,
                     &self.profile,
                     &count,
-                    &in_flight,
                     &self.low,
                 ],
             )
