@@ -18,8 +18,7 @@
 //! `31 32 33 34`); Blobs and secrets are sent as they are. This module knows the command
 //! encodings and the Rhai signatures, not any card.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::{Ref, RefMut};
 
 use rhai::{Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString, Module};
 
@@ -33,9 +32,10 @@ use crate::reader::Exchange;
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
 
-/// What `iso::` remembers between calls of one run.
+/// What `iso::` remembers between calls of one run (kept in the session, where each run
+/// starts it anew).
 #[derive(Debug)]
-struct Iso {
+pub(crate) struct IsoState {
     /// The class byte of every command.
     cla: u8,
     /// `iso::extended(…)`: `None` means "as the ATR announces".
@@ -44,20 +44,39 @@ struct Iso {
     last_sw: StatusWord,
 }
 
-/// The session and the `iso::` state, as each native function needs them.
+impl Default for IsoState {
+    fn default() -> IsoState {
+        IsoState {
+            cla: 0x00,
+            extended: None,
+            last_sw: StatusWord::OK,
+        }
+    }
+}
+
+/// The session, as each native function needs it.
 #[derive(Clone)]
 struct Ctx {
     session: Shared,
-    iso: Rc<RefCell<Iso>>,
 }
 
 impl Ctx {
+    /// The `iso::` state of the run (not to be held across a use of the card).
+    fn iso(&self) -> Ref<'_, IsoState> {
+        Ref::map(self.session.borrow(), |s| &s.remembered.iso)
+    }
+
+    fn iso_mut(&self) -> RefMut<'_, IsoState> {
+        RefMut::map(self.session.borrow_mut(), |s| &mut s.remembered.iso)
+    }
+
     /// The transfer settings for the card in the session now (its ATR may change on reset).
     fn transfer(&self) -> Transfer {
-        let iso = self.iso.borrow();
+        let session = self.session.borrow();
+        let iso = &session.remembered.iso;
         let extended = iso
             .extended
-            .unwrap_or_else(|| extended_length_announced(self.session.borrow().card.atr()));
+            .unwrap_or_else(|| extended_length_announced(session.card.atr()));
         Transfer {
             cla: iso.cla,
             extended,
@@ -82,7 +101,7 @@ impl Ctx {
         };
         match result {
             Ok(outcome) => {
-                self.iso.borrow_mut().last_sw = outcome.sw;
+                self.iso_mut().last_sw = outcome.sw;
                 Ok(outcome.data)
             }
             Err(failure) => Err(self.fail(what, failure)),
@@ -90,18 +109,18 @@ impl Ctx {
     }
 
     fn fail(&self, what: &str, failure: Failure<crate::reader::Error>) -> Box<EvalAltResult> {
+        if let Failure::Card { sw, .. } = &failure {
+            self.iso_mut().last_sw = *sw;
+        }
         let session = self.session.borrow();
         match failure {
             Failure::Argument(message) => Fault::failed(format!("{what}: {message}")),
             Failure::Send(e) => Fault::transport(&e),
-            Failure::Card { command, sw } => {
-                self.iso.borrow_mut().last_sw = sw;
-                Fault::failed(format!(
-                    "{what}: card answered {sw} ({}) to `{}`",
-                    sw.describe_after(&command.to_bytes()),
-                    session.show(&command)
-                ))
-            }
+            Failure::Card { command, sw } => Fault::failed(format!(
+                "{what}: card answered {sw} ({}) to `{}`",
+                sw.describe_after(&command.to_bytes()),
+                session.show(&command)
+            )),
             Failure::Length {
                 command,
                 wanted,
@@ -192,7 +211,7 @@ fn record_p1(n: INT, what: &str) -> Fallible<u8> {
 }
 
 fn select(c: &Ctx, path: ImmutableString) -> Fallible<Blob> {
-    let cla = c.iso.borrow().cla;
+    let cla = c.iso().cla;
     let what = format!("iso::select `{path}`");
     let mut data = Vec::new();
     for command in select_commands(&path, cla)? {
@@ -227,7 +246,7 @@ fn select_aid(c: &Ctx, aid: Dynamic) -> Fallible<Blob> {
             aid.len()
         )));
     }
-    let command = Command::new(c.iso.borrow().cla, 0xA4, 0x04, 0x00)
+    let command = Command::new(c.iso().cla, 0xA4, 0x04, 0x00)
         .with_data(aid)
         .with_le(256);
     c.single("iso::select_aid", command, false)
@@ -324,14 +343,14 @@ fn update_record(c: &Ctx, n: INT, data: Dynamic) -> Fallible<Blob> {
     let p1 = record_p1(n, "iso::update_record: record")?;
     let data = bytes_of(&data, "iso::update_record: data")?;
     let _scope = scope_of(&c.session, &data);
-    let command = Command::new(c.iso.borrow().cla, 0xDC, p1, 0x04).with_data(data.bytes);
+    let command = Command::new(c.iso().cla, 0xDC, p1, 0x04).with_data(data.bytes);
     c.single("iso::update_record", command, false)
 }
 
 fn append_record(c: &Ctx, data: Dynamic) -> Fallible<Blob> {
     let data = bytes_of(&data, "iso::append_record: data")?;
     let _scope = scope_of(&c.session, &data);
-    let command = Command::new(c.iso.borrow().cla, 0xE2, 0x00, 0x00).with_data(data.bytes);
+    let command = Command::new(c.iso().cla, 0xE2, 0x00, 0x00).with_data(data.bytes);
     c.single("iso::append_record", command, false)
 }
 
@@ -339,7 +358,7 @@ fn verify(c: &Ctx, reference: INT, pin: Dynamic) -> Fallible<Blob> {
     let reference = int_in(reference, 0..=255, "iso::verify: reference")? as u8;
     let pin = pin_bytes(&pin, "iso::verify: PIN")?;
     let _scope = scope_of(&c.session, &pin);
-    let command = Command::new(c.iso.borrow().cla, 0x20, 0x00, reference).with_data(pin.bytes);
+    let command = Command::new(c.iso().cla, 0x20, 0x00, reference).with_data(pin.bytes);
     c.single("iso::verify", command, true)
 }
 
@@ -358,7 +377,7 @@ fn set_cla(c: &Ctx, cla: INT) -> Fallible<()> {
             "iso::cla: class byte FF is not a card class (it is the readers' pseudo-APDUs)",
         ));
     }
-    c.iso.borrow_mut().cla = cla;
+    c.iso_mut().cla = cla;
     Ok(())
 }
 
@@ -367,11 +386,6 @@ pub(crate) fn module(session: &Shared) -> Module {
     let mut m = Module::new();
     let ctx = Ctx {
         session: session.clone(),
-        iso: Rc::new(RefCell::new(Iso {
-            cla: 0x00,
-            extended: None,
-            last_sw: StatusWord::OK,
-        })),
     };
     let c = ctx.clone();
     located_fn!(m, "select", |path: ImmutableString| select(&c, path));
@@ -429,11 +443,11 @@ pub(crate) fn module(session: &Shared) -> Module {
     located_fn!(m, "cla", |cla: INT| set_cla(&c, cla));
     let c = ctx.clone();
     located_fn!(m, "cla", || Ok::<INT, Box<EvalAltResult>>(INT::from(
-        c.iso.borrow().cla
+        c.iso().cla
     )));
     let c = ctx.clone();
     located_fn!(m, "extended", |on: bool| {
-        c.iso.borrow_mut().extended = Some(on);
+        c.iso_mut().extended = Some(on);
         Ok::<(), Box<EvalAltResult>>(())
     });
     let c = ctx.clone();
@@ -442,7 +456,7 @@ pub(crate) fn module(session: &Shared) -> Module {
     ));
     let c = ctx;
     located_fn!(m, "last_sw", || Ok::<INT, Box<EvalAltResult>>(INT::from(
-        c.iso.borrow().last_sw.0
+        c.iso().last_sw.0
     )));
     m
 }

@@ -25,9 +25,7 @@
 
 mod answer;
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, INT, Module};
 
@@ -42,13 +40,12 @@ type Fallible<T> = Result<T, Box<EvalAltResult>>;
 /// The most blocks one WritePerso carries (EV1: 16 to 240 bytes, §3.2).
 const MAX_BLOCKS: usize = 15;
 
-/// What this run wrote with WritePerso, for the checks before CommitPerso.
+/// What this run wrote with WritePerso, for the checks before CommitPerso (kept in the
+/// session, where each run starts it anew).
 #[derive(Debug, Default)]
-struct Perso {
+pub(crate) struct Perso {
     written: BTreeSet<u16>,
 }
-
-type SharedPerso = Rc<RefCell<Perso>>;
 
 /// The addresses a WritePerso of `blocks` blocks at `addr` writes, checked against the map.
 fn addresses(addr: INT, blocks: usize, what: &str) -> Fallible<Vec<Address>> {
@@ -76,7 +73,7 @@ fn addresses(addr: INT, blocks: usize, what: &str) -> Fallible<Vec<Address>> {
         .collect()
 }
 
-fn write_perso(session: &Shared, perso: &SharedPerso, addr: INT, data: &Dynamic) -> Fallible<()> {
+fn write_perso(session: &Shared, addr: INT, data: &Dynamic) -> Fallible<()> {
     let what = "mfp::write_perso";
     let data = bytes_of(data, &format!("{what}: data"))?;
     let _scope = scope_of(session, &data);
@@ -102,16 +99,18 @@ fn write_perso(session: &Shared, perso: &SharedPerso, addr: INT, data: &Dynamic)
     command.extend_from_slice(&data);
     let answer = transmit(session, &command)?;
     check_status(session, &format!("{what} {first}"), &answer)?;
-    let mut perso = perso.borrow_mut();
+    let mut session = session.borrow_mut();
+    let perso = &mut session.remembered.perso;
     perso.written.extend(targets.iter().map(|a| a.to_u16()));
     Ok(())
 }
 
-fn commit_perso(session: &Shared, perso: &SharedPerso) -> Fallible<()> {
+fn commit_perso(session: &Shared) -> Fallible<()> {
     let what = "mfp::commit_perso";
+    let written = session.borrow().remembered.perso.written.clone();
     let missing: Vec<String> = COMMIT_REQUIRED
         .iter()
-        .filter(|key| !perso.borrow().written.contains(&key.to_u16()))
+        .filter(|key| !written.contains(&key.to_u16()))
         .map(|key| key.to_string())
         .collect();
     if let Some((last, init)) = missing.split_last() {
@@ -154,16 +153,15 @@ fn transmit(session: &Shared, command: &[u8]) -> Fallible<Vec<u8>> {
         .map_err(|e| Fault::transport(&e))
 }
 
-/// Builds the `mfp` module; what it remembers lives as long as the run.
+/// Builds the `mfp` module; what it remembers lives in the session, for one run.
 pub(crate) fn module(session: &Shared) -> Module {
-    let perso = SharedPerso::default();
     let mut m = Module::new();
-    let (s, p) = (session.clone(), perso.clone());
+    let s = session.clone();
     located_fn!(m, "write_perso", |addr: INT, data: Dynamic| {
-        write_perso(&s, &p, addr, &data)
+        write_perso(&s, addr, &data)
     });
-    let (s, p) = (session.clone(), perso);
-    located_fn!(m, "commit_perso", || commit_perso(&s, &p));
+    let s = session.clone();
+    located_fn!(m, "commit_perso", || commit_perso(&s));
     let s = session.clone();
     located_fn!(m, "level", || level(&s));
     m

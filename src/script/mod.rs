@@ -1,12 +1,17 @@
 //! Rhai scripts: compile a flow, then run it against one card.
 //!
 //! [`Script::compile`] reads and compiles a file without touching any card, so syntax
-//! errors stop a run before its first APDU. [`Script::run`] builds an engine around a
-//! [`Card`], registers the script API (one file per module: `card_api`, `bytes_api`,
+//! errors stop a run before its first APDU. [`Script::run`] runs it against a [`Card`] in
+//! an engine with the script API registered (one file per module: `card_api`, `bytes_api`,
 //! `iso_api`, `cos_api`, `crypto_api`, `mfc_api`, `ul_api`, `mfp_api`, `omnikey_api`, `picc_api`,
-//! `iso14443_api`)
-//! and evaluates the script. Output from `print`/`debug` goes to a caller-given
-//! [`Output`]; Ctrl-C is honoured through an interrupt flag polled by the engine.
+//! `iso14443_api`) and evaluates it. The engine is built and the API registered once per
+//! `Script` (at its first run) and reused for every run after: a batch worker, which loads
+//! its own profile, runs each card of a `script:` step in the same engine. A run's card,
+//! settings, redactor and fixed date go into the engine's session, and everything the API
+//! functions remember between calls (`session::Remembered`) starts from `Default`, so
+//! nothing of one card reaches the next. Output from `print`/`debug` goes to a
+//! caller-given [`Output`]; Ctrl-C is honoured through an interrupt flag polled by the
+//! engine.
 //!
 //! This is the only module that names `rhai`. It does not print, pick readers or decide exit
 //! codes; it reports an [`ErrorKind`] and the command line maps it.
@@ -56,6 +61,11 @@ pub type Output = Rc<dyn Fn(&str)>;
 pub struct Script {
     file: String,
     ast: AST,
+    /// The engine its runs use, built at the first run (boxed: an engine is large, and
+    /// scripts are moved about before they run).
+    runner: RefCell<Option<Box<Runner>>>,
+    /// How many engines its runs have built (one, unless runs nest).
+    built: std::cell::Cell<usize>,
     /// The text, compiled again in strict variables mode by [`Script::check_names`].
     source: Rc<str>,
     /// What the script calls and reads.
@@ -77,7 +87,7 @@ pub struct RunOptions {
 }
 
 /// A bare engine: used for compiling, where no card exists yet. The API is registered
-/// against a dummy session only at run time, so compile-time checks stay card-free.
+/// against a session only for running, so compile-time checks stay card-free.
 fn base_engine() -> Engine {
     let mut engine = Engine::new();
     limits::apply(&mut engine);
@@ -87,18 +97,11 @@ fn base_engine() -> Engine {
 /// An engine with the whole script API registered against a card that is not there: what
 /// the strict checks compile against (registered functions and modules), never run.
 fn detached_engine() -> Engine {
-    let session = Rc::new(RefCell::new(session::Session {
-        card: Box::new(session::Detached),
-        settings: Settings::default(),
-        redactor: Redactor::default(),
-        reader_kind: None,
-    }));
-    api_engine(&session, None)
+    api_engine(&Rc::new(RefCell::new(session::Session::detached())))
 }
 
-/// A bare engine with the script API registered against `session`; `today` is the run's
-/// fixed date (`--var today`), if any.
-fn api_engine(session: &session::Shared, today: Option<String>) -> Engine {
+/// A bare engine with the script API registered against `session`.
+fn api_engine(session: &session::Shared) -> Engine {
     let mut engine = base_engine();
     bytes_api::register(&mut engine);
     card_api::register(&mut engine, session);
@@ -112,9 +115,68 @@ fn api_engine(session: &session::Shared, today: Option<String>) -> Engine {
     omnikey_api::register(&mut engine, session);
     picc_api::register(&mut engine, session);
     iso14443_api::register(&mut engine);
-    clock_api::register(&mut engine, today);
+    clock_api::register(&mut engine, session);
     error::register(&mut engine);
     engine
+}
+
+/// Where a run's `print`/`debug` lines go and the flag that stops it; the engine's hooks
+/// read them here, so one engine serves runs with different ones.
+struct Hooks {
+    output: Output,
+    interrupt: Arc<AtomicBool>,
+}
+
+impl Default for Hooks {
+    fn default() -> Hooks {
+        Hooks {
+            output: Rc::new(|_: &str| {}),
+            interrupt: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// An engine with the script API and the hooks registered once, and the session and hooks
+/// its functions read: a [`Script`] keeps one for all its runs, so a card costs no engine
+/// build and no registration. Between runs the session holds no card and no secret.
+struct Runner {
+    engine: Engine,
+    session: session::Shared,
+    hooks: Rc<RefCell<Hooks>>,
+}
+
+impl Runner {
+    fn new() -> Runner {
+        let session = Rc::new(RefCell::new(session::Session::detached()));
+        let hooks = Rc::new(RefCell::new(Hooks::default()));
+        let mut engine = api_engine(&session);
+        limits::check_reads(&mut engine);
+        let h = hooks.clone();
+        engine.on_print(move |text| {
+            let output = h.borrow().output.clone();
+            output(text)
+        });
+        let h = hooks.clone();
+        engine.on_debug(move |text, _source, position| {
+            let output = h.borrow().output.clone();
+            match (position.line(), position.position()) {
+                (Some(line), Some(column)) => output(&format!("[debug {line}:{column}] {text}")),
+                _ => output(&format!("[debug] {text}")),
+            }
+        });
+        let h = hooks.clone();
+        engine.on_progress(move |_| {
+            h.borrow()
+                .interrupt
+                .load(Ordering::Relaxed)
+                .then(|| "interrupted".into())
+        });
+        Runner {
+            engine,
+            session,
+            hooks,
+        }
+    }
 }
 
 /// The name among `names` closest to `word` (a likely misspelling of it), if any is near.
@@ -158,6 +220,8 @@ impl Script {
         Ok(Script {
             file: file.to_string(),
             ast,
+            runner: RefCell::new(None),
+            built: std::cell::Cell::new(0),
             source: source.into(),
             survey,
         })
@@ -195,42 +259,62 @@ impl Script {
     /// Like [`Script::run`], with further named constants of any type in scope (a profile
     /// step's variables, captures, secrets and built-ins); a name in `values` wins over
     /// the same name in `options.vars`.
+    ///
+    /// Every run of one `Script` uses the same engine (built at the first run); the run
+    /// puts its card, settings, redactor, fixed date, output and interrupt flag in the
+    /// engine's session and hooks, starts what the API remembers from nothing, and takes
+    /// them all out again at its end.
     pub fn run_with(
         &self,
         card: Box<dyn Card>,
         options: RunOptions,
         values: &[(String, Value)],
     ) -> (Box<dyn Card>, Result<(), ScriptError>) {
-        let session = Rc::new(RefCell::new(session::Session {
+        // A run inside a run of the same script (not something a flow does) gets an
+        // engine of its own rather than the one in use.
+        let mut own = None;
+        let mut kept = self.runner.try_borrow_mut().ok();
+        let runner: &Runner = match kept.as_deref_mut() {
+            Some(slot) => slot.get_or_insert_with(|| self.build()),
+            None => own.insert(self.build()),
+        };
+        let today = fixed_today(&options, values);
+        *runner.session.borrow_mut() = session::Session::new(
             card,
-            settings: options.settings.clone(),
-            redactor: options.redactor.clone(),
-            reader_kind: None,
-        }));
-        let result = self.eval(&session, &options, values);
-        let card = std::mem::replace(&mut session.borrow_mut().card, Box::new(session::Detached));
-        (card, result)
+            options.settings.clone(),
+            options.redactor.clone(),
+            today,
+        );
+        *runner.hooks.borrow_mut() = Hooks {
+            output: options.output.clone(),
+            interrupt: options.interrupt.clone(),
+        };
+        let result = self.eval(runner, &options, values);
+        *runner.hooks.borrow_mut() = Hooks::default();
+        let session = std::mem::replace(
+            &mut *runner.session.borrow_mut(),
+            session::Session::detached(),
+        );
+        (session.card, result)
+    }
+
+    fn build(&self) -> Box<Runner> {
+        self.built.set(self.built.get() + 1);
+        Box::new(Runner::new())
+    }
+
+    /// How many engines this script's runs have built so far.
+    #[cfg(test)]
+    fn engines_built(&self) -> usize {
+        self.built.get()
     }
 
     fn eval(
         &self,
-        session: &session::Shared,
+        runner: &Runner,
         options: &RunOptions,
         values: &[(String, Value)],
     ) -> Result<(), ScriptError> {
-        let (output, interrupt) = (&options.output, &options.interrupt);
-        // `--var today` (or a profile's `today`) fixes what `today()` returns; values win.
-        let today = values
-            .iter()
-            .rev()
-            .find_map(|(n, v)| match v {
-                Value::Text(text) if n == "today" => Some(text.clone()),
-                _ => None,
-            })
-            .or_else(|| {
-                let var = options.vars.iter().rev().find(|(n, _)| n == "today");
-                var.map(|(_, v)| v.clone())
-            });
         let mut scope = Scope::new();
         let vars = options
             .vars
@@ -249,23 +333,27 @@ impl Script {
             }
             scope.push_constant_dynamic(name.as_str(), value.to_dynamic());
         }
-        let mut engine = api_engine(session, today);
-        limits::check_reads(&mut engine);
-        let out = output.clone();
-        engine.on_print(move |text| out(text));
-        let out = output.clone();
-        engine.on_debug(move |text, _source, position| {
-            match (position.line(), position.position()) {
-                (Some(line), Some(column)) => out(&format!("[debug {line}:{column}] {text}")),
-                _ => out(&format!("[debug] {text}")),
-            }
-        });
-        let flag = interrupt.clone();
-        engine.on_progress(move |_| flag.load(Ordering::Relaxed).then(|| "interrupted".into()));
-        engine
+        runner
+            .engine
             .run_ast_with_scope(&mut scope, &self.ast)
             .map_err(|e| error::from_eval(&self.file, &e))
     }
+}
+
+/// The date `today()` returns for a run: `--var today` (or a profile's `today`), values
+/// winning over vars; `None` for the system clock's.
+fn fixed_today(options: &RunOptions, values: &[(String, Value)]) -> Option<String> {
+    values
+        .iter()
+        .rev()
+        .find_map(|(n, v)| match v {
+            Value::Text(text) if n == "today" => Some(text.clone()),
+            _ => None,
+        })
+        .or_else(|| {
+            let var = options.vars.iter().rev().find(|(n, _)| n == "today");
+            var.map(|(_, v)| v.clone())
+        })
 }
 
 #[cfg(test)]

@@ -38,18 +38,65 @@ impl Default for Settings {
 }
 
 /// The card and settings of a running script.
+///
+/// One engine serves many runs (`Script` keeps it): a run puts its card, settings,
+/// redactor and `today` here with [`Session::new`], which also starts [`Remembered`] from
+/// nothing, and takes them out again at its end ([`Session::detached`]), so no card, secret
+/// or state of one run is there for the next.
 pub(crate) struct Session {
     pub card: Box<dyn Card>,
     pub settings: Settings,
     pub redactor: Redactor,
+    /// The run's fixed date (`--var today`), if any.
+    pub today: Option<String>,
+    /// What the API functions remember between calls of this run.
+    pub remembered: Remembered,
+}
+
+/// What the API functions remember between calls of one run, all in one place so that a
+/// run starts from `Default` for every one of them (a field added here is reset with the
+/// rest, by construction).
+#[derive(Debug, Default)]
+pub(crate) struct Remembered {
     /// The reader family, once a function needed it.
     pub reader_kind: Option<ReaderKind>,
+    /// `iso::` settings and its last status word.
+    pub iso: super::iso_api::IsoState,
+    /// What `mfp::write_perso` wrote, for `mfp::commit_perso`'s checks.
+    pub perso: super::mfp_api::Perso,
 }
 
 /// A session shared by the native functions of one engine.
 pub(crate) type Shared = Rc<RefCell<Session>>;
 
 impl Session {
+    /// A run's session: its card, settings, redactor and fixed date; nothing remembered.
+    pub fn new(
+        card: Box<dyn Card>,
+        settings: Settings,
+        redactor: Redactor,
+        today: Option<String>,
+    ) -> Session {
+        Session {
+            card,
+            settings,
+            redactor,
+            today,
+            remembered: Remembered::default(),
+        }
+    }
+
+    /// The session between runs (and of an engine that never runs): no card, default
+    /// settings, an empty redactor.
+    pub fn detached() -> Session {
+        Session::new(
+            Box::new(Detached),
+            Settings::default(),
+            Redactor::default(),
+            None,
+        )
+    }
+
     /// Sends a command with the given rules; a transport failure becomes a fault.
     pub fn exchange_with(
         &mut self,
@@ -89,12 +136,12 @@ impl Session {
     /// The reader family: `--reader-kind`, else detected from the reader's name or by
     /// probing it (once per run).
     pub fn reader_kind(&mut self) -> Result<ReaderKind, Box<EvalAltResult>> {
-        if let Some(kind) = self.reader_kind {
+        if let Some(kind) = self.remembered.reader_kind {
             return Ok(kind);
         }
         let kind = ReaderKind::detect(self.card.as_mut(), self.settings.reader_kind)
             .map_err(|e| Fault::transport(&e))?;
-        self.reader_kind = Some(kind);
+        self.remembered.reader_kind = Some(kind);
         Ok(kind)
     }
 

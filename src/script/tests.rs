@@ -475,3 +475,143 @@ fn bad_expectations_and_hex_joined_to_a_secret_name_the_problem() {
         "left side of +: bad hex `0G`: column 2: `G` is not a hex digit"
     );
 }
+
+/// Runs `script` once more on the card `card` makes (given the log it records its
+/// commands in), with `vars`, armed or not, its interrupt flag set or not. Returns what
+/// it printed, what the card was sent and how it ended.
+fn run_again(
+    script: &Script,
+    card: impl FnOnce(SentLog) -> Box<dyn Card>,
+    vars: &[(&str, &str)],
+    armed: bool,
+    interrupt: bool,
+) -> (Vec<String>, Vec<String>, Result<(), ScriptError>) {
+    let sent = SentLog::default();
+    let printed = Rc::new(RefCell::new(Vec::new()));
+    let sink = printed.clone();
+    let options = RunOptions {
+        settings: Settings {
+            armed,
+            ..Settings::default()
+        },
+        vars: vars
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        redactor: crate::reader::trace::Redactor::default(),
+        output: Rc::new(move |s: &str| sink.borrow_mut().push(s.to_string())),
+        interrupt: Arc::new(AtomicBool::new(interrupt)),
+    };
+    let (_card, result) = script.run(card(sent.clone()), options);
+    let printed = printed.borrow().clone();
+    let sent = sent.borrow().clone();
+    (printed, sent, result)
+}
+
+fn toy(sent: SentLog) -> Box<dyn Card> {
+    Box::new(Toy { sent })
+}
+
+/// A fresh simulated MIFARE Plus 2K in SL0, behind the guard as the command line runs it.
+fn plus(sent: SentLog) -> Box<dyn Card> {
+    use crate::sim::{Kind, Options, Simulator};
+    let card = crate::test_support::Recording {
+        inner: Simulator::new(Kind::Plus2K, &Options::default()).card(),
+        sent,
+        acs: false,
+    };
+    Box::new(crate::reader::guard::Guarded::new(Box::new(card), true))
+}
+
+#[test]
+fn one_engine_serves_every_run_of_a_script() {
+    let script = Script::compile_source("t.rhai", r#"print(send("00 B0 00 00 02").hex);"#).unwrap();
+    for _ in 0..3 {
+        let (printed, _, result) = run_again(&script, toy, &[], false, false);
+        result.unwrap();
+        assert_eq!(printed, ["0001"]);
+    }
+    assert_eq!(script.engines_built(), 1);
+}
+
+#[test]
+fn nothing_a_run_set_or_loaded_reaches_the_next_run() {
+    // The first run changes what `iso::` remembers, fixes the date and defines a variable;
+    // the second run, on the same engine, sees none of it.
+    let script = Script::compile_source(
+        "t.rhai",
+        r#"
+        if phase == "1" {
+            iso::cla(0x80);
+            iso::extended(true);
+            try { iso::verify(1, "9999"); } catch {}
+            print(today());
+        } else {
+            print(`cla ${iso::cla()} extended ${iso::extended()} last ${iso::last_sw()}`);
+            print(today());
+            print(is_def_var("k"));
+        }
+        let k = 42;
+        "#,
+    )
+    .unwrap();
+    let first = [("phase", "1"), ("today", "2030-01-02")];
+    let (printed, sent, result) = run_again(&script, toy, &first, false, false);
+    result.unwrap();
+    assert_eq!(printed, ["2030-01-02"]);
+    assert!(sent.iter().any(|c| c.starts_with("80 20")), "{sent:?}");
+    let (printed, sent, result) = run_again(&script, toy, &[("phase", "2")], false, false);
+    result.unwrap();
+    let today = crate::clock::today().to_string();
+    assert_eq!(
+        printed,
+        ["cla 0 extended false last 36864", &today, "false"]
+    );
+    assert!(sent.is_empty(), "{sent:?}");
+    assert_eq!(script.engines_built(), 1);
+}
+
+#[test]
+fn keys_written_on_one_card_do_not_let_the_next_card_commit() {
+    // `mfp::commit_perso` checks that this run wrote the three keys; a second card on the
+    // same engine must not inherit the first card's writes (it would be committed, for
+    // good, without its keys).
+    let script = Script::compile_source(
+        "t.rhai",
+        r#"
+        if phase == "keys" {
+            let key = "000102030405060708090A0B0C0D0E0F";
+            mfp::write_perso(0x9000, key);
+            mfp::write_perso(0x9001, key);
+            mfp::write_perso(0x9003, key);
+        } else {
+            mfp::commit_perso();
+        }
+        "#,
+    )
+    .unwrap();
+    let (_, sent, result) = run_again(&script, plus, &[("phase", "keys")], true, false);
+    result.unwrap();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    let (_, sent, result) = run_again(&script, plus, &[("phase", "commit")], true, false);
+    let e = result.unwrap_err();
+    assert!(e.message.contains("not written in this run"), "{e}");
+    assert!(sent.is_empty(), "{sent:?}");
+}
+
+#[test]
+fn each_run_prints_to_its_own_output_and_stops_on_its_own_flag() {
+    let script = Script::compile_source(
+        "t.rhai",
+        r#"print("hello"); loop { send("00 B0 00 00 01"); if stop != "yes" { break; } }"#,
+    )
+    .unwrap();
+    // Stopped by its flag (set before it starts): the loop never ends otherwise.
+    let (_, _, result) = run_again(&script, toy, &[("stop", "yes")], false, true);
+    assert_eq!(result.unwrap_err().kind, ErrorKind::Interrupted);
+    // The next run has a flag of its own, not set, and its own output.
+    let (printed, sent, result) = run_again(&script, toy, &[("stop", "no")], false, false);
+    result.unwrap();
+    assert_eq!(printed, ["hello"]);
+    assert_eq!(sent.len(), 1);
+}
