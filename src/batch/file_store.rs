@@ -72,6 +72,12 @@ impl<'a> FileStore<'a> {
         })
     }
 
+    /// The journal, for a test to put faults between it and its file.
+    #[cfg(test)]
+    pub(crate) fn journal_mut(&mut self) -> &mut Journal {
+        &mut self.journal
+    }
+
     fn rows(&self) -> Option<u64> {
         self.data.map(DataSet::len)
     }

@@ -337,3 +337,215 @@ steps:
     assert_eq!((summary.tally.failed, summary.tally.ok), (2, 0));
     assert!(!journal.contains("\"begin\""), "{journal}");
 }
+
+/// What one presented card was sent: how many commands, and what it answered the first
+/// (the `identify:` command, whose answer holds the identity the journal names it by).
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    first_answer: String,
+    sent: usize,
+}
+
+/// A card that tells [`Seen`] what it is sent.
+struct Watched {
+    inner: Box<dyn Card>,
+    seen: Arc<std::sync::Mutex<Vec<Seen>>>,
+    index: usize,
+}
+
+impl Card for Watched {
+    fn atr(&self) -> &[u8] {
+        self.inner.atr()
+    }
+    fn reader_name(&self) -> &str {
+        self.inner.reader_name()
+    }
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
+        let response = self.inner.transmit(command)?;
+        let mut seen = self.seen.lock().unwrap();
+        let card = &mut seen[self.index];
+        if card.sent == 0 {
+            card.first_answer = crate::apdu::hex::format_compact(&response);
+        }
+        card.sent += 1;
+        Ok(response)
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, Error> {
+        self.inner.reset()
+    }
+}
+
+/// A simulated reader whose cards are [`Watched`].
+struct Watching {
+    inner: SimReader,
+    seen: Arc<std::sync::Mutex<Vec<Seen>>>,
+}
+
+impl Reader for Watching {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn next_card(&mut self, timeout: Option<Duration>) -> Result<Option<Box<dyn Card>>, Error> {
+        let card = self.inner.next_card(timeout)?;
+        Ok(card.map(|inner| -> Box<dyn Card> {
+            let mut seen = self.seen.lock().unwrap();
+            seen.push(Seen::default());
+            Box::new(Watched {
+                inner,
+                seen: self.seen.clone(),
+                index: seen.len() - 1,
+            })
+        }))
+    }
+    fn wait_removed(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        self.inner.wait_removed(timeout)
+    }
+    fn card_identity(&self) -> Option<String> {
+        self.inner.card_identity()
+    }
+    fn is_finite(&self) -> bool {
+        self.inner.is_finite()
+    }
+}
+
+#[test]
+fn a_failed_journal_sync_with_several_readers_loses_no_card_that_ran_or_was_reported() {
+    use super::file_store::FileStore;
+    use super::journal::group::testing::Faulty;
+    use super::journal::{Journal, JournalError};
+
+    const READERS: usize = 4;
+    const CARDS: u64 = 40;
+    // The first card's sync, and later ones, with several readers' records behind them.
+    for fail_at in [1, 2, 7, 15] {
+        let dir = tempfile::tempdir().unwrap();
+        let profile_path = dir.path().join("t.yaml");
+        std::fs::write(&profile_path, PROFILE).unwrap();
+        let data_path = dir.path().join("d.csv");
+        let rows: String = (1..=CARDS).map(|i| format!("{i:08X}\n")).collect();
+        std::fs::write(&data_path, format!("serial\n{rows}")).unwrap();
+        let data = DataSet::load(&data_path).unwrap();
+        let profile = crate::profile::load(&profile_path, &[], &data.columns).unwrap();
+        let journal = dir.path().join("t.journal.jsonl");
+        let report = dir.path().join("report.jsonl");
+        let config = Config {
+            profile: profile_path.clone(),
+            vars: Vec::new(),
+            data: Some(data),
+            count: Some(CARDS),
+            journal: journal.clone(),
+            allow: Default::default(),
+            report: Some(report.clone()),
+            trace_dir: None,
+            record_dir: None,
+            max_failures: 3,
+            armed: false,
+            rules: Exchange::AUTO,
+            feedback: false,
+            reader_kind: None,
+        };
+        let mut store = FileStore::open(
+            &journal,
+            &super::header(&config, &profile),
+            config.data.as_ref(),
+            config.allow,
+        )
+        .unwrap();
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&journal)
+            .unwrap();
+        let disk = Faulty::new(file);
+        disk.fail_sync.store(fail_at, Ordering::SeqCst);
+        store.journal_mut().set_disk(Box::new(disk.clone()));
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let openers: Vec<Opener> = (0..READERS)
+            .map(|i| -> Opener {
+                let seen = seen.clone();
+                Box::new(move || {
+                    Ok(Box::new(Watching {
+                        inner: SimReader::new(Kind::Iso7816, i, READERS, Some(CARDS)),
+                        seen,
+                    }) as Box<dyn Reader>)
+                })
+            })
+            .collect();
+        let summary = super::run_with(
+            &config,
+            &profile,
+            Box::new(store),
+            openers,
+            Arc::new(AtomicBool::new(false)),
+        )
+        .unwrap();
+        assert_eq!(summary.stop, Stop::Fatal, "sync {fail_at}");
+        assert!(
+            matches!(
+                summary.fatal,
+                Some(super::Error::Journal(
+                    JournalError::Sync { .. } | JournalError::Broken { .. }
+                ))
+            ),
+            "sync {fail_at}: {:?}",
+            summary.fatal
+        );
+        // The failed sync was the last one: it is not retried.
+        assert_eq!(disk.syncs.load(Ordering::SeqCst), fail_at);
+
+        // The journal holds whole records only, and a restarted batch takes it.
+        let records: Vec<Record> = std::fs::read_to_string(&journal)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        Journal::open(&journal, &super::header(&config, &profile), Some(CARDS)).unwrap();
+        let begun: Vec<&str> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Begin(b) => Some(b.identity.as_str()),
+                _ => None,
+            })
+            .collect();
+        let ended_ok: Vec<&str> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::End(e) if e.verdict == Verdict::Ok => Some(e.identity.as_str()),
+                _ => None,
+            })
+            .collect();
+        // Every card reported ok has its `ok` end in the journal, and every `ok` end in
+        // the journal was reported.
+        let reported_ok: Vec<String> = std::fs::read_to_string(&report)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|card| card["verdict"] == "ok")
+            .map(|card| card["identity"].as_str().unwrap().to_string())
+            .collect();
+        for identity in &reported_ok {
+            assert!(
+                ended_ok.contains(&identity.as_str()),
+                "sync {fail_at}: {identity} reported ok without its end in the journal"
+            );
+        }
+        assert_eq!(reported_ok.len(), ended_ok.len(), "sync {fail_at}");
+        assert_eq!(summary.tally.ok as usize, ended_ok.len(), "sync {fail_at}");
+        // Every card that was sent anything beyond its identification has its `begin`
+        // in the journal.
+        for card in seen.lock().unwrap().iter().filter(|c| c.sent > 1) {
+            assert!(
+                begun.iter().any(|b| card.first_answer.contains(b)),
+                "sync {fail_at}: a card answering {} ran without a durable begin",
+                card.first_answer
+            );
+        }
+        // Nothing is durable when the first sync fails; after 14 syncs (each making at
+        // least one waiter's record durable), some reader has finished a card.
+        if fail_at == 1 {
+            assert!(records.len() == 1 && summary.tally.ok == 0, "{records:?}");
+        }
+        if fail_at >= 15 {
+            assert!(!ended_ok.is_empty(), "sync {fail_at}");
+        }
+    }
+}
