@@ -145,6 +145,9 @@ impl Group {
     /// Writes one whole `line` at the end of the file with one `write`, not yet durable;
     /// returns the offset its end has, for [`Group::wait`]. A short write is a failure:
     /// the file is cut back, so no later record shares a line with a half-written one.
+    /// Writers take turns outside (`Journal::write` takes `&mut self`, and the batch calls
+    /// it under the workers' lock): a cut-back removes what the failed write left at the
+    /// end of the file, which no other write can have followed.
     pub fn write(&self, line: &[u8]) -> Result<u64, WriteError> {
         // The state's lock is held across the write so that no failure's cut-back can
         // happen between the check and the write.
