@@ -11,9 +11,9 @@
 //! The promises every back end keeps: a `begin` is durable once the [`Ticket`] that
 //! [`Store::begin`] returned with it has been waited on (the caller waits before the
 //! card's first APDU), an `end` once the ticket of [`Store::end`] has been (before the card
-//! is reported); a row is
-//! leased to one card only, ever; a card finished (`ok` or `failed`) is never begun again;
-//! a card begun and not finished is resumed with the row it had. The card identity is an
+//! is reported); a row is leased to one card only, ever; a card finished (`ok` or
+//! `failed`) is never begun again; a card begun and not finished is resumed with the row it
+//! had. The card identity is an
 //! opaque string (a UID in hex, a simulated card's name, or whatever the batch identifies
 //! cards by). This file holds the types only.
 //!
