@@ -1,11 +1,14 @@
 //! A 1,000-card simulated batch of `profiles/iso7816_perso.yaml`, fsync'd journal included,
 //! and the runner's own cost per card: the time from one card's presentation to the next
-//! minus the time spent inside the simulated card (`Card::transmit`). Also: validating a
-//! 500-step profile.
+//! in the same reader minus the time spent inside the simulated card (`Card::transmit`).
+//! Also: validating a 500-step profile.
 //!
 //! Run with `cargo bench --bench batch > /dev/null` (the batch prints one line per card on
 //! stdout; the figures go to stderr). The journal is written in a temporary directory, so
-//! the fsync cost is that of the file system holding it.
+//! the fsync cost is that of the file system holding it. `BATCH_BENCH_READERS=N` (by
+//! default 1) shares the cards among N simulated readers, one worker thread each, as
+//! `--sim-readers N` does; the journal's syncs are counted from outside, with
+//! `strace -f -c -e trace=fdatasync,fsync` on the bench binary (BENCHMARKS.md).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,6 +21,18 @@ use apdu_run::reader::{Card, Error, Exchange, Reader};
 use apdu_run::sim::{Kind, SimReader};
 
 const CARDS: u64 = 1_000;
+
+/// Simulated readers sharing the cards (`BATCH_BENCH_READERS`, default 1).
+fn readers() -> usize {
+    match std::env::var("BATCH_BENCH_READERS") {
+        Ok(text) => text
+            .parse()
+            .ok()
+            .filter(|&n| (1..=64).contains(&n))
+            .expect("BATCH_BENCH_READERS is a number of readers, 1 to 64"),
+        Err(_) => 1,
+    }
+}
 
 /// Time spent inside the card, per card, and when each card was presented.
 #[derive(Default)]
@@ -115,38 +130,51 @@ fn main() {
         feedback: false,
         reader_kind: None,
     };
-    let clock = Arc::new(Clock::default());
-    let reader_clock = clock.clone();
-    let opener: Opener = Box::new(move || {
-        Ok(Box::new(TimedReader {
-            inner: SimReader::new(Kind::Iso7816, 0, 1, Some(CARDS)),
-            clock: reader_clock,
-        }) as Box<dyn Reader>)
-    });
+    let readers = readers();
+    // One clock per reader: a reader's cards follow one another, other readers' do not.
+    let clocks: Vec<Arc<Clock>> = (0..readers).map(|_| Arc::default()).collect();
+    let openers: Vec<Opener> = clocks
+        .iter()
+        .enumerate()
+        .map(|(i, clock)| -> Opener {
+            let clock = clock.clone();
+            Box::new(move || {
+                Ok(Box::new(TimedReader {
+                    inner: SimReader::new(Kind::Iso7816, i, readers, Some(CARDS)),
+                    clock,
+                }) as Box<dyn Reader>)
+            })
+        })
+        .collect();
     let started = Instant::now();
-    let summary = batch::run(
-        &config,
-        &profile,
-        vec![opener],
-        Arc::new(AtomicBool::new(false)),
-    )
-    .expect("batch runs");
+    let summary = batch::run(&config, &profile, openers, Arc::new(AtomicBool::new(false)))
+        .expect("batch runs");
     let elapsed = started.elapsed();
     assert_eq!(summary.tally.ok, CARDS, "every card issued: {summary:?}");
 
-    // The last presentation call returns no card; it closes the last card's cycle.
-    let cards = clock.cards.lock().map(|c| c.clone()).unwrap_or_default();
-    let mut own: Vec<f64> = cards
-        .windows(2)
-        .map(|w| (w[1].0 - w[0].0).as_secs_f64() * 1e3 - w[1].1 as f64 / 1e6)
-        .collect();
-    let mut in_card: Vec<f64> = cards[1..].iter().map(|c| c.1 as f64 / 1e6).collect();
+    // The last presentation call of each reader returns no card; it closes the reader's
+    // last card's cycle.
+    let mut own = Vec::new();
+    let mut in_card = Vec::new();
+    for clock in &clocks {
+        let cards = clock.cards.lock().map(|c| c.clone()).unwrap_or_default();
+        own.extend(
+            cards
+                .windows(2)
+                .map(|w| (w[1].0 - w[0].0).as_secs_f64() * 1e3 - w[1].1 as f64 / 1e6),
+        );
+        in_card.extend(cards.iter().skip(1).map(|c| c.1 as f64 / 1e6));
+    }
     own.sort_by(f64::total_cmp);
     in_card.sort_by(f64::total_cmp);
+    let records = std::fs::read(&config.journal)
+        .map(|text| text.iter().filter(|&&b| b == b'\n').count())
+        .unwrap_or(0);
     eprintln!(
-        "{CARDS}-card batch (fsync'd journal): {:.2} s, {:.0} cards/min",
+        "{CARDS}-card batch (fsync'd journal), {readers} reader(s): {:.2} s, {:.0} cards/min, {:.0} cards/s; {records} journal records",
         elapsed.as_secs_f64(),
-        CARDS as f64 / elapsed.as_secs_f64() * 60.0
+        CARDS as f64 / elapsed.as_secs_f64() * 60.0,
+        CARDS as f64 / elapsed.as_secs_f64()
     );
     eprintln!(
         "runner's own cost per card: median {:.3} ms, p90 {:.3} ms, max {:.3} ms",

@@ -5,7 +5,11 @@
 //! no command, and a card without an identity no command beyond the one that identifies it
 //! (`identify:`, or GET DATA `FF CA`) and no row: it is a failed card (it counts for
 //! `--max-failures`), never a silent skip. Deciding and recording `begin` happen under the
-//! book's lock, so no two readers take one row. The loop around this is `worker.rs`.
+//! book's lock, so no two readers take one row. Making a record durable happens after that
+//! lock is released (readers then share syncs), but before anything depends on it: the
+//! card gets its first APDU only once its `begin` is durable, and is reported (and the
+//! reader goes on to its next card) only once its `end` is. The loop around this is
+//! `worker.rs`.
 
 use super::audit::CardTrace;
 use super::identify::{check_kind, read_identity, read_uid};
@@ -103,13 +107,14 @@ pub(super) fn one_card(
     shared.progress.working(&presented.reader, &identity);
 
     // Decide and record `begin` under one lock: no other reader can take the same row.
+    // The lock is released before the `begin` is made durable (see below).
     let arrival = Arrival {
         identity: identity.clone(),
         uid: presented.uid.as_deref().map(hex::format_compact),
         reader: presented.reader.clone(),
         atr: hex::format_compact(&presented.atr),
     };
-    let lease = {
+    let (lease, ticket) = {
         let mut book = lock(&shared.book);
         let begun = match book.store.known(&identity)? {
             // Cards done before are summed up in one line when the batch starts, so each
@@ -132,7 +137,7 @@ pub(super) fn one_card(
             Known::Open | Known::New => book.store.begin(&arrival, config.count)?,
         };
         match begun {
-            Begun::Run(lease) => lease,
+            Begun::Run(lease, ticket) => (lease, ticket),
             Begun::Elsewhere(why) => {
                 drop(book);
                 shared.report(&presented.report(Verdict::Skipped, Some(why)), false);
@@ -152,6 +157,9 @@ pub(super) fn one_card(
             }
         }
     };
+    // Nothing is sent to the card before its `begin` is durable. If it cannot be made so,
+    // the card never ran: the error (which says so) stops the batch.
+    ticket.wait()?;
     let begin = Begin {
         time: time::now(),
         seq: lease.seq,
@@ -202,31 +210,38 @@ pub(super) fn one_card(
             .note(&format!("warning: card {} has no dump: {why}", begin.seq));
     }
     let verdict = end.verdict;
-    let stop = {
+    // The end is not recorded (not written, or not made durable): whatever the steps did,
+    // the card stays open in the ledger with its row, and is finished with it when
+    // presented again.
+    let unrecorded = |e: Error| {
+        let mut report = presented.report(
+            Verdict::Interrupted,
+            Some(format!(
+                "its end could not be recorded ({e}); it stays open with its row and is finished when presented again"
+            )),
+        );
+        report.seq = Some(begin.seq);
+        report.row = begin.row;
+        report.resumed = resumed;
+        shared.report(&report, true);
+        Err(e)
+    };
+    let (stop, ticket) = {
         let mut book = lock(&shared.book);
-        if let Err(e) = book.store.end(&end) {
-            drop(book);
-            // The end is not recorded: whatever the steps did, the card stays open in the
-            // ledger with its row, and is finished with it when presented again.
-            let mut report = presented.report(
-                Verdict::Interrupted,
-                Some(format!(
-                    "its end could not be recorded ({e}); it stays open with its row and is finished when presented again"
-                )),
-            );
-            report.seq = Some(begin.seq);
-            report.row = begin.row;
-            report.resumed = resumed;
-            shared.report(&report, true);
-            return Err(e);
-        }
+        let ticket = match book.store.end(&end) {
+            Ok(ticket) => ticket,
+            Err(e) => {
+                drop(book);
+                return unrecorded(e);
+            }
+        };
         match verdict {
             Verdict::Ok => book.consecutive_failures = 0,
             Verdict::Failed => book.consecutive_failures += 1,
             Verdict::Interrupted | Verdict::Skipped => {}
         }
         let failures = book.consecutive_failures;
-        if verdict == Verdict::Failed && profile.on_error == OnError::Abort {
+        let stop = if verdict == Verdict::Failed && profile.on_error == OnError::Abort {
             Some(Stop::Abort)
         } else if config.max_failures > 0 && failures >= config.max_failures {
             Some(Stop::MaxFailures(failures))
@@ -242,8 +257,13 @@ pub(super) fn one_card(
                 }
                 _ => None,
             }
-        }
+        };
+        (stop, ticket)
     };
+    // Reported (and the reader's next card taken) only once the end is durable.
+    if let Err(e) = ticket.wait() {
+        return unrecorded(e);
+    }
     let mut report = presented.report(verdict, end.message.clone());
     report.seq = Some(begin.seq);
     report.row = begin.row;

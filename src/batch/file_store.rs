@@ -1,10 +1,14 @@
 //! The JSON Lines journal behind the ledger interface: the default, one file on one machine.
 //!
-//! [`FileStore`] pairs the journal file (`journal.rs`: create, replay, one-write append +
-//! fsync) with what its records say (`ledger.rs`: skip, resume, next row) and the data
+//! [`FileStore`] pairs the journal file (`journal.rs`: create, replay, one-write append,
+//! syncs shared by the readers) with what its records say (`ledger.rs`: skip, resume, next row) and the data
 //! file's rows. Every record is checked by the ledger before it is written, so the journal
 //! never holds a record it would refuse on replay. It does not lock: the batch calls it
-//! under the workers' one lock, which makes deciding and writing `begin` one step.
+//! under the workers' one lock, which makes deciding and writing `begin` one step; the
+//! records it writes come back as [`Ticket`]s, made durable after the lock is released.
+//! The ledger takes a record into account as soon as it is written: a record that then
+//! fails to become durable ends the journal (nothing more is written), so no decision is
+//! ever recorded on top of it.
 
 use std::path::Path;
 
@@ -12,7 +16,7 @@ use super::data::DataSet;
 use super::journal::{Continue, Journal, JournalError};
 use super::ledger::{Decision, Ledger};
 use super::record::{Begin, End, Header, Record};
-use super::store::{Arrival, Begun, Known, Lease, Store};
+use super::store::{Arrival, Begun, Known, Lease, Store, Ticket};
 use super::{Error, time};
 
 /// The journal file, its replayed state and the data rows.
@@ -66,6 +70,12 @@ impl<'a> FileStore<'a> {
             notes,
             resuming,
         })
+    }
+
+    /// The journal, for a test to put faults between it and its file.
+    #[cfg(test)]
+    pub(crate) fn journal_mut(&mut self) -> &mut Journal {
+        &mut self.journal
     }
 
     fn rows(&self) -> Option<u64> {
@@ -126,27 +136,30 @@ impl Store for FileStore<'_> {
         };
         // Checked before it is written: the journal never holds a record it would refuse.
         self.ledger.check_begin(&begin).map_err(|e| self.bug(e.0))?;
-        self.journal.append(&Record::Begin(begin.clone()))?;
+        let pending = self.journal.write(&Record::Begin(begin.clone()))?;
         self.ledger.begin(&begin).map_err(|e| self.bug(e.0))?;
         self.ledger.set_in_flight(&card.identity, true);
         let values = match (self.data, row) {
             (Some(data), Some(row)) => data.row(row),
             _ => Vec::new(),
         };
-        Ok(Begun::Run(Lease {
-            seq,
-            row,
-            values,
-            resumed,
-        }))
+        Ok(Begun::Run(
+            Lease {
+                seq,
+                row,
+                values,
+                resumed,
+            },
+            Ticket::pending(pending),
+        ))
     }
 
-    fn end(&mut self, end: &End) -> Result<(), Error> {
+    fn end(&mut self, end: &End) -> Result<Ticket, Error> {
         self.ledger.check_end(end).map_err(|e| self.bug(e.0))?;
-        self.journal.append(&Record::End(end.clone()))?;
+        let pending = self.journal.write(&Record::End(end.clone()))?;
         self.ledger.end(end).map_err(|e| self.bug(e.0))?;
         self.ledger.set_in_flight(&end.identity, false);
-        Ok(())
+        Ok(Ticket::pending(pending))
     }
 
     fn exhausted(&mut self, count: Option<u64>) -> Result<Option<super::ledger::Full>, Error> {

@@ -1,4 +1,4 @@
-//! The journal file: append-only JSON Lines, one `fsync` per record.
+//! The journal file: append-only JSON Lines; every record durable before its card goes on.
 //!
 //! [`Journal::open`] creates the journal (its header first, then the directory entry made
 //! durable too) or replays an existing one into a [`Ledger`], which checks every record
@@ -19,15 +19,22 @@
 //! The journal is locked (advisory, released when the process ends) while a batch has it
 //! open, so a second batch on the same journal is refused instead of racing the first.
 //! Within the batch, the one [`Journal`] sits behind the workers' lock, so records never
-//! interleave. Every record is one `write` of one whole line followed by `fsync`: once
-//! [`Journal::append`] returns, the record survives a crash or a power cut. A write that
-//! fails or is short (a full disk) is undone: the file is cut back to its last complete
-//! record, so a later record can never land on the same line as a half-written one, and
-//! the caller must stop. This file knows nothing of cards or readers beyond the records.
+//! interleave and the file order is the order of the ledger's decisions. Every record is
+//! one `write` of one whole line ([`Journal::write`], under that lock), and is durable once
+//! the [`Pending`] it returns has been waited on (after the lock is released): records of
+//! several readers written meanwhile share one `fdatasync` (group commit, `group.rs`); one
+//! reader still pays one sync per record. [`Journal::append`] does both. Once the wait
+//! returns, the record survives a crash or a power cut. A write that fails or is short (a
+//! full disk) is undone: the file is cut back to its last complete record, so a later
+//! record can never land on the same line as a half-written one, and the caller must stop.
+//! A sync that fails loses every record written since the last durable one: each of their
+//! waiters gets the error, the file is cut back to the last durable record and nothing is
+//! written to it again. This file knows nothing of cards or readers beyond the records.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use fs4::{FileExt, TryLockError};
 
@@ -35,6 +42,10 @@ use serde::Deserialize;
 
 use super::ledger::{BeginFacts, EndFacts, Inconsistent, Ledger};
 use super::record::{Header, Lot, ProfileVersion, Record, Verdict};
+
+pub(crate) mod group;
+
+use group::{Group, WriteError};
 
 /// Why a journal cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -107,10 +118,36 @@ pub enum JournalError {
         /// Whether the file is back at its last complete record.
         restored: bool,
     },
-    /// An earlier append failed and the journal could not be cut back; nothing more is
-    /// written to it.
+    /// A record was written but could not be made durable: the sync failed. Every record
+    /// written since the last durable one is lost with it, and nothing more is written to
+    /// the journal (after a failed sync, a later one that succeeds proves nothing).
     #[error(
-        "journal `{}`: not written to after a failed write left it with a half-written record",
+        "journal `{}`: the {record} could not be made durable ({reason}); {lost} record(s) written since the last durable one are lost, this one among them, and nothing more is written to the journal; {}; {meaning}",
+        path.display(),
+        if *restored {
+            "it was cut back to its last durable record"
+        } else {
+            "it could not be cut back to its last durable record either, so some of those records may still be there when the batch is restarted (a card begun there is resumed with its row)"
+        }
+    )]
+    Sync {
+        /// The journal.
+        path: PathBuf,
+        /// Which record.
+        record: String,
+        /// What its loss means for the card.
+        meaning: String,
+        /// Why the sync failed.
+        reason: std::io::Error,
+        /// Records lost with it (itself included).
+        lost: u64,
+        /// Whether the file is back at its last durable record.
+        restored: bool,
+    },
+    /// An earlier record could not be written or made durable, and the journal could not
+    /// be brought back to a state to go on from; nothing more is written to it.
+    #[error(
+        "journal `{}`: not written to since an earlier record could not be written or made durable (said before); the batch stops, and a restart goes on from the journal's last complete record",
         path.display()
     )]
     Broken {
@@ -144,12 +181,61 @@ pub struct Repair {
 /// An open journal, positioned at its end.
 #[derive(Debug)]
 pub struct Journal {
-    file: File,
-    path: PathBuf,
-    /// Bytes of complete records: where a failed append cuts the file back to.
-    len: u64,
-    /// An append failed and the file could not be cut back.
-    broken: bool,
+    /// The file, with how much of it is written and how much durable.
+    group: Arc<Group>,
+    path: Arc<Path>,
+}
+
+/// A record written to the journal, durable once [`Pending::wait`] has returned `Ok`.
+#[derive(Debug)]
+#[must_use = "a written record is not durable until its wait returns"]
+pub struct Pending {
+    group: Arc<Group>,
+    /// Where the record ends in the file.
+    end: u64,
+    path: Arc<Path>,
+    what: What,
+}
+
+/// Which record a [`Pending`] is, for the message if it is lost.
+#[derive(Debug)]
+enum What {
+    Header,
+    Profile,
+    Lot,
+    Begin(String),
+    End(String, Verdict),
+}
+
+impl What {
+    fn of(record: &Record) -> What {
+        match record {
+            Record::Header(_) => What::Header,
+            Record::Profile(_) => What::Profile,
+            Record::Lot(_) => What::Lot,
+            Record::Begin(begin) => What::Begin(begin.identity.clone()),
+            Record::End(end) => What::End(end.identity.clone(), end.verdict),
+        }
+    }
+}
+
+impl Pending {
+    /// Returns once the record is durable (syncing the file for it and for every record
+    /// written before, unless a sync under way or to come covers it); or the error that
+    /// lost it, with every record written since the last durable one.
+    pub fn wait(self) -> Result<(), JournalError> {
+        self.group.wait(self.end).map_err(|failure| {
+            let (record, meaning) = lost(&self.what);
+            JournalError::Sync {
+                path: self.path.to_path_buf(),
+                record,
+                meaning,
+                reason: failure.reason(),
+                lost: failure.lost,
+                restored: failure.restored,
+            }
+        })
+    }
 }
 
 /// What a journal may go on with when it differs from this run.
@@ -242,13 +328,18 @@ impl Journal {
             file.sync_all().map_err(io)?;
             cut = Some((whole, tail.len()));
         }
-        let mut journal = Journal {
-            file,
-            path: path.to_path_buf(),
-            len,
-            broken: false,
+        // The records are read before anything is written, from the start of the file.
+        let replayed = if len == 0 {
+            None
+        } else {
+            file.seek(SeekFrom::Start(0)).map_err(io)?;
+            Some(replay(path, &mut (&file).take(len), header, rows)?)
         };
-        if len == 0 {
+        let mut journal = Journal {
+            group: Arc::new(Group::new(Box::new(file), len)),
+            path: Arc::from(path),
+        };
+        let Some(mut replayed) = replayed else {
             let repaired = cut.map(|(kept, bytes)| Repair {
                 line: 1,
                 bytes: if kept { 0 } else { bytes },
@@ -263,9 +354,7 @@ impl Journal {
                 repaired,
                 continued: Vec::new(),
             });
-        }
-        journal.file.seek(SeekFrom::Start(0)).map_err(io)?;
-        let mut replayed = replay(path, &mut (&journal.file).take(len), header, rows)?;
+        };
         let repaired = cut.map(|(kept, bytes)| Repair {
             // A kept line is the last one replayed; a cut one would have come after it.
             line: if kept {
@@ -338,38 +427,39 @@ impl Journal {
         })
     }
 
-    /// Appends one record and makes it durable before returning.
+    /// Appends one record and makes it durable before returning: [`Journal::write`] and
+    /// [`Pending::wait`] in one.
+    pub fn append(&mut self, record: &Record) -> Result<(), JournalError> {
+        self.write(record)?.wait()
+    }
+
+    /// Writes one record at the end of the journal, with one `write` of its whole line;
+    /// it is durable once the [`Pending`] returned has been waited on.
     ///
     /// On failure the file is cut back to its last complete record (and made durable so),
     /// and the error says what was lost; the caller must stop the batch. If even that
-    /// fails, every later append is refused, so nothing is ever written after a
-    /// half-written record.
-    pub fn append(&mut self, record: &Record) -> Result<(), JournalError> {
-        if self.broken {
-            return Err(JournalError::Broken {
-                path: self.path.clone(),
-            });
-        }
+    /// fails, or a sync failed before, every later write is refused, so nothing is ever
+    /// written after a half-written or lost record.
+    pub fn write(&mut self, record: &Record) -> Result<Pending, JournalError> {
         let mut line = serde_json::to_vec(record).map_err(|e| JournalError::Io {
-            path: self.path.clone(),
+            path: self.path.to_path_buf(),
             source: e.into(),
         })?;
         line.push(b'\n');
-        match self.write_line(&line) {
-            Ok(()) => {
-                self.len += line.len() as u64;
-                Ok(())
-            }
-            Err(source) => {
-                let restored = self
-                    .file
-                    .set_len(self.len)
-                    .and_then(|()| self.file.sync_all())
-                    .is_ok();
-                self.broken = !restored;
-                let (record, meaning) = lost(record);
+        match self.group.write(&line) {
+            Ok(end) => Ok(Pending {
+                group: self.group.clone(),
+                end,
+                path: self.path.clone(),
+                what: What::of(record),
+            }),
+            Err(WriteError::Ended) => Err(JournalError::Broken {
+                path: self.path.to_path_buf(),
+            }),
+            Err(WriteError::Failed { source, restored }) => {
+                let (record, meaning) = lost(&What::of(record));
                 Err(JournalError::Append {
-                    path: self.path.clone(),
+                    path: self.path.to_path_buf(),
                     record,
                     meaning,
                     reason: source,
@@ -379,25 +469,18 @@ impl Journal {
         }
     }
 
-    /// One `write` of the whole line, then `fsync`. A short write is a failure, not
-    /// something to continue: the line is cut back off by the caller.
-    fn write_line(&mut self, line: &[u8]) -> std::io::Result<()> {
-        let written = loop {
-            match self.file.write(line) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                other => break other?,
-            }
-        };
-        if written != line.len() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::StorageFull,
-                format!(
-                    "only {written} of the record's {} bytes were written (is the disk full?)",
-                    line.len()
-                ),
-            ));
-        }
-        self.file.sync_data()
+    /// How many syncs the journal has issued since it was opened (one per record with one
+    /// reader; fewer when readers share them).
+    pub fn syncs(&self) -> u64 {
+        self.group.syncs()
+    }
+
+    /// Puts `disk` (a test's faults around the same file) between the journal and its
+    /// file. Only before anything is written.
+    #[cfg(test)]
+    pub(crate) fn set_disk(&mut self, disk: Box<dyn group::Disk>) {
+        let len = self.group.written();
+        self.group = Arc::new(Group::new(disk, len));
     }
 
     /// The journal's path.
@@ -407,26 +490,25 @@ impl Journal {
 }
 
 /// Which record could not be written, and what that means for its card.
-fn lost(record: &Record) -> (String, String) {
+fn lost(record: &What) -> (String, String) {
     match record {
-        Record::Header(_) => ("header".to_string(), "no card was touched".to_string()),
-        Record::Profile(_) => (
+        What::Header => ("header".to_string(), "no card was touched".to_string()),
+        What::Profile => (
             "`profile` record".to_string(),
             "no card was touched; the restarted batch writes it again".to_string(),
         ),
-        Record::Lot(_) => (
+        What::Lot => (
             "`lot` record".to_string(),
             "no card was touched; the restarted batch writes it again".to_string(),
         ),
-        Record::Begin(begin) => (
-            format!("`begin` record of card `{}`", begin.identity),
+        What::Begin(identity) => (
+            format!("`begin` record of card `{identity}`"),
             "nothing was sent to the card, which is new to the restarted batch".to_string(),
         ),
-        Record::End(end) => (
+        What::End(identity, verdict) => (
             format!(
-                "`end` record (verdict `{}`) of card `{}`",
-                end.verdict.name(),
-                end.identity
+                "`end` record (verdict `{}`) of card `{identity}`",
+                verdict.name()
             ),
             "the card keeps its row and is finished with it when it is presented to the restarted batch".to_string(),
         ),

@@ -8,14 +8,24 @@
 //! default) and PostgreSQL (`postgres.rs`, several stations on one lot) implement it; the
 //! card loop (`card.rs`, `worker.rs`) knows only this trait.
 //!
-//! The promises every back end keeps: a `begin` is durable before [`Store::begin`] returns
-//! (so before the card's first APDU), an `end` before [`Store::end`] returns; a row is
-//! leased to one card only, ever; a card finished (`ok` or `failed`) is never begun again;
-//! a card begun and not finished is resumed with the row it had. The card identity is an
+//! The promises every back end keeps: a `begin` is durable once the [`Ticket`] that
+//! [`Store::begin`] returned with it has been waited on (the caller waits before the
+//! card's first APDU), an `end` once the ticket of [`Store::end`] has been (before the card
+//! is reported); a row is leased to one card only, ever; a card finished (`ok` or
+//! `failed`) is never begun again; a card begun and not finished is resumed with the row it
+//! had. The card identity is an
 //! opaque string (a UID in hex, a simulated card's name, or whatever the batch identifies
 //! cards by). This file holds the types only.
+//!
+//! Why tickets: the batch calls `begin` and `end` under the workers' one lock, which makes
+//! deciding and writing one step; waiting for durability under it would make N readers
+//! take turns at N syncs. The journal returns its record written and not yet durable, and
+//! the caller waits for it after releasing the lock, so readers share syncs (group
+//! commit). A back end that commits before returning (PostgreSQL) returns
+//! [`Ticket::durable`].
 
 use super::Error;
+use super::journal::Pending;
 use super::ledger::Full;
 use super::record::End;
 
@@ -48,10 +58,10 @@ pub enum Known {
 }
 
 /// What [`Store::begin`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Begun {
-    /// The card's `begin` is recorded: run it.
-    Run(Lease),
+    /// The card's `begin` is recorded: run it once the ticket's wait returns `Ok`.
+    Run(Lease, Ticket),
     /// Between [`Store::known`] and [`Store::begin`] another station took the card; the text
     /// says where it is being issued. Nothing was recorded.
     Elsewhere(String),
@@ -70,6 +80,32 @@ pub struct Lease {
     pub values: Vec<(String, String)>,
     /// Whether the card was begun before and is being resumed.
     pub resumed: bool,
+}
+
+/// Whether a record that [`Store::begin`] or [`Store::end`] wrote is durable yet.
+#[derive(Debug)]
+#[must_use = "a record is not durable until its ticket's wait returns"]
+pub struct Ticket(Option<Pending>);
+
+impl Ticket {
+    /// A record that is durable already (the back end committed it before returning).
+    pub fn durable() -> Ticket {
+        Ticket(None)
+    }
+
+    /// A journal record written and not yet durable.
+    pub(super) fn pending(pending: Pending) -> Ticket {
+        Ticket(Some(pending))
+    }
+
+    /// Returns once the record is durable, or with the error that lost it. Called without
+    /// the workers' lock, so that other readers' records can share the sync.
+    pub fn wait(self) -> Result<(), Error> {
+        match self.0 {
+            None => Ok(()),
+            Some(pending) => Ok(pending.wait()?),
+        }
+    }
 }
 
 /// The record of a batch's cards: the journal file or a database.
@@ -92,12 +128,14 @@ pub trait Store: Send {
 
     /// Records the `begin` of a card that [`Store::known`] found [`Known::Open`] (resumed
     /// with its row) or [`Known::New`] (leasing the next row of the lot, under `count`
-    /// finished cards), durably and as one step: no other card can take the same row, no
-    /// other station the same card.
+    /// finished cards), as one step: no other card can take the same row, no other
+    /// station the same card. The `begin` is durable once the ticket of [`Begun::Run`]
+    /// has been waited on.
     fn begin(&mut self, card: &Arrival, count: Option<u64>) -> Result<Begun, Error>;
 
-    /// Records a card's `end`, durably; an `interrupted` card stays open with its row.
-    fn end(&mut self, end: &End) -> Result<(), Error>;
+    /// Records a card's `end`, durable once the ticket returned has been waited on; an
+    /// `interrupted` card stays open with its row.
+    fn end(&mut self, end: &End) -> Result<Ticket, Error>;
 
     /// Why no further card can be started at all, if none can.
     fn exhausted(&mut self, count: Option<u64>) -> Result<Option<Full>, Error>;

@@ -337,3 +337,271 @@ steps:
     assert_eq!((summary.tally.failed, summary.tally.ok), (2, 0));
     assert!(!journal.contains("\"begin\""), "{journal}");
 }
+
+/// What one presented card was sent: how many commands, and what it answered the first
+/// (the `identify:` command, whose answer holds the identity the journal names it by).
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    first_answer: String,
+    sent: usize,
+}
+
+/// A card that tells [`Seen`] what it is sent.
+struct Watched {
+    inner: Box<dyn Card>,
+    seen: Arc<std::sync::Mutex<Vec<Seen>>>,
+    index: usize,
+}
+
+impl Card for Watched {
+    fn atr(&self) -> &[u8] {
+        self.inner.atr()
+    }
+    fn reader_name(&self) -> &str {
+        self.inner.reader_name()
+    }
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, Error> {
+        let response = self.inner.transmit(command)?;
+        let mut seen = self.seen.lock().unwrap();
+        let card = &mut seen[self.index];
+        if card.sent == 0 {
+            card.first_answer = crate::apdu::hex::format_compact(&response);
+        }
+        card.sent += 1;
+        Ok(response)
+    }
+    fn reset(&mut self) -> Result<Vec<u8>, Error> {
+        self.inner.reset()
+    }
+}
+
+/// A simulated reader whose cards are [`Watched`].
+struct Watching {
+    inner: SimReader,
+    seen: Arc<std::sync::Mutex<Vec<Seen>>>,
+}
+
+impl Reader for Watching {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn next_card(&mut self, timeout: Option<Duration>) -> Result<Option<Box<dyn Card>>, Error> {
+        let card = self.inner.next_card(timeout)?;
+        Ok(card.map(|inner| -> Box<dyn Card> {
+            let mut seen = self.seen.lock().unwrap();
+            seen.push(Seen::default());
+            Box::new(Watched {
+                inner,
+                seen: self.seen.clone(),
+                index: seen.len() - 1,
+            })
+        }))
+    }
+    fn wait_removed(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        self.inner.wait_removed(timeout)
+    }
+    fn card_identity(&self) -> Option<String> {
+        self.inner.card_identity()
+    }
+    fn is_finite(&self) -> bool {
+        self.inner.is_finite()
+    }
+}
+
+/// What a batch on a journal with faults left behind.
+struct Faulted {
+    summary: super::Summary,
+    /// The journal's records, after the batch.
+    records: Vec<Record>,
+    /// The identities of the cards reported `ok`.
+    reported_ok: Vec<String>,
+    /// What each presented card was sent.
+    seen: Vec<Seen>,
+    disk: Arc<super::journal::group::testing::Faulty>,
+    /// Whether the journal opens again (a restarted batch takes it).
+    reopens: bool,
+}
+
+/// `cards` simulated cards on `readers` readers, one data row each, with a journal whose
+/// `fail_at`-th sync fails (0: none).
+fn faulted_batch(readers: usize, cards: u64, fail_at: u64) -> Faulted {
+    use super::file_store::FileStore;
+    use super::journal::Journal;
+    use super::journal::group::testing::Faulty;
+
+    let dir = tempfile::tempdir().unwrap();
+    let profile_path = dir.path().join("t.yaml");
+    std::fs::write(&profile_path, PROFILE).unwrap();
+    let data_path = dir.path().join("d.csv");
+    let rows: String = (1..=cards).map(|i| format!("{i:08X}\n")).collect();
+    std::fs::write(&data_path, format!("serial\n{rows}")).unwrap();
+    let data = DataSet::load(&data_path).unwrap();
+    let profile = crate::profile::load(&profile_path, &[], &data.columns).unwrap();
+    let journal = dir.path().join("t.journal.jsonl");
+    let report = dir.path().join("report.jsonl");
+    let config = Config {
+        profile: profile_path.clone(),
+        vars: Vec::new(),
+        data: Some(data),
+        count: Some(cards),
+        journal: journal.clone(),
+        allow: Default::default(),
+        report: Some(report.clone()),
+        trace_dir: None,
+        record_dir: None,
+        max_failures: 3,
+        armed: false,
+        rules: Exchange::AUTO,
+        feedback: false,
+        reader_kind: None,
+    };
+    let header = super::header(&config, &profile);
+    let mut store = FileStore::open(&journal, &header, config.data.as_ref(), config.allow).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    let disk = Faulty::new(file);
+    disk.fail_sync.store(fail_at, Ordering::SeqCst);
+    store.journal_mut().set_disk(Box::new(disk.clone()));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let openers: Vec<Opener> = (0..readers)
+        .map(|i| -> Opener {
+            let seen = seen.clone();
+            Box::new(move || {
+                Ok(Box::new(Watching {
+                    inner: SimReader::new(Kind::Iso7816, i, readers, Some(cards)),
+                    seen,
+                }) as Box<dyn Reader>)
+            })
+        })
+        .collect();
+    let summary = super::run_with(
+        &config,
+        &profile,
+        Box::new(store),
+        openers,
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap();
+    let records = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let reported_ok = std::fs::read_to_string(&report)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|card| card["verdict"] == "ok")
+        .map(|card| card["identity"].as_str().unwrap().to_string())
+        .collect();
+    let reopens = Journal::open(&journal, &header, Some(cards)).is_ok();
+    let seen = seen.lock().unwrap().clone();
+    Faulted {
+        summary,
+        records,
+        reported_ok,
+        seen,
+        disk,
+        reopens,
+    }
+}
+
+impl Faulted {
+    fn begun(&self) -> Vec<(&str, Option<u64>)> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Begin(b) => Some((b.identity.as_str(), b.row)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ended_ok(&self) -> Vec<&str> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::End(e) if e.verdict == Verdict::Ok => Some(e.identity.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every card reported ok has its `ok` end in the journal and every `ok` end was
+    /// reported; every card sent anything beyond its identification has its `begin`.
+    fn check(&self, context: &str) {
+        let (begun, ended_ok) = (self.begun(), self.ended_ok());
+        for identity in &self.reported_ok {
+            assert!(
+                ended_ok.contains(&identity.as_str()),
+                "{context}: {identity} reported ok without its end in the journal"
+            );
+        }
+        assert_eq!(self.reported_ok.len(), ended_ok.len(), "{context}");
+        assert_eq!(self.summary.tally.ok as usize, ended_ok.len(), "{context}");
+        for card in self.seen.iter().filter(|c| c.sent > 1) {
+            assert!(
+                begun.iter().any(|(b, _)| card.first_answer.contains(b)),
+                "{context}: a card answering {} ran without a durable begin",
+                card.first_answer
+            );
+        }
+        assert!(self.reopens, "{context}: the journal does not open again");
+    }
+}
+
+#[test]
+fn eight_readers_sharing_syncs_begin_each_card_once_and_end_every_card_they_report() {
+    let cards = 200;
+    let run = faulted_batch(8, cards, 0);
+    run.check("8 readers");
+    assert_eq!(run.summary.stop, Stop::Count);
+    assert_eq!(run.summary.tally.ok, cards);
+    let begun = run.begun();
+    let identities: std::collections::HashSet<_> = begun.iter().map(|(i, _)| *i).collect();
+    let rows: std::collections::HashSet<_> = begun.iter().map(|(_, r)| *r).collect();
+    assert_eq!((begun.len(), identities.len(), rows.len()), (200, 200, 200));
+    assert_eq!(run.ended_ok().len(), 200);
+    // Every sync makes at least one waiting record durable: never more syncs than
+    // records (one reader has exactly one per record; eight share).
+    let syncs = run.disk.syncs.load(Ordering::SeqCst);
+    assert!(
+        syncs <= 2 * cards,
+        "{syncs} syncs for {} records",
+        2 * cards
+    );
+}
+
+#[test]
+fn a_failed_journal_sync_with_several_readers_loses_no_card_that_ran_or_was_reported() {
+    use super::journal::JournalError;
+    // The first card's sync, and later ones, with several readers' records behind them.
+    for fail_at in [1, 2, 7, 15] {
+        let run = faulted_batch(4, 40, fail_at);
+        let context = format!("sync {fail_at}");
+        run.check(&context);
+        assert_eq!(run.summary.stop, Stop::Fatal, "{context}");
+        assert!(
+            matches!(
+                run.summary.fatal,
+                Some(super::Error::Journal(
+                    JournalError::Sync { .. } | JournalError::Broken { .. }
+                ))
+            ),
+            "{context}: {:?}",
+            run.summary.fatal
+        );
+        // The failed sync was the last one: it is not retried.
+        assert_eq!(run.disk.syncs.load(Ordering::SeqCst), fail_at, "{context}");
+        // Nothing is durable when the first sync fails; after 14 syncs (each making at
+        // least one waiter's record durable), some reader has finished a card.
+        if fail_at == 1 {
+            assert_eq!((run.records.len(), run.summary.tally.ok), (1, 0));
+        }
+        if fail_at >= 15 {
+            assert!(!run.ended_ok().is_empty(), "{context}");
+        }
+    }
+}

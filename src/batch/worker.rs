@@ -4,7 +4,8 @@
 //! Workers share the ledger (`store.rs`) behind one lock ([`Book`]): deciding what a card
 //! gets and writing its `begin` happen under that lock, so two readers never take the same
 //! row, and the row a card runs with is recorded before its first APDU. The profile
-//! runs outside the lock. Each worker loads its own copy of the profile, because compiled
+//! runs outside the lock, and so do the waits that make records durable: with the
+//! journal, readers whose records were written meanwhile share one sync (group commit). Each worker loads its own copy of the profile, because compiled
 //! scripts cannot cross threads, and checks that it is the profile the journal belongs to.
 //!
 //! Waits poll in short slices so Ctrl-C and the other workers' stop are seen quickly. What

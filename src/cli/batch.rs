@@ -375,9 +375,11 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
             // A journal that cannot be written (a full disk) stops the batch like a failed
             // reader: the journal is intact, and a restart with space goes on from it.
             Error::Reader(_)
-            | Error::Journal(JournalError::Append { .. } | JournalError::Broken { .. }) => {
-                Exit::Transport
-            }
+            | Error::Journal(
+                JournalError::Append { .. }
+                | JournalError::Sync { .. }
+                | JournalError::Broken { .. },
+            ) => Exit::Transport,
             Error::Profile(_) | Error::ProfileChanged { .. } => Exit::Invalid,
             Error::Ledger(e) => return Err(super::ledger::failure(e)),
             _ => Exit::Failed,
@@ -410,9 +412,9 @@ fn setup_failure(error: Error) -> Failure {
         }
         Error::Journal(JournalError::Io { .. }) => Exit::Failed,
         Error::Reader(_)
-        | Error::Journal(JournalError::Append { .. } | JournalError::Broken { .. }) => {
-            Exit::Transport
-        }
+        | Error::Journal(
+            JournalError::Append { .. } | JournalError::Sync { .. } | JournalError::Broken { .. },
+        ) => Exit::Transport,
         _ => Exit::Invalid,
     };
     Failure::new(exit, error)

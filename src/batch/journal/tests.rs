@@ -410,3 +410,69 @@ proptest::proptest! {
         proptest::prop_assert_eq!(fast_ledger.open(), whole.open());
     }
 }
+
+#[test]
+fn a_failed_sync_loses_every_record_since_the_last_durable_one_and_says_which() {
+    use super::group::testing::Faulty;
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    let mut opened = open(&path, &header("h"), Some(10)).unwrap();
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let disk = Faulty::new(file);
+    disk.fail_sync.store(2, Ordering::SeqCst);
+    opened.journal.set_disk(Box::new(disk.clone()));
+    opened.journal.append(&begin("A", 1)).unwrap();
+    let durable = std::fs::read(&path).unwrap();
+    // Two records written (two readers), the sync that would cover them fails.
+    let b = opened.journal.write(&begin("B", 2)).unwrap();
+    let a = opened.journal.write(&end("A", 1)).unwrap();
+    let lost_b = b.wait().unwrap_err();
+    let lost_a = a.wait().unwrap_err();
+    assert!(matches!(
+        lost_b,
+        JournalError::Sync {
+            lost: 2,
+            restored: true,
+            ..
+        }
+    ));
+    let (b, a) = (lost_b.to_string(), lost_a.to_string());
+    assert!(
+        b.contains("the `begin` record of card `B` could not be made durable")
+            && b.contains("injected: the disk reported an I/O error")
+            && b.contains("2 record(s) written since the last durable one are lost")
+            && b.contains("cut back to its last durable record")
+            && b.contains("nothing was sent to the card"),
+        "{b}"
+    );
+    assert!(
+        a.contains("the `end` record (verdict `ok`) of card `A` could not be made durable")
+            && a.contains("keeps its row"),
+        "{a}"
+    );
+    // Nothing is written after the loss, and no sync is tried again.
+    let refused = opened.journal.append(&begin("C", 3)).unwrap_err();
+    assert!(matches!(refused, JournalError::Broken { .. }), "{refused}");
+    assert_eq!(disk.syncs.load(Ordering::SeqCst), 2);
+    assert_eq!(std::fs::read(&path).unwrap(), durable);
+    drop(opened);
+    // The restarted batch sees card A open (to finish with its row) and card B not at all.
+    let opened = open(&path, &header("h"), Some(10)).unwrap();
+    assert!(opened.repaired.is_none());
+    assert_eq!(opened.ledger.open(), 1);
+    assert_eq!(
+        opened.ledger.decide("A"),
+        crate::batch::ledger::Decision::Resume {
+            seq: 1,
+            row: Some(1)
+        }
+    );
+    assert_eq!(
+        opened.ledger.decide("B"),
+        crate::batch::ledger::Decision::New
+    );
+}

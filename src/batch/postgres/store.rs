@@ -31,7 +31,7 @@ use super::statements::{Statements, TIME};
 use crate::batch::Error;
 use crate::batch::ledger::Full;
 use crate::batch::record::{End, Verdict};
-use crate::batch::store::{Arrival, Begun, Known, Lease, Store};
+use crate::batch::store::{Arrival, Begun, Known, Lease, Store, Ticket};
 
 /// How long "the lot has open rows" is believed without asking again.
 const ROWS_LEFT_FOR: Duration = Duration::from_millis(50);
@@ -222,12 +222,16 @@ impl PgStore {
         let values = Self::values(&mut tx, lot, row).map_err(db)?;
         tx.commit().map_err(db)?;
         self.in_flight.insert(card.identity.clone());
-        Ok(Begun::Run(Lease {
-            seq: seq as u64,
-            row: Some(row as u64),
-            values,
-            resumed: true,
-        }))
+        // Committed above: the ticket is durable already.
+        Ok(Begun::Run(
+            Lease {
+                seq: seq as u64,
+                row: Some(row as u64),
+                values,
+                resumed: true,
+            },
+            Ticket::durable(),
+        ))
     }
 
     fn lease(&mut self, card: &Arrival, count: Option<u64>) -> Result<Begun, Error> {
@@ -274,12 +278,16 @@ impl PgStore {
         self.low = row;
         self.held.insert(card.identity.clone(), seq);
         self.in_flight.insert(card.identity.clone());
-        Ok(Begun::Run(Lease {
-            seq: seq as u64,
-            row: Some(row as u64),
-            values,
-            resumed: false,
-        }))
+        // The lease function committed: the ticket is durable already.
+        Ok(Begun::Run(
+            Lease {
+                seq: seq as u64,
+                row: Some(row as u64),
+                values,
+                resumed: false,
+            },
+            Ticket::durable(),
+        ))
     }
 
     fn counts(&mut self) -> Result<(i64, i64, i64), Error> {
@@ -358,7 +366,7 @@ impl Store for PgStore {
         }
     }
 
-    fn end(&mut self, end: &End) -> Result<(), Error> {
+    fn end(&mut self, end: &End) -> Result<Ticket, Error> {
         let seq = end.seq as i64;
         let state = match end.verdict {
             Verdict::Ok => Some("issued"),
@@ -392,7 +400,8 @@ impl Store for PgStore {
                 ),
             )));
         }
-        self.release(&end.identity)
+        self.release(&end.identity)?;
+        Ok(Ticket::durable())
     }
 
     fn exhausted(&mut self, count: Option<u64>) -> Result<Option<Full>, Error> {
