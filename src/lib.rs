@@ -21,6 +21,7 @@ pub mod script;
 pub mod scriptor;
 pub mod secret;
 pub mod sim;
+pub mod spelling;
 
 #[cfg(test)]
 mod test_support;

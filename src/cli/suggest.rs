@@ -32,7 +32,7 @@ pub(super) fn misspelt_subcommand(args: &[OsString]) -> Option<Failure> {
     if command.find_subcommand(word).is_some() {
         return None;
     }
-    let best = closest(word, &names)?;
+    let best = crate::spelling::closest(word, &names)?;
     Some(invalid(anyhow!(
         "unknown subcommand `{word}`; did you mean `{best}`? (a script or profile is named \
          with its extension, e.g. `{word}.rhai`)"
@@ -70,45 +70,6 @@ fn first_positional<'a>(command: &clap::Command, args: &'a [OsString]) -> Option
         }
     }
     None
-}
-
-/// The name in `names` closest to `word`, if it is close enough to be what was meant: at
-/// most one edit per three letters (one for short names).
-fn closest<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
-    names
-        .iter()
-        .map(|name| (distance(word, name), *name))
-        .filter(|(d, name)| *d <= (name.chars().count().max(word.chars().count()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, name)| name)
-}
-
-/// Edit distance by characters, a swap of two neighbours counting as one edit (optimal
-/// string alignment): `rnu` is one typo away from `run`.
-fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // rows[i][j]: the distance between the first i characters of a and the first j of b.
-    let mut rows = vec![vec![0; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(rows[i - 2][j - 2] + 1);
-            }
-            rows[i][j] = best;
-        }
-    }
-    rows[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -161,27 +122,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn distance_counts_edits() {
-        assert_eq!(distance("bach", "batch"), 1);
-        assert_eq!(distance("", "sw"), 2);
-        assert_eq!(distance("readers", "readers"), 0);
-        assert_eq!(distance("kitten", "sitting"), 3);
-        assert_eq!(distance("rnu", "run"), 1);
-    }
-
     proptest! {
         #[test]
         fn any_command_line_is_judged_without_panicking(words in proptest::collection::vec(".{0,12}", 0..5)) {
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
             let _ = refused(&words);
-        }
-
-        #[test]
-        fn distance_is_symmetric_and_bounded(a in ".{0,10}", b in ".{0,10}") {
-            let d = distance(&a, &b);
-            prop_assert_eq!(d, distance(&b, &a));
-            prop_assert!(d <= a.chars().count().max(b.chars().count()));
         }
     }
 }
