@@ -161,6 +161,25 @@ pub(crate) fn run_script(
     vars: &[(&str, &str)],
     card: impl FnOnce(SentLog) -> Box<dyn Card>,
 ) -> Run {
+    match Script::compile_source("t.rhai", source) {
+        Ok(script) => run_compiled(&script, armed, vars, false, card),
+        Err(e) => Run {
+            result: Err(e),
+            printed: Vec::new(),
+            sent: Vec::new(),
+        },
+    }
+}
+
+/// Like [`run_script`] for a script compiled already (run again, on the same engine), with
+/// its interrupt flag set from the start or not.
+pub(crate) fn run_compiled(
+    script: &Script,
+    armed: bool,
+    vars: &[(&str, &str)],
+    interrupt: bool,
+    card: impl FnOnce(SentLog) -> Box<dyn Card>,
+) -> Run {
     let sent = SentLog::default();
     let printed = Rc::new(RefCell::new(Vec::new()));
     let sink = printed.clone();
@@ -175,11 +194,9 @@ pub(crate) fn run_script(
             .collect(),
         redactor: Redactor::default(),
         output: Rc::new(move |s: &str| sink.borrow_mut().push(s.to_string())),
-        interrupt: Arc::new(AtomicBool::new(false)),
+        interrupt: Arc::new(AtomicBool::new(interrupt)),
     };
-    let card = card(sent.clone());
-    let result =
-        Script::compile_source("t.rhai", source).and_then(|script| script.run(card, options).1);
+    let result = script.run(card(sent.clone()), options).1;
     let printed = printed.borrow().clone();
     let sent = sent.borrow().clone();
     Run {

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use super::*;
 use crate::apdu::hex;
-use crate::test_support::{Run, SentLog, run_script};
+use crate::test_support::{Run, SentLog, run_compiled, run_script};
 
 /// Answers SELECT 3F00, READ BINARY, VERIFY (PIN `1234`) and refuses the rest; records
 /// every command it is sent.
@@ -476,9 +476,7 @@ fn bad_expectations_and_hex_joined_to_a_secret_name_the_problem() {
     );
 }
 
-/// Runs `script` once more on the card `card` makes (given the log it records its
-/// commands in), with `vars`, armed or not, its interrupt flag set or not. Returns what
-/// it printed, what the card was sent and how it ended.
+/// Runs `script` once more, as [`run_compiled`] does, as (printed, sent, result).
 fn run_again(
     script: &Script,
     card: impl FnOnce(SentLog) -> Box<dyn Card>,
@@ -486,26 +484,8 @@ fn run_again(
     armed: bool,
     interrupt: bool,
 ) -> (Vec<String>, Vec<String>, Result<(), ScriptError>) {
-    let sent = SentLog::default();
-    let printed = Rc::new(RefCell::new(Vec::new()));
-    let sink = printed.clone();
-    let options = RunOptions {
-        settings: Settings {
-            armed,
-            ..Settings::default()
-        },
-        vars: vars
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-        redactor: crate::reader::trace::Redactor::default(),
-        output: Rc::new(move |s: &str| sink.borrow_mut().push(s.to_string())),
-        interrupt: Arc::new(AtomicBool::new(interrupt)),
-    };
-    let (_card, result) = script.run(card(sent.clone()), options);
-    let printed = printed.borrow().clone();
-    let sent = sent.borrow().clone();
-    (printed, sent, result)
+    let run = run_compiled(script, armed, vars, interrupt, card);
+    (run.printed, run.sent, run.result)
 }
 
 fn toy(sent: SentLog) -> Box<dyn Card> {
