@@ -7,12 +7,14 @@
 //! the PC/SC one. Modules: `line` (settings, the port), `frame` (TLP224 framing), `tlp224`
 //! (its backend), `tpdu` (APDU cases to T=0 transfers, both backends), `t0` (the host side
 //! of T=0 for the raw reader), `phoenix` (reset, ATR, the raw backend), `atr` (ATR
-//! structure). This module does not know the simulated readers (`crate::sim::serial`).
+//! structure), `poll` (waiting for a card and for its removal, both backends). This module
+//! does not know the simulated readers (`crate::sim::serial`).
 
 pub mod atr;
 pub mod frame;
 pub mod line;
 pub mod phoenix;
+mod poll;
 pub mod t0;
 pub mod tlp224;
 pub mod tpdu;

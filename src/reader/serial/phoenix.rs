@@ -10,12 +10,13 @@
 //! raw reader has no card-detect signal this backend relies on). The convention comes from
 //! TS: `3B` direct, `03` as a direct UART reads `3F`, inverse.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::super::{Card, Error, Reader};
 use super::atr;
 use super::line::{Convention, Line, LineSettings};
+use super::poll::{self, lock};
 use super::t0::{Echo, T0Link};
 use super::tpdu;
 
@@ -27,8 +28,6 @@ pub const RESET_BYTE: u8 = 0x96;
 const ATR_START: Duration = Duration::from_millis(500);
 /// How long between two ATR characters at most.
 const ATR_CHAR: Duration = Duration::from_millis(200);
-/// Time between two polls for a card.
-const POLL: Duration = Duration::from_millis(250);
 
 /// The line and what is known of the reader, shared by the reader and its card.
 struct Device {
@@ -38,10 +37,6 @@ struct Device {
     echo: Echo,
     /// Whether RTS could not be driven, so reset goes in-band.
     in_band_reset: bool,
-}
-
-fn lock(device: &Mutex<Device>) -> std::sync::MutexGuard<'_, Device> {
-    device.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Device {
@@ -170,34 +165,12 @@ impl Reader for PhoenixReader {
     }
 
     fn next_card(&mut self, timeout: Option<Duration>) -> Result<Option<Box<dyn Card>>, Error> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            match self.connect() {
-                Ok(card) => return Ok(Some(card)),
-                Err(Error::NoCard { .. }) => {}
-                Err(e) => return Err(e),
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(None);
-            }
-            std::thread::sleep(POLL);
-        }
+        poll::next_card(timeout, || self.connect().map(|card| card as Box<dyn Card>))
     }
 
     fn wait_removed(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            if lock(&self.device).reset()?.is_none() {
-                return Ok(());
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(Error::Timeout {
-                    what: "the card's removal",
-                    reader: self.name.clone(),
-                });
-            }
-            std::thread::sleep(POLL);
-        }
+        let device = &self.device;
+        poll::wait_removed(timeout, &self.name, || Ok(lock(device).reset()?.is_some()))
     }
 }
 

@@ -14,13 +14,14 @@
 //! source writes it), POWER OFF `4D`, ISO INPUT, ISO OUTPUT (UNCONFIRMED on a GCR400 in TLP
 //! mode: cos-and-serial.md §5.2, readers-and-keys.md §6).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::super::{Card, Error, Reader};
 use super::atr;
 use super::frame::{self, Collector, Message};
 use super::line::Line;
+use super::poll::{self, lock};
 use super::tpdu::{self, Direction, Link, Tpdu};
 
 /// POWER ON CARD as the source gives it.
@@ -47,8 +48,6 @@ const TURNAROUND: Duration = Duration::from_micros(200);
 const ANSWER: Duration = Duration::from_secs(5);
 /// Attempts per command before a corrupt line is reported.
 const ATTEMPTS: usize = 3;
-/// Time between two polls for a card.
-const POLL: Duration = Duration::from_millis(250);
 
 /// What a non-zero status means, and the error it becomes (exit code 3 for all).
 pub fn status(reader: &str, code: u8) -> Error {
@@ -84,10 +83,6 @@ pub fn status(reader: &str, code: u8) -> Error {
 struct Device {
     line: Box<dyn Line>,
     name: String,
-}
-
-fn lock(device: &Mutex<Device>) -> std::sync::MutexGuard<'_, Device> {
-    device.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Device {
@@ -284,34 +279,14 @@ impl Reader for Tlp224Reader {
     }
 
     fn next_card(&mut self, timeout: Option<Duration>) -> Result<Option<Box<dyn Card>>, Error> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            match self.connect() {
-                Ok(card) => return Ok(Some(card)),
-                Err(Error::NoCard { .. }) => {}
-                Err(e) => return Err(e),
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(None);
-            }
-            std::thread::sleep(POLL);
-        }
+        poll::next_card(timeout, || self.connect().map(|card| card as Box<dyn Card>))
     }
 
     fn wait_removed(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            if lock(&self.device).power_on()?.is_none() {
-                return Ok(());
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(Error::Timeout {
-                    what: "the card's removal",
-                    reader: self.name.clone(),
-                });
-            }
-            std::thread::sleep(POLL);
-        }
+        let device = &self.device;
+        poll::wait_removed(timeout, &self.name, || {
+            Ok(lock(device).power_on()?.is_some())
+        })
     }
 }
 
