@@ -32,6 +32,7 @@ pub mod replay;
 mod serde_hex;
 pub mod serial;
 mod stream;
+mod tree;
 pub mod ultralight;
 pub mod vpcd;
 

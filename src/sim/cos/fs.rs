@@ -1,17 +1,17 @@
 //! The file tree of the COS card: DFs, transparent EFs (with their write mode), record EFs
 //! and key files, each with four access conditions.
 //!
-//! A flat list, MF first, every file naming its parent by index and every parent listed
-//! before its children (the layout of the ISO card's tree; the files differ: four
-//! conditions that may name keys, a write mode, key files). This file knows nothing about
+//! The tree is `crate::sim::tree` (a flat list, MF first, parents before children, as the
+//! ISO card's) over this card's files, which differ: four conditions that may name keys, a
+//! write mode, key files. This file knows nothing about
 //! commands, sessions or status words.
 
 use serde::{Deserialize, Serialize};
 
 use super::keys::KeyFile;
 use crate::cos::{Access, Condition, WriteMode};
-use crate::sim::iso7816::fs::remove_subtree;
 use crate::sim::serde_hex;
+use crate::sim::tree;
 
 /// Index of the MF.
 pub(super) const MF: usize = 0;
@@ -89,71 +89,33 @@ impl Body {
     }
 }
 
-/// The whole file system, MF first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub(super) struct Tree {
-    files: Vec<File>,
-}
+tree::file_node!(File, Body::Df);
 
+/// The whole file system, MF first (`crate::sim::tree`).
+pub(super) type Tree = tree::Tree<File>;
+
+/// What only this card's tree does.
 impl Tree {
-    /// A tree from a list known to be valid.
-    pub(super) fn new(files: Vec<File>) -> Tree {
-        Tree { files }
-    }
-
-    /// The file at `index`.
-    pub(super) fn file(&self, index: usize) -> &File {
-        &self.files[index]
-    }
-
-    /// The file at `index`, for writing.
-    pub(super) fn file_mut(&mut self, index: usize) -> &mut File {
-        &mut self.files[index]
-    }
-
-    /// Whether `index` is a DF.
-    pub(super) fn is_df(&self, index: usize) -> bool {
-        matches!(self.files[index].body, Body::Df)
-    }
-
-    /// The parent of `index`; `None` for the MF.
-    pub(super) fn parent(&self, index: usize) -> Option<usize> {
-        self.files[index].parent
-    }
-
-    /// The child of `df` with identifier `fid`.
-    pub(super) fn child(&self, df: usize, fid: u16) -> Option<usize> {
-        (0..self.files.len())
-            .find(|&i| self.files[i].parent == Some(df) && self.files[i].fid == fid)
-    }
-
     /// The EF of `df` whose identifier's low 5 bits are `sfi` (this COS's short identifiers).
     pub(super) fn ef_by_sfi(&self, df: usize, sfi: u8) -> Option<usize> {
-        (0..self.files.len()).find(|&i| {
-            self.files[i].parent == Some(df)
-                && !self.is_df(i)
-                && (self.files[i].fid & 0x1F) as u8 == sfi
-        })
+        self.children(df)
+            .find(|&i| !self.is_df(i) && (self.file(i).fid & 0x1F) as u8 == sfi)
     }
 
     /// The DF named `name`.
     pub(super) fn df_by_name(&self, name: &[u8]) -> Option<usize> {
-        self.files
-            .iter()
-            .position(|f| f.name.as_deref() == Some(name))
+        self.named(name)
     }
 
     /// The key file of `df`, if it has one.
     pub(super) fn key_file(&self, df: usize) -> Option<usize> {
-        (0..self.files.len()).find(|&i| {
-            self.files[i].parent == Some(df) && matches!(self.files[i].body, Body::Keys(_))
-        })
+        self.children(df)
+            .find(|&i| matches!(self.file(i).body, Body::Keys(_)))
     }
 
     /// The keys and PINs of `df`, if it has a key file.
     pub(super) fn keys(&self, df: usize) -> Option<&KeyFile> {
-        match &self.files[self.key_file(df)?].body {
+        match &self.file(self.key_file(df)?).body {
             Body::Keys(keys) => Some(keys),
             _ => None,
         }
@@ -162,48 +124,27 @@ impl Tree {
     /// The keys and PINs of `df`, for writing.
     pub(super) fn keys_mut(&mut self, df: usize) -> Option<&mut KeyFile> {
         let index = self.key_file(df)?;
-        match &mut self.files[index].body {
+        match &mut self.file_mut(index).body {
             Body::Keys(keys) => Some(keys),
             _ => None,
         }
     }
 
-    /// Number of files.
-    pub(super) fn len(&self) -> usize {
-        self.files.len()
-    }
-
-    /// Bytes of card memory all files take.
-    pub(super) fn allocated(&self) -> usize {
-        self.files.iter().map(|f| f.body.allocated()).sum()
-    }
-
-    /// Adds a file (the caller checked it fits) and returns its index.
-    pub(super) fn push(&mut self, file: File) -> usize {
-        self.files.push(file);
-        self.files.len() - 1
-    }
-
-    /// Removes `index` (never the MF) and everything under it (the ISO card's removal rule).
-    pub(super) fn remove(&mut self, index: usize) {
-        remove_subtree(&mut self.files, index, |f| &mut f.parent);
-    }
-
     /// Checks a tree read from an image: the MF first, parents before children and DFs,
     /// identifiers unique per DF, names unique, one key file per DF, sizes in range.
     pub(super) fn validate(&self) -> Result<(), String> {
-        let Some(mf) = self.files.first() else {
+        let Some(mf) = self.files().first() else {
             return Err("the file list is empty (it must start with the MF)".into());
         };
         if mf.fid != MF_FID || mf.parent.is_some() || mf.body != Body::Df {
             return Err("the first file must be the MF: a DF `3F00` without parent".into());
         }
-        if self.files.len() > MAX_FILES || self.allocated() > CAPACITY {
+        if self.len() > MAX_FILES || self.allocated() > CAPACITY {
             return Err(format!(
                 "the card holds {MAX_FILES} files and {CAPACITY} bytes"
             ));
         }
-        for (i, file) in self.files.iter().enumerate() {
+        for (i, file) in self.files().iter().enumerate() {
             self.validate_file(i, file)
                 .map_err(|e| format!("file {i} (`{:04X}`): {e}", file.fid))?;
         }
@@ -220,7 +161,7 @@ impl Tree {
                 return Err("the identifier is reserved".into());
             }
             let twins = self
-                .files
+                .files()
                 .iter()
                 .filter(|f| f.parent == file.parent && f.fid == file.fid);
             if twins.count() > 1 {
@@ -234,7 +175,7 @@ impl Tree {
             }
             Some(name)
                 if self
-                    .files
+                    .files()
                     .iter()
                     .filter(|f| f.name.as_ref() == Some(name))
                     .count()

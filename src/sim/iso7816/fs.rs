@@ -1,16 +1,16 @@
 //! The file tree of the ISO 7816-4 card: MF, DFs and EFs (transparent or linear fixed).
 //!
-//! The tree is a flat list in which every file names its parent by index, the MF first, and
-//! every parent comes before its children. DELETE FILE removes a file with everything under
-//! it through [`Tree::remove`], which returns how the indices moved, so the session's
-//! "current file" indices can follow. The image stores the same list (`check.rs` validates a loaded
-//! one). This file knows nothing about commands,
-//! current files or status words.
+//! The tree is `crate::sim::tree` (a flat list, MF first, parents before children) over
+//! this card's files; DELETE FILE removes a file with everything under it through
+//! `Tree::remove`, which returns how the indices moved, so the session's "current file"
+//! indices can follow. The image stores the same list (`check.rs` validates a loaded one).
+//! This file knows nothing about commands, current files or status words.
 
 use serde::{Deserialize, Serialize};
 
 use crate::cos::WriteMode;
 use crate::sim::serde_hex;
+use crate::sim::tree;
 
 /// Index of the MF: always the first file.
 pub(super) const MF: usize = 0;
@@ -136,142 +136,30 @@ impl Body {
     }
 }
 
-/// The whole file system, MF first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub(super) struct Tree {
-    files: Vec<File>,
-}
+tree::file_node!(File, Body::Df);
 
+/// The whole file system, MF first (`crate::sim::tree`).
+pub(super) type Tree = tree::Tree<File>;
+
+/// What only this card's tree does.
 impl Tree {
-    /// A tree from a list already known to be valid (the built-in card).
-    pub(super) fn new(files: Vec<File>) -> Tree {
-        Tree { files }
-    }
-
-    /// The file at `index` (an index handed out by this tree).
-    pub(super) fn file(&self, index: usize) -> &File {
-        &self.files[index]
-    }
-
-    /// The file at `index`, for writing.
-    pub(super) fn file_mut(&mut self, index: usize) -> &mut File {
-        &mut self.files[index]
-    }
-
-    /// Whether the file at `index` is a DF.
-    pub(super) fn is_df(&self, index: usize) -> bool {
-        matches!(self.files[index].body, Body::Df)
-    }
-
-    /// The parent DF of `index`; `None` for the MF.
-    pub(super) fn parent(&self, index: usize) -> Option<usize> {
-        self.files[index].parent
-    }
-
-    /// The files directly under `df`, in creation order.
-    pub(super) fn children(&self, df: usize) -> impl Iterator<Item = usize> + '_ {
-        (0..self.files.len()).filter(move |&i| self.files[i].parent == Some(df))
-    }
-
-    /// The child of `df` with identifier `fid`.
-    pub(super) fn child(&self, df: usize, fid: u16) -> Option<usize> {
-        self.children(df).find(|&i| self.files[i].fid == fid)
-    }
-
     /// The EF under `df` with short identifier `sfi`.
     pub(super) fn ef_by_sfi(&self, df: usize, sfi: u8) -> Option<usize> {
         self.children(df)
-            .find(|&i| self.files[i].sfi == Some(sfi) && !self.is_df(i))
+            .find(|&i| self.file(i).sfi == Some(sfi) && !self.is_df(i))
     }
 
     /// The DF whose name is `name`, or else the first whose name starts with it.
     pub(super) fn df_by_name(&self, name: &[u8]) -> Option<usize> {
-        let named = || {
-            self.files
+        self.named(name).or_else(|| {
+            self.files()
                 .iter()
-                .enumerate()
-                .filter_map(|(i, f)| f.name.as_deref().map(|n| (i, n)))
-        };
-        named()
-            .find(|&(_, n)| n == name)
-            .or_else(|| named().find(|&(_, n)| n.starts_with(name)))
-            .map(|(i, _)| i)
+                .position(|f| f.name.as_deref().is_some_and(|n| n.starts_with(name)))
+        })
     }
 
     /// Whether some DF already has exactly this name.
     pub(super) fn has_name(&self, name: &[u8]) -> bool {
-        self.files.iter().any(|f| f.name.as_deref() == Some(name))
+        self.named(name).is_some()
     }
-
-    /// Every file, MF first.
-    pub(super) fn files(&self) -> &[File] {
-        &self.files
-    }
-
-    /// Number of files, MF included.
-    pub(super) fn len(&self) -> usize {
-        self.files.len()
-    }
-
-    /// Bytes of card memory all files take.
-    pub(super) fn allocated(&self) -> usize {
-        self.files.iter().map(|f| f.body.allocated()).sum()
-    }
-
-    /// Removes the file at `index` (never the MF) and every file under it. Returns, for each
-    /// old index, its new index, or `None` for a removed file.
-    pub(super) fn remove(&mut self, index: usize) -> Vec<Option<usize>> {
-        remove_subtree(&mut self.files, index, |f| &mut f.parent)
-    }
-
-    /// Adds a file (the caller has checked it fits) and returns its index.
-    pub(super) fn push(&mut self, file: File) -> usize {
-        self.files.push(file);
-        self.files.len() - 1
-    }
-}
-
-/// Removes the file at `index` (never the root, index 0) and everything under it from a
-/// flat tree whose files name their parents (`parent_of`, parents listed first), renumbering
-/// the parents that remain. Returns, for each old index, its new one (`None`: removed).
-/// Shared by the simulated file cards.
-pub(in crate::sim) fn remove_subtree<F>(
-    files: &mut Vec<F>,
-    index: usize,
-    parent_of: impl Fn(&mut F) -> &mut Option<usize>,
-) -> Vec<Option<usize>> {
-    if index == 0 || index >= files.len() {
-        return (0..files.len()).map(Some).collect();
-    }
-    let mut gone = vec![false; files.len()];
-    gone[index] = true;
-    // Parents come before their children, so one pass finds every descendant.
-    for i in index + 1..files.len() {
-        if parent_of(&mut files[i]).is_some_and(|p| gone[p]) {
-            gone[i] = true;
-        }
-    }
-    let mut next = 0;
-    let map: Vec<Option<usize>> = gone
-        .iter()
-        .map(|&g| {
-            (!g).then(|| {
-                next += 1;
-                next - 1
-            })
-        })
-        .collect();
-    let old = std::mem::take(files);
-    *files = old
-        .into_iter()
-        .zip(&map)
-        .filter(|(_, new)| new.is_some())
-        .map(|(mut file, _)| {
-            let parent = parent_of(&mut file);
-            *parent = parent.and_then(|p| map[p]);
-            file
-        })
-        .collect();
-    map
 }
