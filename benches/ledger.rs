@@ -39,6 +39,9 @@ fn main() {
         let _ = writeln!(csv, "{i:08X}");
     }
     std::fs::write(&data, csv).expect("data written");
+    std::fs::File::open(&data)
+        .and_then(|f| f.sync_all())
+        .expect("data synced");
     let journal = dir.path().join("bench.journal.jsonl");
     let args = |count: u64| {
         vec![
@@ -128,4 +131,6 @@ fn lengthen(journal: &Path, cards: u64) {
         .expect("written");
     }
     out.flush().expect("written");
+    // On disk before the timed runs, so that its write-back does not run beside them.
+    out.get_ref().sync_all().expect("synced");
 }
