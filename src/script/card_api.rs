@@ -9,14 +9,13 @@
 //! `send` never turns a status word into an error unless the script states an expectation.
 //! This module does not know any card kind; the `iso::` helpers live in `iso_api`.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use rhai::{Array, Blob, Dynamic, Engine, EvalAltResult, INT, ImmutableString};
 
 use super::bytes_api::{Bytes, bytes_of};
 use super::error::Fault;
-use super::parse_cache::{ParseCache, Parsed};
+use super::parse_cache::Parsed;
 use super::session::Shared;
 use crate::apdu::{Command, StatusWord, SwExpectation, SwPattern, hex};
 use crate::reader::Exchange;
@@ -173,19 +172,22 @@ pub(crate) fn register(engine: &mut Engine, session: &Shared) {
             )
         });
 
-    // `send` with a literal hex string is the hot path of loops: its texts are parsed once.
-    let cache = Rc::new(RefCell::new(ParseCache::default()));
-    let (s, c) = (session.clone(), cache.clone());
+    // `send` with a literal hex string is the hot path of loops: its texts are parsed once
+    // per run (the cache is part of what a run remembers, so no text outlives its card).
+    let s = session.clone();
     engine.register_fn("send", move |apdu: ImmutableString| {
-        let command = c.borrow_mut().command(&apdu)?;
+        let command = s.borrow_mut().remembered.parsed.command(&apdu)?;
         send(&s, command)
     });
-    let (s, c) = (session.clone(), cache);
+    let s = session.clone();
     engine.register_fn(
         "send",
         move |apdu: ImmutableString, expect: ImmutableString| {
-            let command = c.borrow_mut().command(&apdu)?;
-            let expectation = c.borrow_mut().expectation(&expect)?;
+            let (command, expectation) = {
+                let mut session = s.borrow_mut();
+                let parsed = &mut session.remembered.parsed;
+                (parsed.command(&apdu)?, parsed.expectation(&expect)?)
+            };
             send(&s, command)?.check(&expectation)
         },
     );

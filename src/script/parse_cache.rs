@@ -2,8 +2,10 @@
 //!
 //! A loop of `send("00 B0 00 00 10", "9000")` hands the same two strings to every call;
 //! parsing them once instead of every time keeps the script loop close to the speed of the
-//! card (see BENCHMARKS.md). The cache is small and per run; a text that fails to parse is
-//! not cached, so its error is reported each time with its column.
+//! card (see BENCHMARKS.md). The cache is small and lives in the run's `Remembered`, so it
+//! starts empty for every card even though the engine is reused: a text built from one card's
+//! data row is never held for the next. A text that fails to parse is not cached, so its error
+//! is reported each time with its column. Nothing here is printed.
 
 use std::rc::Rc;
 
@@ -48,6 +50,16 @@ fn remember<T>(entries: &mut Vec<(ImmutableString, Rc<T>)>, text: &ImmutableStri
         entries.remove(0);
     }
     entries.push((text.clone(), value));
+}
+
+/// Counts only: the texts may carry a card's key bytes.
+impl std::fmt::Debug for ParseCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParseCache")
+            .field("commands", &self.commands.len())
+            .field("expectations", &self.expectations.len())
+            .finish()
+    }
 }
 
 impl ParseCache {

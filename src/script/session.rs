@@ -64,6 +64,8 @@ pub(crate) struct Remembered {
     pub iso: super::iso_api::IsoState,
     /// What `mfp::write_perso` wrote, for `mfp::commit_perso`'s checks.
     pub perso: super::mfp_api::Perso,
+    /// Literal APDU and status-word texts `send` has parsed in this run.
+    pub parsed: super::parse_cache::ParseCache,
 }
 
 /// A session shared by the native functions of one engine.
