@@ -8,8 +8,9 @@
 //! `Script` (at its first run) and reused for every run after: a batch worker, which loads
 //! its own profile, runs each card of a `script:` step in the same engine. A run's card,
 //! settings, redactor and fixed date go into the engine's session, and everything the API
-//! functions remember between calls (`session::Remembered`) starts from `Default`, so
-//! nothing of one card reaches the next. Output from `print`/`debug` goes to a
+//! functions remember between calls (`session::Remembered`) starts from `Default`, and
+//! imported modules are evaluated again for every run (no module cache), so nothing of one
+//! card reaches the next. Output from `print`/`debug` goes to a
 //! caller-given [`Output`]; Ctrl-C is honoured through an interrupt flag polled by the
 //! engine.
 //!
@@ -151,6 +152,13 @@ impl Runner {
         let hooks = Rc::new(RefCell::new(Hooks::default()));
         let mut engine = api_engine(&session);
         limits::check_reads(&mut engine);
+        // Rhai's default resolver keeps every module it has evaluated for the engine's
+        // life. A module's top level may read the card (`export const UID = uid();`), so a
+        // reused engine would hand card 1's values to every later card: each run imports
+        // afresh, as it did when each run built its own engine.
+        let mut modules = rhai::module_resolvers::FileModuleResolver::new();
+        modules.enable_cache(false);
+        engine.set_module_resolver(modules);
         let h = hooks.clone();
         engine.on_print(move |text| {
             let output = h.borrow().output.clone();

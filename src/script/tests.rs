@@ -552,6 +552,31 @@ fn nothing_a_run_set_or_loaded_reaches_the_next_run() {
 }
 
 #[test]
+fn an_imported_module_is_evaluated_again_for_every_card() {
+    // A module's top level can read the card; had the reused engine kept the module, the
+    // second card would see what the first card answered.
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("card_data.rhai");
+    std::fs::write(
+        &module,
+        "print(\"module evaluated\");\nexport const DATA = send(\"00 B0 00 00 02\").hex;\n",
+    )
+    .unwrap();
+    let source = format!(
+        "import {:?} as m;\nprint(m::DATA);",
+        module.with_extension("").display().to_string()
+    );
+    let script = Script::compile_source("t.rhai", &source).unwrap();
+    for _ in 0..2 {
+        let (printed, sent, result) = run_again(&script, toy, &[], false, false);
+        result.unwrap();
+        assert_eq!(printed, ["module evaluated", "0001"]);
+        assert_eq!(sent, ["00 B0 00 00 02"]);
+    }
+    assert_eq!(script.engines_built(), 1);
+}
+
+#[test]
 fn keys_written_on_one_card_do_not_let_the_next_card_commit() {
     // `mfp::commit_perso` checks that this run wrote the three keys; a second card on the
     // same engine must not inherit the first card's writes (it would be committed, for
