@@ -398,7 +398,8 @@ fn where_in_file(inline: bool, e: &ScriptError) -> String {
         .and_then(|(file, start)| Some((file, start.parse::<usize>().ok()?)));
     match (inline, start, e.position) {
         (true, Some((file, start)), Some((line, _))) => format!("{file}:{}", start + line - 1),
-        (true, _, _) | (false, _, None) => e.file.clone(),
-        (false, _, Some((line, column))) => format!("{}:{line}:{column}", e.file),
+        // Elsewhere, or in a module an inline script imports (named by its path).
+        (_, _, Some((line, column))) => format!("{}:{line}:{column}", e.file),
+        (_, _, None) => e.file.clone(),
     }
 }

@@ -2,8 +2,12 @@
 //!
 //! An inline script is named `profile.yaml:LINE` after the line its text starts on, and a
 //! compile error in it is mapped back into the YAML file. A `run:` file is found relative to
-//! the profile that names it; its errors name the script file itself. Running scripts is
-//! not this file's business.
+//! the profile that names it; its errors name the script file itself. Modules a script
+//! imports are read with it, relative to the file that imports them (an inline script's
+//! is its profile); their errors name the module's file. Running scripts is not this
+//! file's business.
+
+use std::path::{Path, PathBuf};
 
 use super::error::{Problem, ProfileError};
 use super::include::normalize;
@@ -21,9 +25,13 @@ pub(super) fn inline_script(
 ) -> Result<Script, ProfileError> {
     let line = at.text.map_or(at.line, |t| t.line);
     let name = format!("{}:{line}", source.path.display());
-    let compiled = Script::compile_source(&name, &at.value)
+    let compiled = Script::compile_source_in(&name, &at.value, &source.dir)
         .and_then(|script| script.check_names(names).map(|()| script));
     compiled.map_err(|e| {
+        if e.file != name {
+            // In a module the script imports: named by the module's file.
+            return in_module(&e);
+        }
         let (line, column) = match e.position {
             Some((line, column)) => inside(&source.text, at, &at.value, line, column),
             None => (at.line, at.column),
@@ -49,9 +57,14 @@ pub(super) fn run_file(
         };
         source.error_at(at, problem)
     })?;
-    let compiled = Script::compile_source(&path.display().to_string(), &text)
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let shown = path.display().to_string();
+    let compiled = Script::compile_source_in(&shown, &text, dir)
         .and_then(|script| script.check_names(names).map(|()| script));
     let script = compiled.map_err(|e| {
+        if e.file != shown {
+            return in_module(&e);
+        }
         let (line, column) = e.position.unwrap_or((1, 1));
         ProfileError {
             file: path.clone(),
@@ -61,6 +74,17 @@ pub(super) fn run_file(
         }
     })?;
     Ok((script, text))
+}
+
+/// An error in a module a step's script imports, named by the module's file.
+fn in_module(e: &ScriptError) -> ProfileError {
+    let (line, column) = e.position.unwrap_or((1, 1));
+    ProfileError {
+        file: PathBuf::from(&e.file),
+        line,
+        column,
+        problem: script_problem("module", e),
+    }
 }
 
 fn script_problem(what: &'static str, e: &ScriptError) -> Problem {

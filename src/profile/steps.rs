@@ -85,12 +85,13 @@ struct Scope<'a> {
     data_columns: &'a [String],
 }
 
-/// Validates one step; also returns the text of its `run:` file, for the profile hash.
+/// Validates one step; also returns the text of its `run:` file and of every module its
+/// script imports, for the profile hash.
 fn validate_step(
     source: &Source,
     step: &Located<StepModel>,
     scope: &Scope<'_>,
-) -> Result<(Step, Option<String>), ProfileError> {
+) -> Result<(Step, Vec<String>), ProfileError> {
     let m = &step.value;
     let mut actions: Vec<(&'static str, &Located<String>)> =
         [("apdu", &m.apdu), ("script", &m.script), ("run", &m.run)]
@@ -108,7 +109,7 @@ fn validate_step(
     };
     let step_number = scope.index + 1;
     let mut name = m.name.as_ref().map(|n| n.value.trim().to_string());
-    let mut script_text = None;
+    let mut script_texts = Vec::new();
     let mut places = Vec::new();
     let action = match kind {
         "apdu" => {
@@ -135,11 +136,16 @@ fn validate_step(
             // A script sees the names `${…}` may use here (`names.rs` puts them in scope).
             let mut names: Vec<&str> = scope.known.iter().copied().collect();
             names.sort_unstable();
+            // The texts of the modules a script imports are part of the version too:
+            // editing one changes what the step does.
             if kind == "script" {
-                Action::Script(inline_script(source, at, &names)?)
+                let script = inline_script(source, at, &names)?;
+                script_texts.extend(script.modules().map(|(_, text)| text.to_string()));
+                Action::Script(script)
             } else {
                 let (script, text) = run_file(source, at, &names)?;
-                script_text = Some(text);
+                script_texts.push(text);
+                script_texts.extend(script.modules().map(|(_, text)| text.to_string()));
                 Action::Run(script)
             }
         }
@@ -172,7 +178,7 @@ fn validate_step(
         capture,
         places,
     };
-    Ok((step, script_text))
+    Ok((step, script_texts))
 }
 
 fn apdu(

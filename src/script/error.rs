@@ -161,16 +161,29 @@ pub(crate) fn from_parse(file: &str, error: &ParseError) -> ScriptError {
 }
 
 /// Turns a runtime error into a located [`ScriptError`], keeping the innermost position
-/// (the failing call inside a script function, not the call of that function).
+/// (the failing call inside a script function, not the call of that function) and the
+/// file it is in (a module's, for an error inside an imported module).
 pub(crate) fn from_eval(file: &str, error: &EvalAltResult) -> ScriptError {
     let mut position = error.position();
+    let mut at_file = file.to_string();
     let mut inner = error;
     while let EvalAltResult::ErrorInFunctionCall(_, _, next, _)
     | EvalAltResult::ErrorInModule(_, next, _) = inner
     {
+        // Which file the next position is in: a module's (its resolver names it by path,
+        // and its functions carry it as their source), or the script's own.
+        let within = match inner {
+            EvalAltResult::ErrorInModule(module, ..) => Some(module.as_str()),
+            EvalAltResult::ErrorInFunctionCall(_, source, ..) if source.is_empty() => Some(file),
+            EvalAltResult::ErrorInFunctionCall(_, source, ..) => Some(source.as_str()),
+            _ => None,
+        };
         inner = next;
         if !inner.position().is_none() {
             position = inner.position();
+            if let Some(within) = within {
+                at_file = within.to_string();
+            }
         }
     }
     let (kind, message, data_free) = match inner {
@@ -196,7 +209,7 @@ pub(crate) fn from_eval(file: &str, error: &EvalAltResult) -> ScriptError {
         other => (ErrorKind::Failed, strip_position(&other.to_string()), false),
     };
     ScriptError {
-        file: file.to_string(),
+        file: at_file,
         position: location(position),
         kind,
         data_free,

@@ -10,8 +10,10 @@
 //! settings, redactor and fixed date go into the engine's session, and everything the API
 //! functions remember between calls (`session::Remembered`) starts from `Default`, and
 //! imported modules are evaluated again for every run (no module cache), so nothing of one
-//! card reaches the next. Output from `print`/`debug` goes to a
-//! caller-given [`Output`]; Ctrl-C is honoured through an interrupt flag polled by the
+//! card reaches the next. The modules themselves are read and compiled with the script
+//! (`modules`: literal import paths only), so syntax errors in them also stop a run before
+//! its first APDU, and a run never reads a module from disk. Output from `print`/`debug`
+//! goes to a caller-given [`Output`]; Ctrl-C is honoured through an interrupt flag polled by the
 //! engine.
 //!
 //! This is the only module that names `rhai`. It does not print, pick readers or decide exit
@@ -29,6 +31,7 @@ mod keys_api;
 mod limits;
 mod mfc_api;
 mod mfp_api;
+mod modules;
 mod omnikey_api;
 mod parse_cache;
 mod picc_api;
@@ -71,6 +74,8 @@ pub struct Script {
     source: Rc<str>,
     /// What the script calls and reads.
     survey: Box<strict::Survey>,
+    /// The modules it imports, read and compiled with it; its runs import only these.
+    modules: Rc<modules::Modules>,
 }
 
 /// Everything a run needs besides the card.
@@ -147,18 +152,16 @@ struct Runner {
 }
 
 impl Runner {
-    fn new() -> Runner {
+    fn new(modules: Rc<modules::Modules>) -> Runner {
         let session = Rc::new(RefCell::new(session::Session::detached()));
         let hooks = Rc::new(RefCell::new(Hooks::default()));
         let mut engine = api_engine(&session);
         limits::check_reads(&mut engine);
-        // Rhai's default resolver keeps every module it has evaluated for the engine's
-        // life. A module's top level may read the card (`export const UID = uid();`), so a
-        // reused engine would hand card 1's values to every later card: each run imports
-        // afresh, as it did when each run built its own engine.
-        let mut modules = rhai::module_resolvers::FileModuleResolver::new();
-        modules.enable_cache(false);
-        engine.set_module_resolver(modules);
+        // Imports are served from the texts read when the script was compiled, and
+        // evaluated again at each import: a module's top level may read the card
+        // (`export const UID = uid();`), so a module kept for the engine's life would hand
+        // card 1's values to every later card.
+        engine.set_module_resolver(modules::Preloaded(modules));
         let h = hooks.clone();
         engine.on_print(move |text| {
             let output = h.borrow().output.clone();
@@ -202,6 +205,7 @@ pub fn is_identifier(name: &str) -> bool {
 
 impl Script {
     /// Reads and compiles a script file. `file` is how messages name it.
+    /// Modules it imports are read relative to the file's directory.
     pub fn compile(path: &Path) -> Result<Script, ScriptError> {
         let file = path.display().to_string();
         let source =
@@ -212,19 +216,29 @@ impl Script {
                 data_free: true,
                 message: format!("cannot read script: {e}"),
             })?;
-        Script::compile_source(&file, &source)
+        let dir = path.parent().unwrap_or(Path::new(""));
+        Script::compile_source_in(&file, &source, dir)
     }
 
     /// Compiles script text; `file` names it in messages. A call of a function that is
     /// neither registered nor defined by the script, or with a number of arguments it does
     /// not take, is a compile error here.
+    /// Modules it imports are read relative to the working directory.
     pub fn compile_source(file: &str, source: &str) -> Result<Script, ScriptError> {
+        Script::compile_source_in(file, source, Path::new(""))
+    }
+
+    /// Like [`Script::compile_source`], for text that belongs in directory `dir` (a
+    /// profile's inline `script:`): the modules it imports are read relative to `dir`,
+    /// now, with every module those import (`modules.rs`).
+    pub fn compile_source_in(file: &str, source: &str, dir: &Path) -> Result<Script, ScriptError> {
         let engine = base_engine();
         let ast = engine
             .compile(source)
             .map_err(|e| error::from_parse(file, &e))?;
         let survey = Box::new(strict::Survey::of(&ast));
         strict::check_calls(file, &survey)?;
+        let modules = Rc::new(modules::Modules::load(&engine, file, &ast, dir)?);
         Ok(Script {
             file: file.to_string(),
             ast,
@@ -232,6 +246,7 @@ impl Script {
             built: std::cell::Cell::new(0),
             source: source.into(),
             survey,
+            modules,
         })
     }
 
@@ -248,6 +263,12 @@ impl Script {
     /// them is used by nothing.
     pub fn reads(&self) -> impl Iterator<Item = &str> {
         self.survey.reads.iter().map(String::as_str)
+    }
+
+    /// Every module the script imports (directly or through other modules): where it was
+    /// read and its text, in the order read. A profile hashes the texts into its version.
+    pub fn modules(&self) -> impl Iterator<Item = (&Path, &str)> {
+        self.modules.texts()
     }
 
     /// The file name messages use.
@@ -308,7 +329,7 @@ impl Script {
 
     fn build(&self) -> Box<Runner> {
         self.built.set(self.built.get() + 1);
-        Box::new(Runner::new())
+        Box::new(Runner::new(self.modules.clone()))
     }
 
     /// How many engines this script's runs have built so far.

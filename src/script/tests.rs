@@ -620,3 +620,54 @@ fn each_run_prints_to_its_own_output_and_stops_on_its_own_flag() {
     assert_eq!(printed, ["hello"]);
     assert_eq!(sent.len(), 1);
 }
+
+#[test]
+fn a_run_uses_the_module_text_read_at_compile_time() {
+    // A module edited (or removed) while a batch runs changes nothing: the profile's
+    // version was hashed over the text that was read, and that text is what runs.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.rhai"), "export const V = \"first\";\n").unwrap();
+    std::fs::write(
+        dir.path().join("s.rhai"),
+        "import \"m\" as m;\nprint(m::V);\n",
+    )
+    .unwrap();
+    let script = Script::compile(&dir.path().join("s.rhai")).unwrap();
+    std::fs::write(dir.path().join("m.rhai"), "export const V = \"edited\";\n").unwrap();
+    let (printed, _, result) = run_again(&script, toy, &[], false, false);
+    result.unwrap();
+    assert_eq!(printed, ["first"]);
+    std::fs::remove_file(dir.path().join("m.rhai")).unwrap();
+    let (printed, _, result) = run_again(&script, toy, &[], false, false);
+    result.unwrap();
+    assert_eq!(printed, ["first"]);
+}
+
+#[test]
+fn an_error_inside_a_module_names_the_module_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.rhai"),
+        "fn write_it() {\n    send(\"00 B0 00 00 02 01\");\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("s.rhai"),
+        "import \"m\" as m;\n\nm::write_it();\n",
+    )
+    .unwrap();
+    let script = Script::compile(&dir.path().join("s.rhai")).unwrap();
+    let (_, sent, result) = run_again(&script, toy, &[], false, false);
+    let e = result.unwrap_err();
+    assert!(e.file.ends_with("m.rhai"), "{e}");
+    assert_eq!(e.position, Some((2, 5)), "{e}");
+    assert!(sent.is_empty(), "{sent:?}");
+    // `eval` cannot reach a module that was not read with the script.
+    std::fs::write(dir.path().join("late.rhai"), "export const X = 1;\n").unwrap();
+    let script =
+        Script::compile_source_in("e.rhai", "eval(\"import \\\"late\\\" as l;\");", dir.path())
+            .unwrap();
+    let (_, _, result) = run_again(&script, toy, &[], false, false);
+    let e = result.unwrap_err();
+    assert!(e.message.contains("late"), "{e}");
+}

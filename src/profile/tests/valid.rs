@@ -201,6 +201,38 @@ fn hash_is_stable_and_covers_includes_and_scripts() {
 }
 
 #[test]
+fn the_hash_covers_the_modules_scripts_import() {
+    // An edited module is a new version of the profile, for a `run:` file and for an
+    // inline script (whose imports start at the profile's directory).
+    let dir = tempfile::tempdir().unwrap();
+    let main = "name: x\nsteps:\n  - run: s.rhai\n  - script: |\n      import \"lib/i\" as i;\n";
+    super::write_files(
+        dir.path(),
+        &[
+            ("p.yaml", main),
+            ("s.rhai", "import \"lib/r\" as r;\n"),
+            ("lib/r.rhai", "import \"deep\" as d;\n"),
+            ("lib/deep.rhai", "export const D = 1;\n"),
+            ("lib/i.rhai", "export const I = 1;\n"),
+        ],
+    );
+    let hash = || load(&dir.path().join("p.yaml"), &[], &[]).unwrap().hash();
+    let mut seen = vec![hash()];
+    for (file, text) in [
+        ("lib/deep.rhai", "export const D = 2;\n"),
+        ("lib/r.rhai", "import \"deep\" as d;\n// edited\n"),
+        ("lib/i.rhai", "export const I = 2;\n"),
+    ] {
+        super::write_files(dir.path(), &[(file, text)]);
+        let now = hash();
+        assert!(!seen.contains(&now), "editing {file} left the hash {now}");
+        seen.push(now);
+    }
+    // Loading again without an edit gives the same hash.
+    assert_eq!(hash(), *seen.last().unwrap());
+}
+
+#[test]
 fn the_hash_covers_identify_and_diversified_secrets() {
     let base = "name: x\ncard: iso7816\nsteps: [{apdu: 00 A4 04 00}]\n";
     let hash = |extra: &str| load_in(&[], &format!("{base}{extra}")).unwrap().hash();

@@ -55,6 +55,40 @@ fn comments_and_layout_are_the_same_profile_and_a_changed_one_needs_the_flag() {
 }
 
 #[test]
+fn an_edited_module_is_a_changed_profile() {
+    // The module an inline script imports (relative to the profile's directory) is part
+    // of the version: editing it needs --profile-changed, like editing the step.
+    let (dir, _, data) = Dir::with_profile_and_data(6);
+    std::fs::create_dir(dir.path("lib")).unwrap();
+    dir.write("lib/check.rhai", "fn same(a, b) { a == b }\n");
+    let profile = dir.write(
+        "t.yaml",
+        &PROFILE.replace(
+            "if back != serial",
+            "import \"lib/check\" as check;\n      if !check::same(back, serial)",
+        ),
+    );
+    let r = dir.run(&base(&data, "2", &profile));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    dir.write("lib/check.rhai", "// station 2\nfn same(a, b) { a == b }\n");
+    let r = dir.run(&base(&data, "3", &profile));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--profile-changed"), "{}", r.stderr);
+    let mut args = base(&data, "3", &profile);
+    args.insert(1, "--profile-changed");
+    let r = dir.run(&args);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(", 2 skipped in"), "{}", r.stdout);
+    assert_eq!(check_journal(&dir.journal()).ok_rows.len(), 3);
+    // A module that does not compile stops the batch before its first card.
+    dir.write("lib/check.rhai", "fn same(a, b) { a == \n");
+    let r = dir.run(&base(&data, "4", &profile));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("lib/check.rhai:"), "{}", r.stderr);
+    assert_eq!(check_journal(&dir.journal()).ok_rows.len(), 3);
+}
+
+#[test]
 fn a_second_lot_goes_on_in_the_same_journal_and_issues_no_card_again() {
     let (dir, profile, data) = Dir::with_profile_and_data(3);
     let r = dir.run(&base(&data, "3", &profile));
