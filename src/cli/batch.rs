@@ -369,7 +369,7 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
         None => batch::run(&config, &profile, openers, interrupt),
     }
     .map_err(setup_failure)?;
-    print_summary(&summary);
+    print_summary(&summary, args.lot.is_some());
     if let Some(fatal) = summary.fatal {
         let exit = match fatal {
             // A journal that cannot be written (a full disk) stops the batch like a failed
@@ -403,13 +403,11 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
 }
 
 fn setup_failure(error: Error) -> Failure {
+    let error = match error {
+        Error::Ledger(e) => return super::ledger::failure(e),
+        other => other,
+    };
     let exit = match &error {
-        Error::Ledger(_) => {
-            let Error::Ledger(e) = error else {
-                unreachable!()
-            };
-            return super::ledger::failure(e);
-        }
         Error::Journal(JournalError::Io { .. }) => Exit::Failed,
         Error::Reader(_)
         | Error::Journal(
@@ -420,8 +418,12 @@ fn setup_failure(error: Error) -> Failure {
     Failure::new(exit, error)
 }
 
-fn print_summary(summary: &Summary) {
+/// The batch's last lines; `shared` when it drew from a lot that several stations share.
+fn print_summary(summary: &Summary, shared: bool) {
     let why = match summary.stop {
+        Stop::Count if shared => {
+            "the lot holds --count finished cards (all stations together)".to_string()
+        }
         Stop::Count => "the journal holds --count finished cards".to_string(),
         Stop::DataEnd => "every data row is used".to_string(),
         Stop::StreamEnd => "every simulated card was presented".to_string(),

@@ -811,6 +811,14 @@ fn contract(backend: &Backend<'_>, w: &Path) -> Vec<(String, u64, String)> {
         "{}",
         r.stdout
     );
+    // Why it ended, in the words of its back end: one journal, or a lot all share.
+    let why = match backend {
+        Backend::File => "batch ended: the journal holds --count finished cards",
+        Backend::Postgres(_) => {
+            "batch ended: the lot holds --count finished cards (all stations together)"
+        }
+    };
+    assert!(r.stdout.contains(why), "{}", r.stdout);
     backend.cards(w)
 }
 
