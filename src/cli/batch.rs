@@ -15,7 +15,7 @@ use super::exit::invalid;
 use super::run::{parse_vars, rules};
 use super::{Exit, Failure, outln};
 use crate::batch::postgres::store::host_name;
-use crate::batch::postgres::{PgStore, ProfileVersion, Target, lots, schema};
+use crate::batch::postgres::{PgStore, ProfileVersion, Target, lots, names, schema};
 use crate::batch::{self, Config, DataSet, Error, JournalError, Opener, Stop, Summary};
 use crate::profile;
 use crate::reader::Reader;
@@ -253,6 +253,22 @@ fn open_lot(argument: Option<&str>, lot: &str) -> Result<(Target, DataSet), Fail
 /// `apdu-run batch PROFILE.yaml …`.
 pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     let vars = parse_vars(&args.vars)?;
+    // Names other stations will print are checked where they are born, before anything
+    // is stored: the lot's, and this station's (given, or the host name).
+    let station = match (&args.lot, &args.station) {
+        (None, _) => None,
+        (Some(lot), given) => {
+            names::lot(lot).map_err(|e| invalid(anyhow!("--lot: {e}")))?;
+            Some(match given {
+                Some(name) => names::station(name).map_err(|e| invalid(anyhow!("--station: {e}")))?,
+                None => names::station(&host_name()).map_err(|e| {
+                    invalid(anyhow!(
+                        "the host name is not a station name ({e}); name the station with --station NAME"
+                    ))
+                })?,
+            })
+        }
+    };
     if args.sim.is_some() && args.count.is_none() && args.data.is_none() && args.lot.is_none() {
         return Err(invalid(anyhow!(
             "--sim needs --count or --data: a simulated stream of cards must end"
@@ -355,7 +371,7 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
     let summary = match ledger {
         Some(target) => {
             let lot = args.lot.clone().unwrap_or_default();
-            let station = args.station.clone().unwrap_or_else(host_name);
+            let station = station.clone().unwrap_or_default();
             let version = ProfileVersion {
                 hash: profile.hash(),
                 name: profile.name.clone(),

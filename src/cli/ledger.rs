@@ -15,7 +15,7 @@ use clap::{Args, Subcommand};
 use super::exit::invalid;
 use super::{Exit, Failure, outln};
 use crate::batch::DataSet;
-use crate::batch::postgres::{DbError, Kind, LEDGER_ENV, Origin, Target, lots, schema};
+use crate::batch::postgres::{DbError, Kind, LEDGER_ENV, Origin, Target, lots, names, schema};
 
 /// Options of `ledger`.
 #[derive(Debug, Args)]
@@ -93,6 +93,13 @@ pub(super) fn target(argument: Option<&str>) -> Result<Target, Failure> {
 
 /// `apdu-run ledger …`.
 pub fn run(args: LedgerArgs) -> Result<Exit, Failure> {
+    // A lot's name is checked before the database is reached (`names.rs`).
+    if let LedgerAction::Import { lot, .. }
+    | LedgerAction::Status { lot, .. }
+    | LedgerAction::Export { lot } = &args.action
+    {
+        names::lot(lot).map_err(|e| invalid(anyhow!("--lot: {e}")))?;
+    }
     // The data file is checked before the database is reached.
     let data = match &args.action {
         LedgerAction::Import { data, .. } => Some(DataSet::load(data).map_err(invalid)?),

@@ -404,6 +404,49 @@ fn a_password_never_comes_from_argv_and_is_never_shown() {
     );
 }
 
+#[test]
+fn odd_lot_and_station_names_are_refused_before_the_database_is_reached() {
+    // A name others print (line breaks, terminal escapes, empty, huge) is refused with
+    // exit 2, shown escaped; the ledger named is unreachable, so reaching it would be 3.
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    std::fs::write(w.join("t.yaml"), PROFILE).unwrap();
+    data(w, 2);
+    let long = "y".repeat(5000);
+    let bad = ["a\nb\u{1b}[31mred", "", " lot", long.as_str(), "lot\u{7}"];
+    let unreachable = "postgresql://apdu@127.0.0.1:1/postgres";
+    for name in bad {
+        for args in [
+            vec!["ledger", "import", "--lot", name, "data.csv"],
+            vec!["ledger", "status", "--lot", name],
+            vec!["ledger", "export", "--lot", name],
+            vec!["batch", "--lot", name, "--sim", "iso7816", "t.yaml"],
+            vec![
+                "batch",
+                "--lot",
+                "L",
+                "--station",
+                name,
+                "--sim",
+                "iso7816",
+                "t.yaml",
+            ],
+        ] {
+            let r = ran(bin()
+                .args(&args)
+                .current_dir(w)
+                .env("APDU_RUN_LEDGER", unreachable)
+                .output()
+                .unwrap());
+            assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+            assert!(r.stderr.contains(" name `"), "{args:?}: {}", r.stderr);
+            assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+            assert!(!r.stderr.contains('\u{1b}') && !r.stderr.contains('\u{7}'));
+            assert!(r.stderr.len() < 400, "{args:?}: {}", r.stderr);
+        }
+    }
+}
+
 /// A ledger of schema version 1 (as the first release made it: the same tables, no
 /// functions) is refused until `ledger init` migrates it, and keeps its cards.
 #[test]

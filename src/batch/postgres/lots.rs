@@ -92,7 +92,7 @@ pub fn import(
         )
         .map_err(db)?
     {
-        let source: String = row.get(0);
+        let source = super::names::printable(&row.get::<_, String>(0));
         let when: String = row.get(1);
         return Err(target.fail(
             Kind::Invalid,

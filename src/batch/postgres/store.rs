@@ -26,6 +26,7 @@ use postgres::{Client, Transaction};
 
 use super::conn::{DbError, Kind, Target};
 use super::lots::{self, Lot};
+use super::names;
 use super::schema;
 use super::statements::{Statements, TIME};
 use crate::batch::Error;
@@ -163,8 +164,9 @@ impl PgStore {
             .map_err(|e| Error::Ledger(self.target.error(&e)))?;
         Ok(match row {
             Some(row) => {
-                let station: String = row.get(0);
-                let reader: String = row.get(1);
+                // Stored by another station (or anyone with the database): escaped.
+                let station = names::printable(&row.get::<_, String>(0));
+                let reader = names::printable(&row.get::<_, String>(1));
                 let verdict: Option<String> = row.get(2);
                 let begun: String = row.get(3);
                 match verdict {
