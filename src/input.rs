@@ -83,6 +83,8 @@ enum Refusal {
     NoDirectory,
     /// Its directory is not a directory.
     ParentNotDirectory,
+    /// A symbolic link whose target does not exist.
+    DanglingLink,
 }
 
 impl fmt::Display for Refusal {
@@ -97,6 +99,7 @@ impl fmt::Display for Refusal {
             ),
             Refusal::NoDirectory => f.write_str("its directory does not exist"),
             Refusal::ParentNotDirectory => f.write_str("its parent is not a directory"),
+            Refusal::DanglingLink => f.write_str("a symbolic link to nothing"),
         }
     }
 }
@@ -218,7 +221,9 @@ pub fn read_text(path: &Path, kind: Kind) -> io::Result<String> {
 /// Checks, before anything is sent to a card, that `path` can be written later: its
 /// directory exists, and it is either absent (and can be created there) or a regular file
 /// that opens for writing. Nothing is changed: an existing file is opened for appending
-/// and closed, an absent one is created and removed again.
+/// and closed; for an absent one a file of a private name is created beside it and
+/// removed again (`path` itself is never created, so a process that opens it meanwhile
+/// keeps its file).
 pub fn check_output(path: &Path) -> io::Result<()> {
     let parent = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -240,14 +245,32 @@ pub fn check_output(path: &Path) -> io::Result<()> {
             regular(&file.metadata()?)
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            // A dangling symbolic link is followed by `create_new`'s refusal; a new file
-            // in place of an absent one is the one honest test of "can be created".
-            OpenOptions::new().write(true).create_new(true).open(path)?;
-            fs::remove_file(path)
+            // A symbolic link to nothing: writing would create its target somewhere else.
+            if fs::symlink_metadata(path).is_ok() {
+                return Err(refused(Refusal::DanglingLink));
+            }
+            // A new file is the one honest test of "can be created there", but never at
+            // `path` itself: another process may open `path` between our create and our
+            // remove (a second batch starting on the same journal), and removing its file
+            // would leave it writing records nobody can find. A name of this process's own,
+            // beside it, is created and removed instead.
+            let probe = parent.join(format!(
+                ".apdu-run-probe-{}-{}",
+                std::process::id(),
+                PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&probe)?;
+            fs::remove_file(&probe)
         }
         Err(e) => Err(e),
     }
 }
+
+/// Probes made by this process so far, so that each has a name of its own.
+static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 #[cfg(test)]
 mod tests {
@@ -326,6 +349,13 @@ mod tests {
         let new = dir.path().join("new.jsonl");
         check_output(&new).unwrap();
         assert!(!new.exists(), "the check leaves no file behind");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "nor a probe");
+        let dangling = dir.path().join("dangling.jsonl");
+        std::os::unix::fs::symlink(dir.path().join("absent/x"), &dangling).unwrap();
+        assert_eq!(
+            message(check_output(&dangling).unwrap_err()),
+            "a symbolic link to nothing"
+        );
         let existing = dir.path().join("old.jsonl");
         let mut file = File::create(&existing).unwrap();
         file.write_all(b"kept").unwrap();

@@ -332,7 +332,11 @@ pub fn batch(args: BatchArgs) -> Result<Exit, Failure> {
         .journal
         .clone()
         .unwrap_or_else(|| default_journal(&args.profile));
-    super::paths::output("--journal", &journal)?;
+    // With --lot the ledger is the database: no journal file is touched (stations of one
+    // line may share a working directory).
+    if args.lot.is_none() {
+        super::paths::output("--journal", &journal)?;
+    }
     super::paths::output_opt("--report", args.report.as_deref())?;
     if let Some(dir) = &args.trace_dir {
         super::paths::output_dir("--trace-file", dir)?;
